@@ -1,0 +1,65 @@
+"""One exception hierarchy for everything imagegate raises.
+
+Every message says what was expected, what was found and, where there is one,
+what the user can do about it. Messages never contain embeddings or pixels.
+"""
+
+from __future__ import annotations
+
+
+class ImagegateError(Exception):
+    """Base class: catch this to handle every imagegate failure."""
+
+    #: short machine-readable kind, used in JSON output
+    kind = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+    def to_dict(self) -> dict:
+        out = {"kind": self.kind, "message": self.message}
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
+
+class ImageLoadError(ImagegateError):
+    """A photo could not be read: missing, empty, truncated, corrupt, too large, not an image."""
+
+    kind = "unreadable_image"
+
+    def __init__(self, source: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{source}: {message}", hint=hint)
+        self.source = source
+        self.reason = message
+
+
+class ModelError(ImagegateError):
+    """A bundled model file is missing, altered or failed to run."""
+
+    kind = "model_error"
+
+
+class RegisterError(ImagegateError):
+    """The consent register could not be opened, read or written."""
+
+    kind = "register_error"
+
+
+class EnrolmentError(RegisterError):
+    """A reference photo is not usable for enrolment."""
+
+    kind = "enrolment_error"
+
+
+class ConfigError(ImagegateError):
+    """A setting or configuration file is invalid."""
+
+    kind = "config_error"

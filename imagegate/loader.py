@@ -1,0 +1,202 @@
+"""Photo loading: bytes in, an orientation-corrected RGB array out, or one typed error.
+
+EXIF orientation is applied before anything else so every box is in the pixels a
+viewer sees. Size limits are checked from the header before pixels are decoded,
+so a decompression bomb costs nothing. A truncated file is refused rather than
+half-checked: the undecoded part could hold a face.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from .errors import ImageLoadError
+
+try:  # HEIC/HEIF (iPhone photos)
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - pillow-heif is a hard dependency
+    HEIF_SUPPORTED = False
+
+ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image]
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
+     ".heic", ".heif", ".hif", ".avif"}
+)
+
+DEFAULT_MAX_PIXELS = 120_000_000  # above the 108 MP of today's largest common phone sensors
+DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded photo. `rgb` is H x W x 3 uint8 in display orientation."""
+
+    source: str
+    rgb: np.ndarray = field(repr=False)
+    sha256: str
+    format: str | None
+    frames: int = 1
+    exif_orientation: int = 1
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    def to_dict(self) -> dict:
+        return {"file": self.source, "sha256": self.sha256, "format": self.format,
+                "width": self.width, "height": self.height, "frames": self.frames}
+
+
+def describe(image: ImageInput) -> str:
+    """A human name for an image input, used in messages."""
+    if isinstance(image, (str, os.PathLike)):
+        return os.fsdecode(image)
+    if isinstance(image, Image.Image):
+        return getattr(image, "filename", "") or "<PIL image>"
+    return "<bytes>"
+
+
+def load_image(image: ImageInput, limits: Limits = Limits()) -> LoadedImage:
+    """Decode a path, bytes or PIL image into a LoadedImage, or raise ImageLoadError."""
+    if isinstance(image, Image.Image):
+        return _from_pil(image, describe(image), None, limits)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        data = bytes(image)
+        source = "<bytes>"
+    elif isinstance(image, (str, os.PathLike)):
+        source = describe(image)
+        data = _read_file(Path(os.fsdecode(image)), source, limits)
+    else:
+        raise ImageLoadError(repr(type(image).__name__),
+                             "expected a file path, bytes or a PIL image")
+    if not data:
+        raise ImageLoadError(source, "the file is empty (0 bytes)", hint="copy the photo again")
+    if len(data) > limits.max_file_bytes:
+        raise ImageLoadError(source, f"the file is {len(data)} bytes, above the limit of {limits.max_file_bytes}")
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            pil = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageLoadError(source, "not a photo in a supported format (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC)",
+                             hint="export the photo as JPEG and try again") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(source, f"refused as a decompression bomb: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file, never a crash
+        raise ImageLoadError(source, f"the file is corrupt or unreadable: {exc}") from None
+    return _from_pil(pil, source, digest, limits)
+
+
+def _read_file(path: Path, source: str, limits: Limits) -> bytes:
+    try:
+        if path.is_dir():
+            raise ImageLoadError(source, "this is a folder, not a photo")
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise ImageLoadError(source, f"the file is {size} bytes, above the limit of {limits.max_file_bytes}")
+        return path.read_bytes()
+    except ImageLoadError:
+        raise
+    except FileNotFoundError:
+        raise ImageLoadError(source, "no such file", hint="check the path") from None
+    except PermissionError:
+        raise ImageLoadError(source, "permission denied while reading the file",
+                             hint="check the file's permissions") from None
+    except OSError as exc:
+        raise ImageLoadError(source, f"the file could not be read: {exc.strerror or exc}") from None
+
+
+def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits) -> LoadedImage:
+    width, height = pil.size
+    if width <= 0 or height <= 0:
+        raise ImageLoadError(source, f"the image has no pixels ({width} x {height})")
+    if width * height > limits.max_pixels:
+        raise ImageLoadError(
+            source,
+            f"the image claims {width} x {height} = {width * height:,} pixels, above the limit of "
+            f"{limits.max_pixels:,}",
+            hint="resize the photo or raise the max_pixels setting",
+        )
+    fmt = pil.format
+    frames = int(getattr(pil, "n_frames", 1) or 1)
+    try:
+        orientation = int(pil.getexif().get(0x0112, 1) or 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not hide the pixels
+        orientation = 1
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Another library switched Pillow to accept truncated files globally; we must not.
+        raise ImageLoadError(source, "Pillow is configured to accept truncated images "
+                             "(ImageFile.LOAD_TRUNCATED_IMAGES = True); refusing to check partially")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            pil.seek(0)
+            pil.load()
+            if digest is None:
+                digest = hashlib.sha256(pil.tobytes()).hexdigest()
+            pil = ImageOps.exif_transpose(pil)
+            rgb = _to_rgb(pil)
+    except ImageLoadError:
+        raise
+    except OSError as exc:
+        text = str(exc)
+        if "truncated" in text or "broken data stream" in text:
+            raise ImageLoadError(source, "the file is truncated (incomplete download or copy)",
+                                 hint="copy the photo again from its original") from None
+        raise ImageLoadError(source, f"the file is corrupt or unreadable: {text}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(source, f"refused as a decompression bomb: {exc}") from None
+    except MemoryError:
+        raise ImageLoadError(source, "not enough memory to decode this image") from None
+    except Exception as exc:  # noqa: BLE001
+        raise ImageLoadError(source, f"the file is corrupt or unreadable: {exc}") from None
+    return LoadedImage(source=source, rgb=rgb, sha256=digest, format=fmt, frames=frames,
+                       exif_orientation=orientation)
+
+
+def _to_rgb(pil: Image.Image) -> np.ndarray:
+    mode = pil.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(pil, dtype=np.float64)
+        # 16-bit greyscale: scale the used range, not a naive clip at 255 (which turns it white)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        grey = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.stack([grey] * 3, axis=-1))
+    if mode == "F":
+        arr = np.asarray(pil, dtype=np.float64)
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        grey = np.zeros(arr.shape, np.uint8) if hi <= lo else ((arr - lo) / (hi - lo) * 255).astype(np.uint8)
+        return np.ascontiguousarray(np.stack([grey] * 3, axis=-1))
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in pil.info):
+        rgba = pil.convert("RGBA")
+        # Flatten onto mid grey so a face on a transparent background still has contrast.
+        base = Image.new("RGBA", rgba.size, (128, 128, 128, 255))
+        base.alpha_composite(rgba)
+        return np.asarray(base.convert("RGB"))
+    if mode != "RGB":
+        pil = pil.convert("RGB")
+    return np.asarray(pil)
