@@ -1,0 +1,197 @@
+"""The pipeline: image -> faces -> measurements -> matches -> policy -> Verdict.
+
+`Gate` loads models once and opens the register once, for many checks. The
+library never prints: results are returned, problems raised as ImagegateError.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from . import messages
+from .config import Settings, load_settings
+from .detect import Face, FaceDetector
+from .embed import FaceEmbedder
+from .errors import ImagegateError, ImageLoadError, ModelError, RegisterError
+from .loader import ImageInput, LoadedImage, describe, load_image
+from .match import Match, match_faces
+from .measure import Measurement, measure
+from .policy import FaceFacts, PolicySettings, decide
+from .register import Register, default_register_path, normalise_channel
+from .verdict import FaceReport, Failure, Verdict
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Faces found in one photo and how identifiable each is (no identities)."""
+
+    image: LoadedImage
+    faces: tuple[Face, ...]
+    measurements: tuple[Measurement, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            **self.image.to_dict(),
+            "faces": [{**f.to_dict(), **m.to_dict()} for f, m in zip(self.faces, self.measurements)],
+        }
+
+
+def _package_version() -> str:
+    try:
+        return version("imagegate")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+class Gate:
+    """Checks photos against the consent register. Reuse one Gate for many photos."""
+
+    def __init__(self, *, register: Register | str | os.PathLike | None = None,
+                 settings: Settings | None = None, config: str | os.PathLike | None = None,
+                 lang: str | None = None, detector: FaceDetector | None = None,
+                 embedder: FaceEmbedder | None = None) -> None:
+        self.settings = settings if settings is not None else load_settings(config)
+        self.lang = messages.check_lang(lang)
+        self._detector = detector
+        self._embedder = embedder
+        self._register_arg = register
+        self._register: Register | None = register if isinstance(register, Register) else None
+        self._owns_register = False
+        self._gallery = None
+
+    # -- lazily loaded parts (a `faces` run never opens the register) -----------------
+
+    @property
+    def detector(self) -> FaceDetector:
+        if self._detector is None:
+            self._detector = FaceDetector(self.settings.detector)
+        return self._detector
+
+    @property
+    def embedder(self) -> FaceEmbedder:
+        if self._embedder is None:
+            self._embedder = FaceEmbedder()
+        return self._embedder
+
+    @property
+    def register(self) -> Register:
+        if self._register is None:
+            arg = self._register_arg
+            if arg is None:
+                path = default_register_path()
+                # Zero configuration: no register yet means nobody is enrolled, so every
+                # identifiable face is unknown (needs consent) - never silently allowed.
+                self._register = Register(path) if path.exists() else Register(":memory:")
+            else:
+                self._register = Register(arg, create=False)
+            self._owns_register = True
+        return self._register
+
+    def gallery(self):
+        if self._gallery is None:
+            self._gallery = self.register.gallery(FaceEmbedder.model_id)
+        return self._gallery
+
+    def reload_register(self) -> None:
+        """Forget cached templates (after enrolments made by another process)."""
+        self._gallery = None
+
+    def versions(self) -> dict:
+        return {"imagegate": _package_version(), "models": dict(getattr(self._detector, "model_ids", {}))}
+
+    def close(self) -> None:
+        if self._detector is not None:
+            self._detector.close()
+        if self._owns_register and self._register is not None:
+            self._register.close()
+            self._register = None
+
+    def __enter__(self) -> "Gate":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- pipeline ----------------------------------------------------------------------
+
+    def analyse(self, image: ImageInput | LoadedImage) -> Analysis:
+        img = image if isinstance(image, LoadedImage) else load_image(image, self.settings.limits)
+        faces = tuple(self.detector.detect(img.rgb))
+        if len(faces) > self.settings.max_faces:
+            raise ImageLoadError(img.source, f"{len(faces)} faces found, above the limit of "
+                                 f"{self.settings.max_faces}; refusing to judge it automatically",
+                                 hint="raise max_faces or check this photo by hand")
+        s = self.settings
+        ms = tuple(measure(f, img.width, img.height, publish_long_side=s.publish_long_side,
+                           identifiable_px=s.identifiable_px, min_match_px=s.min_match_px) for f in faces)
+        return Analysis(image=img, faces=faces, measurements=ms)
+
+    def check(self, image: ImageInput, *, channel: str, on: dt.date | None = None) -> Verdict:
+        channel = normalise_channel(channel)
+        day = on or dt.date.today()
+        analysis = self.analyse(image)
+        img = analysis.image
+        needed = [i for i, m in enumerate(analysis.measurements) if m.identifiable and m.matchable]
+        gallery = self.gallery()
+        matches: dict[int, Match] = {}
+        if needed:
+            if len(gallery):
+                vecs = self.embedder.embed(img.rgb, [analysis.faces[i].box for i in needed])
+                for i, m in zip(needed, match_faces(vecs, gallery, strict=self.settings.match_strict,
+                                                    loose=self.settings.match_loose)):
+                    matches[i] = m
+            else:
+                from .match import NO_MATCH  # an empty register: nobody can match, no need to embed
+
+                matches = {i: NO_MATCH for i in needed}
+        facts, consent_of = [], {}
+        for i, (f, m) in enumerate(zip(analysis.faces, analysis.measurements)):
+            match = matches.get(i)
+            consents = {}
+            if match is not None:
+                names = {c.name for c in match.candidates}
+                if match.identified:
+                    names.add(match.identified.name)
+                for name in names:
+                    person = next(p for p in gallery.people.values() if p.name == name)
+                    consents[name] = self.register.consent_status(person, channel, day)
+            facts.append(FaceFacts(publish_height_px=m.publish_height_px, identifiable=m.identifiable,
+                                   matchable=m.matchable, match=match, consents=consents))
+            consent_of[i] = consents
+        result = decide(facts, PolicySettings.from_settings(self.settings), channel=channel, lang=self.lang,
+                        frames=img.frames)
+        reports = []
+        for i, (f, m, st) in enumerate(zip(analysis.faces, analysis.measurements, result.faces)):
+            consent = consent_of[i].get(st.person.name) if st.person else None
+            reports.append(FaceReport(index=i, face=f, measurement=m, status=st, match=matches.get(i),
+                                      consent=consent))
+        return Verdict(file=img.source, sha256=img.sha256, decision=result.decision, reasons=result.reasons,
+                       faces=tuple(reports), channel=channel, width=img.width, height=img.height,
+                       crowd=result.crowd, lang=self.lang, checked_on=day.isoformat(), versions=self.versions())
+
+    def check_many(self, images: Iterable[ImageInput], *, channel: str,
+                   on: dt.date | None = None) -> Iterator[Verdict | Failure]:
+        """Check each image; a photo that cannot be checked yields a Failure, never a verdict."""
+        channel = normalise_channel(channel)
+        for image in images:
+            try:
+                yield self.check(image, channel=channel, on=on)
+            except ImagegateError as exc:
+                yield Failure(describe(image), exc)
+            except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
+                yield Failure(describe(image), ModelError(f"internal error while checking: {type(exc).__name__}: {exc}"))
+
+
+def check(image: ImageInput, *, channel: str = "facebook", register: Register | str | os.PathLike | None = None,
+          config: str | os.PathLike | Settings | None = None, lang: str | None = None,
+          on: dt.date | None = None) -> Verdict:
+    """Check one photo. For many photos, create one `Gate` and reuse it (models load once)."""
+    settings = config if isinstance(config, Settings) else None
+    with Gate(register=register, settings=settings, config=None if settings else config, lang=lang) as gate:
+        return gate.check(image, channel=channel, on=on)

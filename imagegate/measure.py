@@ -1,0 +1,42 @@
+"""How identifiable is each face? Judged at the size the photo will be published at.
+
+Platforms downscale uploads, so a face's pixel height in the original overstates
+what viewers see. We scale to `publish_long_side` and compare with the DORI
+Recognition density (≈ 30 px face height): at or above it, people who know the
+person can recognise them (DESIGN.md §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .detect import Face
+
+
+@dataclass(frozen=True)
+class Measurement:
+    height_px: float          # face height in the photo's own (orientation-corrected) pixels
+    publish_height_px: float  # the same face after scaling the photo to the publish size
+    identifiable: bool        # publish_height_px >= identifiable_px
+    matchable: bool           # large enough in the original for a reliable embedding
+
+    def to_dict(self) -> dict:
+        return {
+            "height_px": round(self.height_px, 1),
+            "publish_height_px": round(self.publish_height_px, 1),
+            "identifiable": self.identifiable,
+            "matchable": self.matchable,
+        }
+
+
+def publish_scale(width: int, height: int, publish_long_side: int) -> float:
+    """Factor a platform applies when it fits the photo into `publish_long_side` (never upscales)."""
+    return min(1.0, publish_long_side / max(width, height))
+
+
+def measure(face: Face, width: int, height: int, *, publish_long_side: int,
+            identifiable_px: float, min_match_px: float) -> Measurement:
+    h = float(face.box[3])
+    ph = h * publish_scale(width, height, publish_long_side)
+    return Measurement(height_px=h, publish_height_px=ph, identifiable=ph >= identifiable_px,
+                       matchable=h >= min_match_px)

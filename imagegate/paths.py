@@ -1,0 +1,111 @@
+"""Turn what users type, paste or drag onto a terminal into a list of photo paths.
+
+Terminals paste dropped files as quoted paths ('/a b/c.jpg'), backslash-escaped
+paths (/a\\ b/c.jpg) or file:// URIs, several on one line; Windows terminals use
+"C:\\x\\y.jpg". Folders are walked recursively for photos; files named
+explicitly are always checked, whatever their suffix, so a mislabelled photo is
+an error rather than silently skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+from urllib.parse import unquote, urlparse
+
+from .loader import IMAGE_SUFFIXES
+
+_WINDOWS_PATH = re.compile(r"(^|[\s\"'])[A-Za-z]:\\")
+
+
+def parse_dropped(text: str) -> list[str]:
+    """Split one pasted/dropped line into paths."""
+    text = text.strip()
+    if not text:
+        return []
+    posix = not _WINDOWS_PATH.search(text)
+    try:
+        parts = shlex.split(text, posix=posix)
+    except ValueError:
+        # An unbalanced quote: treat the whole line as one path rather than guessing.
+        parts = [text.strip("'\"")]
+    if not posix:
+        parts = [p.strip('"').strip("'") for p in parts]
+    return [_from_uri(p) for p in parts if p]
+
+
+def _from_uri(part: str) -> str:
+    if part.startswith("file://"):
+        parsed = urlparse(part)
+        path = unquote(parsed.path)
+        if re.match(r"^/[A-Za-z]:/", path):  # file:///C:/x.jpg
+            path = path[1:]
+        return path
+    return part
+
+
+def normalise_arg(arg: str) -> str:
+    """A single CLI argument may itself be a file:// URI or carry stray quotes from a paste."""
+    arg = arg.strip()
+    if len(arg) >= 2 and arg[0] == arg[-1] and arg[0] in "'\"":
+        arg = arg[1:-1]
+    return _from_uri(arg)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A photo to check, or a problem found while collecting them."""
+
+    path: str
+    error: str | None = None
+
+
+def collect(paths: Iterable[str | os.PathLike]) -> Iterator[Target]:
+    """Yield photo paths from files and (recursively) folders, in a stable order."""
+    seen: set[str] = set()
+    for raw in paths:
+        p = Path(normalise_arg(os.fsdecode(raw)))
+        if p.is_dir():
+            yield from _walk(p, seen)
+        elif p.exists() or p.is_symlink():
+            key = os.path.realpath(p)
+            if key not in seen:
+                seen.add(key)
+                yield Target(str(p))
+        else:
+            yield Target(str(p), error="no such file or folder")
+
+
+def _walk(root: Path, seen: set[str]) -> Iterator[Target]:
+    visited_dirs: set[tuple[int, int]] = set()
+    errors: list[Target] = []
+
+    def onerror(exc: OSError) -> None:
+        errors.append(Target(str(exc.filename or root), error=f"cannot read folder: {exc.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
+        try:
+            st = os.stat(dirpath)
+            ident = (st.st_dev, st.st_ino)
+        except OSError:
+            continue
+        if ident in visited_dirs:  # a symlink loop: walk each real folder once
+            dirnames[:] = []
+            continue
+        visited_dirs.add(ident)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            full = os.path.join(dirpath, name)
+            key = os.path.realpath(full)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield Target(full)
+        yield from errors
+        errors.clear()

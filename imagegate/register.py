@@ -1,0 +1,459 @@
+"""The consent register: people, their consents per channel, and face templates.
+
+A real SQLite file (WAL, foreign keys, versioned schema) that holds biometric
+data, so:
+
+* only embeddings are stored, never reference photos;
+* the file is created 0600 inside a 0700 folder;
+* `secure_delete` is on and the WAL is truncated after deletions, so `forget`
+  leaves none of a person's template bytes in the database files;
+* embeddings never appear in reprs, JSON or error messages.
+
+Consent history is kept: withdrawing stamps `withdrawn_at` on the rows rather
+than deleting them, so the record of what was consented when survives until the
+person is forgotten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import stat
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import platformdirs
+
+from .errors import RegisterError
+
+ROLES = ("client", "staff", "partner", "other")
+#: Channels a consent can name. `all` expands to every one of them.
+CHANNELS = ("facebook", "twitter", "youtube", "instagram", "linkedin", "tiktok", "website", "print")
+CHANNEL_ALIASES = {"x": "twitter", "fb": "facebook", "ig": "instagram", "yt": "youtube"}
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x49474154  # "IGAT": tells our files from other SQLite databases
+EMBEDDING_DIM = 128
+
+_SCHEMA_V1 = """
+CREATE TABLE people (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role        TEXT NOT NULL CHECK (role IN ('client', 'staff', 'partner', 'other')),
+    note        TEXT,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE consents (
+    id               INTEGER PRIMARY KEY,
+    person_id        INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    channel          TEXT NOT NULL,
+    granted_at       TEXT NOT NULL,
+    valid_until      TEXT,
+    risks_explained  INTEGER NOT NULL DEFAULT 0 CHECK (risks_explained IN (0, 1)),
+    evidence         TEXT,
+    withdrawn_at     TEXT
+);
+CREATE INDEX consents_person ON consents(person_id, channel);
+CREATE TABLE templates (
+    id            INTEGER PRIMARY KEY,
+    person_id     INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    model         TEXT NOT NULL,
+    embedding     BLOB NOT NULL CHECK (length(embedding) = 512),
+    quality       REAL NOT NULL,
+    face_px       REAL NOT NULL,
+    photo_sha256  TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
+CREATE INDEX templates_person ON templates(person_id);
+"""
+
+MIGRATIONS = {1: _SCHEMA_V1}
+
+
+def default_register_path() -> Path:
+    override = os.environ.get("IMAGEGATE_REGISTER")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir("imagegate")) / "register.sqlite3"
+
+
+def normalise_channel(channel: str) -> str:
+    c = channel.strip().lower()
+    c = CHANNEL_ALIASES.get(c, c)
+    if c not in CHANNELS:
+        raise RegisterError(f"unknown channel {channel!r}; expected one of: {', '.join(CHANNELS)} (or 'all')")
+    return c
+
+
+def expand_channels(channels: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for ch in channels:
+        for part in ch.split(","):
+            if not part.strip():
+                continue
+            names = CHANNELS if part.strip().lower() == "all" else (normalise_channel(part),)
+            out.extend(n for n in names if n not in out)
+    if not out:
+        raise RegisterError("no channel given; expected one or more of: " + ", ".join(CHANNELS) + " or 'all'")
+    return out
+
+
+def parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise RegisterError(f"bad date {text!r}; expected YYYY-MM-DD, e.g. 2027-06-30") from None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    role: str
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "role": self.role, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Consent:
+    channel: str
+    granted_at: str
+    valid_until: str | None
+    risks_explained: bool
+    evidence: str | None
+    withdrawn_at: str | None
+
+    def state_on(self, day: dt.date) -> str:
+        if self.withdrawn_at:
+            return "withdrawn"
+        if self.valid_until and dt.date.fromisoformat(self.valid_until) < day:
+            return "expired"
+        return "valid"
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    """Whether a person may be shown on a channel on a given day, and why (not)."""
+
+    channel: str
+    state: str  # valid | expired | withdrawn | none | other_channel
+    risks_explained: bool = False
+    valid_until: str | None = None
+    evidence: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.state == "valid"
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Template:
+    person_id: int
+    embedding: np.ndarray = field(repr=False)
+    quality: float
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """All templates of one model, loaded once for matching."""
+
+    person_ids: np.ndarray
+    vectors: np.ndarray = field(repr=False)
+    people: dict[int, Person]
+
+    def __repr__(self) -> str:
+        return f"Gallery(people={len(self.people)}, templates={len(self.person_ids)})"
+
+    def __len__(self) -> int:
+        return len(self.person_ids)
+
+
+class Register:
+    """A consent register in an SQLite file (or `":memory:"`)."""
+
+    def __init__(self, path: str | os.PathLike = ":memory:", *, create: bool = True,
+                 timeout: float = 30.0) -> None:
+        self.path = str(path)
+        self.in_memory = self.path == ":memory:"
+        if not self.in_memory:
+            p = Path(self.path)
+            if p.is_dir():
+                raise RegisterError(f"register path {p} is a folder; expected a file")
+            if not p.exists():
+                if not create:
+                    raise RegisterError(f"register {p} does not exist",
+                                        hint="enrol someone with `imagegate register add` first")
+                _private_parent(p.parent)
+                fd = os.open(p, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+                os.close(fd)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA secure_delete = ON")
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            if not self.in_memory:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = FULL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._close_quietly()
+            raise RegisterError(f"{self.path} is not a readable imagegate register: {exc}",
+                                hint="check the path; restore from a backup if the file is damaged") from None
+        if not self.in_memory:
+            for suffix in ("", "-wal", "-shm"):
+                f = Path(self.path + suffix)
+                if f.exists():
+                    try:
+                        os.chmod(f, 0o600)
+                    except OSError:
+                        pass
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def close(self) -> None:
+        self._close_quietly()
+
+    def _close_quietly(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            try:
+                db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+
+    def __enter__(self) -> "Register":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Register({self.path!r})"
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self._db is None:
+            raise RegisterError("the register has been closed")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise RegisterError(f"{self.path}: could not start a write ({exc})",
+                                hint="another imagegate process may hold the register; try again") from None
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        if self._db is None:
+            raise RegisterError("the register has been closed")
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise RegisterError(f"{self.path}: read failed: {exc}") from None
+
+    def _migrate(self) -> None:
+        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id == 0 and version == 0 and tables == 0:
+            self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        elif app_id != APPLICATION_ID:
+            raise RegisterError(f"{self.path} is an SQLite database but not an imagegate register",
+                                hint="point --register at an imagegate register file")
+        if version > SCHEMA_VERSION:
+            raise RegisterError(
+                f"{self.path} was written by a newer imagegate (schema {version}; this version knows {SCHEMA_VERSION})",
+                hint="upgrade imagegate")
+        for v in range(version + 1, SCHEMA_VERSION + 1):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in MIGRATIONS[v].split(";"):
+                    if stmt.strip():
+                        self._db.execute(stmt)
+                self._db.execute(f"PRAGMA user_version = {v}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    # -- people -------------------------------------------------------------------
+
+    def add_person(self, name: str, role: str, note: str | None = None) -> Person:
+        name = name.strip()
+        if not name:
+            raise RegisterError("a person needs a non-empty name")
+        if role not in ROLES:
+            raise RegisterError(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}")
+        with self._tx() as db:
+            try:
+                cur = db.execute("INSERT INTO people(name, role, note, created_at) VALUES (?, ?, ?, ?)",
+                                 (name, role, note, _now()))
+            except sqlite3.IntegrityError:
+                raise RegisterError(f"a person named {name!r} is already registered",
+                                    hint="choose a distinct name, or add photos to the existing person") from None
+        return Person(id=int(cur.lastrowid), name=name, role=role, note=note)
+
+    def get(self, name: str) -> Person:
+        rows = self._query("SELECT id, name, role, note FROM people WHERE name = ?", (name.strip(),))
+        if not rows:
+            raise RegisterError(f"no person named {name!r} in the register",
+                                hint="see `imagegate register list`")
+        return Person(*rows[0])
+
+    def people(self) -> list[Person]:
+        return [Person(*r) for r in self._query("SELECT id, name, role, note FROM people ORDER BY name")]
+
+    def forget(self, name: str) -> None:
+        """Delete a person with every consent and template; no bytes of them remain."""
+        person = self.get(name)
+        with self._tx() as db:
+            db.execute("DELETE FROM people WHERE id = ?", (person.id,))
+        self._scrub()
+
+    def _scrub(self) -> None:
+        """Push deletions out of the WAL and truncate it, so deleted bytes are gone from disk files."""
+        if self.in_memory:
+            return
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError as exc:
+            raise RegisterError(f"{self.path}: could not checkpoint after deletion: {exc}") from None
+
+    # -- consents -----------------------------------------------------------------
+
+    def add_consent(self, name: str, channels: Iterable[str], *, valid_until: dt.date | str | None = None,
+                    risks_explained: bool = False, evidence: str | None = None) -> list[Consent]:
+        person = self.get(name)
+        chans = expand_channels(channels)
+        until = None
+        if valid_until is not None:
+            until = (parse_date(valid_until) if isinstance(valid_until, str) else valid_until).isoformat()
+        now = _now()
+        with self._tx() as db:
+            for ch in chans:
+                db.execute(
+                    "INSERT INTO consents(person_id, channel, granted_at, valid_until, risks_explained, evidence)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (person.id, ch, now, until, int(bool(risks_explained)), evidence))
+        return [Consent(ch, now, until, bool(risks_explained), evidence, None) for ch in chans]
+
+    def withdraw(self, name: str, channels: Iterable[str] | None = None) -> int:
+        """Stamp withdrawal on active consents (all channels by default). Returns rows changed."""
+        person = self.get(name)
+        chans = expand_channels(channels) if channels else list(CHANNELS)
+        marks = ",".join("?" * len(chans))
+        with self._tx() as db:
+            cur = db.execute(
+                f"UPDATE consents SET withdrawn_at = ? WHERE person_id = ? AND withdrawn_at IS NULL"
+                f" AND channel IN ({marks})", (_now(), person.id, *chans))
+        return cur.rowcount
+
+    def consents(self, name: str) -> list[Consent]:
+        person = self.get(name)
+        rows = self._query(
+            "SELECT channel, granted_at, valid_until, risks_explained, evidence, withdrawn_at FROM consents"
+            " WHERE person_id = ? ORDER BY id", (person.id,))
+        return [Consent(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
+
+    def consent_status(self, person: Person | str, channel: str, day: dt.date | None = None) -> ConsentStatus:
+        """The person's consent state for `channel` on `day` (default today).
+
+        A valid consent wins over expired/withdrawn ones; among valid ones, one with
+        risks explained wins (rule 4) and then the latest expiry.
+        """
+        if isinstance(person, str):
+            person = self.get(person)
+        channel = normalise_channel(channel)
+        day = day or dt.date.today()
+        rows = self._query(
+            "SELECT channel, granted_at, valid_until, risks_explained, evidence, withdrawn_at FROM consents"
+            " WHERE person_id = ? ORDER BY id", (person.id,))
+        all_consents = [Consent(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
+        mine = [c for c in all_consents if c.channel == channel]
+        if not mine:
+            return ConsentStatus(channel, "other_channel" if all_consents else "none")
+        valid = [c for c in mine if c.state_on(day) == "valid"]
+        if valid:
+            best = max(valid, key=lambda c: (c.risks_explained, c.valid_until or "9999-12-31"))
+            return ConsentStatus(channel, "valid", best.risks_explained, best.valid_until, best.evidence)
+        latest = mine[-1]
+        return ConsentStatus(channel, latest.state_on(day), latest.risks_explained, latest.valid_until,
+                             latest.evidence)
+
+    # -- templates ----------------------------------------------------------------
+
+    def add_template(self, name: str, embedding: np.ndarray, *, model: str, quality: float,
+                     face_px: float, photo_sha256: str) -> None:
+        person = self.get(name)
+        vec = np.asarray(embedding, dtype="<f4").reshape(-1)
+        if vec.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(vec)):
+            raise RegisterError(f"a face template must be {EMBEDDING_DIM} finite numbers")
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO templates(person_id, model, embedding, quality, face_px, photo_sha256, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (person.id, model, vec.tobytes(), float(quality), float(face_px), photo_sha256, _now()))
+
+    def photo_enrolled(self, photo_sha256: str) -> Person | None:
+        rows = self._query(
+            "SELECT p.id, p.name, p.role, p.note FROM templates t JOIN people p ON p.id = t.person_id"
+            " WHERE t.photo_sha256 = ? LIMIT 1", (photo_sha256,))
+        return Person(*rows[0]) if rows else None
+
+    def template_counts(self) -> dict[int, int]:
+        return {pid: n for pid, n in self._query("SELECT person_id, count(*) FROM templates GROUP BY person_id")}
+
+    def gallery(self, model: str) -> Gallery:
+        people = {p.id: p for p in self.people()}
+        rows = self._query("SELECT person_id, embedding FROM templates WHERE model = ? ORDER BY id", (model,))
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vecs = (np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, EMBEDDING_DIM)
+                if rows else np.zeros((0, EMBEDDING_DIM), np.float32))
+        return Gallery(person_ids=ids, vectors=vecs.astype(np.float32), people=people)
+
+    def summary(self, channels: Iterable[str] = CHANNELS, day: dt.date | None = None) -> list[dict]:
+        """Names, roles, consent state per channel and template counts: never embeddings."""
+        counts = self.template_counts()
+        out = []
+        for p in self.people():
+            out.append({
+                "name": p.name, "role": p.role, "note": p.note, "templates": counts.get(p.id, 0),
+                "consent": {ch: self.consent_status(p, ch, day).to_dict() for ch in channels},
+            })
+        return out
+
+
+def _private_parent(folder: Path) -> None:
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise RegisterError(f"cannot create the register folder {folder}: {exc.strerror}") from None
+    if created:
+        os.chmod(folder, 0o700)
+    else:
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        if mode & 0o077 and folder == Path(platformdirs.user_data_dir("imagegate")):
+            os.chmod(folder, 0o700)
