@@ -18,6 +18,7 @@ close-ups. So:
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -39,12 +40,16 @@ class DetectorSettings:
     coarse_long_side: int = 640
     # A third, very coarse pass: CenterFace under-fires on faces that fill a
     # large part of the frame until they shrink to ~60-120 px.
-    xcoarse_long_side: int = 320
+    xcoarse_long_side: int = 400
     propose_score: float = 0.2
     accept_score: float = 0.5
-    # Second look: weak proposals are re-run through CenterFace on an upscaled
-    # crop (and its mirror image) where the face is ~`verify_face_px` tall.
-    verify_score: float = 0.4
+    # Weak proposals (propose_score <= score < accept_score) are kept when the
+    # evidence of several views agrees: the score at each pyramid scale plus a
+    # second look on an upscaled crop and its mirror image (see `_second_look`).
+    # The fused score is the mean of the best `fuse_views` view scores.
+    fuse_views: int = 3
+    fuse_score: float = 0.35
+    evidence_score: float = 0.1
     verify_context: float = 3.0
     verify_face_px: int = 43
     verify_flip: bool = True
@@ -94,7 +99,7 @@ class FaceDetector:
         except cv2.error as exc:
             raise ModelError(f"CenterFace model {centerface.path} failed to load: {exc}") from None
         with quiet.native_stderr_silenced():
-            self._short = _blazeface(short.path, self.settings.verify_score)
+            self._short = _blazeface(short.path, 0.5)
             self._full = _blazeface(full.path, self.settings.blazeface_score)
             # The first inference prints its own warnings; get them out of the way here.
             warm = np.zeros((128, 128, 3), np.uint8)
@@ -140,19 +145,25 @@ class FaceDetector:
         s = self.settings
         h, w = rgb.shape[:2]
 
-        # CenterFace proposals at the analysis scale and at coarser scales, merged.
+        # CenterFace at the analysis scale and at coarser scales. Each pass is decoded
+        # down to `evidence_score` so weak proposals can be cross-checked across scales.
         fine_scale = min(1.0, s.analysis_long_side / max(h, w))
         fine = _resize(rgb, fine_scale)
-        cand = self._centerface_pass(fine, fine_scale, s.propose_score)
+        passes = [self._centerface_pass(fine, fine_scale, s.evidence_score)]
         done = [fine_scale]
         for long_side in (s.coarse_long_side, s.xcoarse_long_side):
             scale = min(1.0, long_side / max(h, w))
             if long_side <= 0 or scale >= min(done) * 0.75:
                 continue  # not coarse enough to see anything new
             done.append(scale)
-            cand = _concat(cand, self._centerface_pass(_resize(rgb, scale), scale, s.propose_score))
-        keep = nms(cand[0], cand[1], s.nms_iou)
-        cb, cs, cl = (x[keep] for x in cand)
+            passes.append(self._centerface_pass(_resize(rgb, scale), scale, s.evidence_score))
+        cand = passes[0]
+        for p in passes[1:]:
+            cand = _concat(cand, p)
+        propose = cand[1] >= s.propose_score
+        cb, cs, cl = (x[propose] for x in cand)
+        keep = nms(cb, cs, s.nms_iou)
+        cb, cs, cl = cb[keep], cs[keep], cl[keep]
 
         boxes, scores, lms, sources = [], [], [], []
         strong = cs >= s.accept_score
@@ -162,14 +173,23 @@ class FaceDetector:
             lms.append(cl[i])
             sources.append("centerface")
         weak = np.flatnonzero(~strong)
-        for i, hit in zip(weak, self._second_look(fine, cb[weak] * fine_scale)):
-            if hit is None:
+        looks = self._second_look(fine, cb[weak] * fine_scale)
+        for i, (look, look_flip) in zip(weak, looks):
+            views = [_match_score(p[0], p[1], cb[i]) for p in passes]
+            views += [look[1] if look else 0.0, look_flip[1] if look_flip else 0.0]
+            fused = float(np.mean(sorted(views)[-s.fuse_views:]))
+            if fused < s.fuse_score:
                 continue
-            box, score, lm = hit
-            boxes.append(box / fine_scale)
-            # Rank verified proposals by their better look, but below any strong one.
-            scores.append(min(max(cs[i], score), s.accept_score - 1e-3))
-            lms.append(lm / fine_scale)
+            # The crop saw the face larger: its box and landmarks are better localised.
+            best = max((v for v in (look, look_flip) if v), key=lambda v: v[1], default=None)
+            if best is not None and os.environ.get('REFINE','1')=='1':
+                boxes.append(best[0] / fine_scale)
+                lms.append(best[2] / fine_scale)
+            else:
+                boxes.append(cb[i])
+                lms.append(cl[i])
+            # Rank verified proposals below any strong one in the final NMS.
+            scores.append(min(fused, s.accept_score - 1e-3))
             sources.append("centerface+verify")
 
         # Whole-image BlazeFace: large faces CenterFace missed.
@@ -200,7 +220,8 @@ class FaceDetector:
         the analysis scale; seen again at ~`verify_face_px` tall (and mirrored, which
         decorrelates the network's errors) real faces score clearly higher while
         clutter does not. The crop's detection also gives a better-localised box.
-        Yields (box, score, landmarks) in `img` coordinates, or None, per box.
+        Returns, per box, the best matching (box, score, landmarks) in `img`
+        coordinates -- or None -- for the crop and for its mirror image.
         """
         s = self.settings
         if len(boxes) == 0:
@@ -224,19 +245,18 @@ class FaceDetector:
         n = len(crops)
         for i, (x0, y0, k) in enumerate(origins):
             target = np.array([[(boxes[i][0] - x0) / k, (boxes[i][1] - y0) / k, boxes[i][2] / k, boxes[i][3] / k]])
-            best = None
+            per_view = [None, None]
             for v in range(len(views)):
-                db, ds, dl = _decode(*(m[v * n + i: v * n + i + 1] for m in maps), threshold=0.05)
+                db, ds, dl = _decode(*(m[v * n + i: v * n + i + 1] for m in maps), threshold=s.evidence_score)
                 if v == 1 and len(db):
                     db, dl = _mirror(db, dl, out)
                 if not len(db):
                     continue
-                ious = iou_matrix(db, target)[:, 0]
-                ds = np.where(ious >= 0.3, ds, 0.0)
+                ds = np.where(iou_matrix(db, target)[:, 0] >= 0.3, ds, 0.0)
                 j = int(np.argmax(ds))
-                if ds[j] >= s.verify_score and (best is None or ds[j] > best[1]):
-                    best = (db[j] * k + [x0, y0, 0, 0], float(ds[j]), dl[j] * k + np.tile([x0, y0], 5))
-            results.append(best)
+                if ds[j] > 0:
+                    per_view[v] = (db[j] * k + [x0, y0, 0, 0], float(ds[j]), dl[j] * k + np.tile([x0, y0], 5))
+            results.append(per_view)
         return results
 
     def _centerface_pass(self, img: np.ndarray, scale: float, threshold: float):
@@ -318,6 +338,14 @@ def _decode(heat, scale, offset, land, threshold: float):
         land_pts[:, 2 * j + 1] = land[0, 2 * j, ys, xs] * sh + y1
     keep = nms(boxes, score, 0.3)
     return boxes[keep], score[keep], land_pts[keep]
+
+
+def _match_score(boxes: np.ndarray, scores: np.ndarray, box: np.ndarray, min_iou: float = 0.4) -> float:
+    """Best score among `boxes` that overlap `box`; 0 if none does."""
+    if len(boxes) == 0:
+        return 0.0
+    ok = iou_matrix(boxes, box[None])[:, 0] >= min_iou
+    return float(scores[ok].max()) if ok.any() else 0.0
 
 
 def _mirror(boxes: np.ndarray, lms: np.ndarray, width: int):

@@ -132,7 +132,7 @@ class Gate:
                            identifiable_px=s.identifiable_px, min_match_px=s.min_match_px) for f in faces)
         return Analysis(image=img, faces=faces, measurements=ms)
 
-    def check(self, image: ImageInput, *, channel: str, on: dt.date | None = None) -> Verdict:
+    def check(self, image: ImageInput | LoadedImage, *, channel: str, on: dt.date | None = None) -> Verdict:
         channel = normalise_channel(channel)
         day = on or dt.date.today()
         analysis = self.analyse(image)

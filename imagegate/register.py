@@ -301,19 +301,31 @@ class Register:
     # -- people -------------------------------------------------------------------
 
     def add_person(self, name: str, role: str, note: str | None = None) -> Person:
+        return self.add_person_with_templates(name, role, note, [], model="")
+
+    def add_person_with_templates(self, name: str, role: str, note: str | None,
+                                  templates: list[tuple[np.ndarray, float, float, str]], *, model: str) -> Person:
+        """Create a person and their templates in one transaction (all or nothing)."""
         name = name.strip()
         if not name:
             raise RegisterError("a person needs a non-empty name")
         if role not in ROLES:
             raise RegisterError(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}")
+        rows = [(_embedding_bytes(vec), float(quality), float(face_px), sha)
+                for vec, quality, face_px, sha in templates]
+        now = _now()
         with self._tx() as db:
             try:
                 cur = db.execute("INSERT INTO people(name, role, note, created_at) VALUES (?, ?, ?, ?)",
-                                 (name, role, note, _now()))
+                                 (name, role, note, now))
             except sqlite3.IntegrityError:
                 raise RegisterError(f"a person named {name!r} is already registered",
-                                    hint="choose a distinct name, or add photos to the existing person") from None
-        return Person(id=int(cur.lastrowid), name=name, role=role, note=note)
+                                    hint="choose a distinct name, or forget the old entry first") from None
+            pid = int(cur.lastrowid)
+            db.executemany(
+                "INSERT INTO templates(person_id, model, embedding, quality, face_px, photo_sha256, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", [(pid, model, *r, now) for r in rows])
+        return Person(id=pid, name=name, role=role, note=note)
 
     def get(self, name: str) -> Person:
         rows = self._query("SELECT id, name, role, note FROM people WHERE name = ?", (name.strip(),))
@@ -407,14 +419,12 @@ class Register:
     def add_template(self, name: str, embedding: np.ndarray, *, model: str, quality: float,
                      face_px: float, photo_sha256: str) -> None:
         person = self.get(name)
-        vec = np.asarray(embedding, dtype="<f4").reshape(-1)
-        if vec.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(vec)):
-            raise RegisterError(f"a face template must be {EMBEDDING_DIM} finite numbers")
+        blob = _embedding_bytes(embedding)
         with self._tx() as db:
             db.execute(
                 "INSERT INTO templates(person_id, model, embedding, quality, face_px, photo_sha256, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (person.id, model, vec.tobytes(), float(quality), float(face_px), photo_sha256, _now()))
+                (person.id, model, blob, float(quality), float(face_px), photo_sha256, _now()))
 
     def photo_enrolled(self, photo_sha256: str) -> Person | None:
         rows = self._query(
@@ -443,6 +453,13 @@ class Register:
                 "consent": {ch: self.consent_status(p, ch, day).to_dict() for ch in channels},
             })
         return out
+
+
+def _embedding_bytes(embedding) -> bytes:
+    vec = np.asarray(embedding, dtype="<f4").reshape(-1)
+    if vec.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(vec)):
+        raise RegisterError(f"a face template must be {EMBEDDING_DIM} finite numbers")
+    return vec.tobytes()
 
 
 def _private_parent(folder: Path) -> None:

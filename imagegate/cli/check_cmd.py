@@ -1,0 +1,242 @@
+"""`imagegate check` and `imagegate faces`: the commands people drop photos on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Iterable, Optional
+
+import typer
+
+from .. import messages
+from ..errors import ImagegateError, ModelError
+from ..loader import load_image
+from ..paths import Target, collect, parse_dropped
+from ..verdict import Failure, Verdict
+from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
+                     fail, lang_or_fail, pick, stderr_is_tty)
+
+COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
+          "error": typer.colors.MAGENTA}
+PROMPT = {"en": "Drop photos or folders here and press Enter (q to quit): ",
+          "fi": "Pudota kuvia tai kansioita tähän ja paina Enter (q lopettaa): "}
+SUMMARY = {"en": "{n} photo(s): {allowed} allowed, {needs_consent} need consent, {blocked} blocked, {error} errors",
+           "fi": "{n} kuvaa: {allowed} sallittu, {needs_consent} vaatii luvan, {blocked} estetty, {error} virhettä"}
+
+
+def _gate(ctx, register, config, lang, *, need_register: bool):
+    from ..config import load_settings
+    from ..gate import Gate
+
+    settings = load_settings(pick(config, ctx, "config"))
+    reg = pick(register, ctx, "register")
+    if reg is not None and need_register and not Path(reg).exists():
+        raise ImagegateError(f"register {reg} does not exist",
+                             hint="enrol people with `imagegate register add`, or omit --register")
+    return Gate(register=reg, settings=settings, lang=lang)
+
+
+def _progress(targets: list[Target], enabled: bool):
+    if not enabled or len(targets) < 2:
+        return _Null(targets)
+    return typer.progressbar(targets, label="checking", file=sys.stderr, show_pos=True)
+
+
+class _Null:
+    def __init__(self, items):
+        self.items = items
+
+    def __enter__(self):
+        return self.items
+
+    def __exit__(self, *exc):
+        return False
+
+
+def run_checks(gate, targets: list[Target], *, channel: str, on: dt.date | None, annotate: Path | None,
+               progress: bool) -> Iterable[Verdict | Failure]:
+    """Check targets in order; every failure becomes a Failure result (fail closed)."""
+    from ..annotate import write_preview
+
+    with _progress(targets, progress) as items:
+        for t in items:
+            if t.error:
+                from ..errors import ImageLoadError
+
+                yield Failure(t.path, ImageLoadError(t.path, t.error))
+                continue
+            try:
+                img = load_image(t.path, gate.settings.limits)
+                verdict = gate.check(img, channel=channel, on=on)
+                if annotate is not None:
+                    write_preview(img.rgb, verdict, annotate)
+                yield verdict
+            except ImagegateError as exc:
+                yield Failure(t.path, exc)
+            except Exception as exc:  # noqa: BLE001 - a crash on one photo must not pass it
+                yield Failure(t.path, ModelError(f"internal error: {type(exc).__name__}: {exc}"))
+
+
+def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
+    name = display_path(result.file)
+    word = messages.decision_text(result.decision, lang).upper()
+    typer.secho(f"{word:<14}", fg=COLOUR[result.decision], bold=True, nl=False)
+    typer.echo(f" {name}")
+    if isinstance(result, Failure):
+        typer.echo(f"    {result.error}")
+        return
+    for r in result.reasons:
+        rule = f"[{'sääntö' if lang == 'fi' else 'rule'} {r.rule}] " if r.rule else ""
+        typer.echo(f"    - {rule}{r.message}")
+    if details:
+        for f in result.faces:
+            x, y, w, h = f.box
+            who = f.status.person.name if f.status.person else "-"
+            typer.echo(f"      #{f.index + 1:<3} {f.status.category:<16} {h:6.0f} px "
+                       f"(publish {f.measurement.publish_height_px:5.0f}) at {x:.0f},{y:.0f}  {who}")
+
+
+def check(
+    ctx: typer.Context,
+    paths: Annotated[Optional[list[str]], typer.Argument(
+        help="Photos and folders (walked recursively). Pasted/dropped paths, quotes and file:// URIs are fine. "
+             "With none, an interactive drop prompt opens.", show_default=False)] = None,
+    channel: Annotated[str, typer.Option("--channel", "-c", help="Where the photo will be posted.")] = "facebook",
+    json_out: JsonOpt = False,
+    annotate: Annotated[Optional[Path], typer.Option(
+        "--annotate", help="Write a preview per photo (faces boxed and coloured) into this folder.",
+        show_default=False)] = None,
+    details: Annotated[bool, typer.Option("--details", "-d", help="List every face.")] = False,
+    on: Annotated[Optional[str], typer.Option(
+        "--on", help="Check consents as of this date (YYYY-MM-DD), e.g. a scheduled post's date.",
+        show_default=False)] = None,
+    register: RegisterOpt = None,
+    config: ConfigOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Check photos before posting: allowed, needs consent or blocked (rules 4 and 6).
+
+    Exit code: 0 all allowed, 1 some need consent, 3 some blocked, 4 some could not be checked, 2 usage error.
+    """
+    from ..register import normalise_channel, parse_date
+
+    lang = lang_or_fail(pick(lang, ctx, "lang"))
+    try:
+        channel = normalise_channel(channel)
+        day = parse_date(on) if on else None
+    except ImagegateError as exc:
+        raise typer.BadParameter(exc.message) from None
+    try:
+        gate = _gate(ctx, register, config, lang, need_register=True)
+    except ImagegateError as exc:
+        raise fail(exc)
+    with gate:
+        if paths:
+            worst = _check_batch(gate, paths, channel, day, annotate, json_out, details, lang)
+        else:
+            worst = _interactive(gate, channel, day, annotate, json_out, details, lang)
+    raise typer.Exit(EXIT_FOR[worst])
+
+
+def _check_batch(gate, paths, channel, day, annotate, json_out, details, lang) -> str:
+    targets = list(collect(paths))
+    counts = {k: 0 for k in SEVERITY}
+    worst = "allowed"
+    results = []
+    for result in run_checks(gate, targets, channel=channel, on=day, annotate=annotate,
+                             progress=stderr_is_tty() and len(targets) > 3):
+        counts[result.decision] += 1
+        if SEVERITY[result.decision] > SEVERITY[worst]:
+            worst = result.decision
+        if json_out:
+            results.append(result.to_dict())
+        else:
+            print_human(result, lang, details)
+    if json_out:
+        typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
+    elif not targets:
+        typer.secho("no photos found in the given paths" if lang == "en" else "annetuista poluista ei löytynyt kuvia",
+                    err=True, fg=typer.colors.YELLOW)
+        return "error"
+    else:
+        if len(targets) > 1:
+            typer.echo(SUMMARY[lang].format(n=len(targets), **counts))
+    return worst
+
+
+def _interactive(gate, channel, day, annotate, json_out, details, lang) -> str:
+    worst = "allowed"
+    interactive = sys.stdin.isatty()
+    while True:
+        try:
+            line = input(PROMPT[lang]) if interactive else sys.stdin.readline()
+        except EOFError:
+            break
+        if not interactive and line == "":
+            break
+        if line.strip().lower() in ("q", "quit", "exit", "lopeta"):
+            break
+        paths = parse_dropped(line)
+        if not paths:
+            if interactive:
+                continue
+            continue
+        w = _check_batch(gate, paths, channel, day, annotate, json_out, details, lang)
+        if SEVERITY[w] > SEVERITY[worst]:
+            worst = w
+    return worst
+
+
+def faces(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(help="Photos and folders (walked recursively).")],
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """List the faces found in each photo, with size and identifiability (diagnostic)."""
+    from ..config import load_settings
+    from ..gate import Gate
+
+    try:
+        settings = load_settings(pick(config, ctx, "config"))
+    except ImagegateError as exc:
+        raise fail(exc)
+    targets = list(collect(paths))
+    out, errors = [], 0
+    with Gate(settings=settings) as gate:
+        for t in targets:
+            try:
+                if t.error:
+                    from ..errors import ImageLoadError
+
+                    raise ImageLoadError(t.path, t.error)
+                a = gate.analyse(t.path)
+            except ImagegateError as exc:
+                errors += 1
+                if json_out:
+                    out.append({"file": t.path, "error": exc.to_dict(), "faces": []})
+                else:
+                    typer.secho(f"{display_path(t.path)}: error: {exc.message if hasattr(exc, 'message') else exc}",
+                                fg=typer.colors.MAGENTA)
+                continue
+            if json_out:
+                d = a.to_dict()
+                d["file"] = t.path
+                out.append(d)
+                continue
+            n_id = sum(m.identifiable for m in a.measurements)
+            typer.secho(f"{display_path(t.path)}  {a.image.width}x{a.image.height}  "
+                        f"{len(a.faces)} face(s), {n_id} identifiable", bold=True)
+            if a.faces:
+                typer.echo(f"    {'#':>3} {'x':>6} {'y':>6} {'w':>5} {'h':>5} {'publish h':>9} {'score':>6}  identifiable")
+            for i, (f, m) in enumerate(zip(a.faces, a.measurements)):
+                x, y, w, h = f.box
+                typer.echo(f"    {i + 1:>3} {x:6.0f} {y:6.0f} {w:5.0f} {h:5.0f} {m.publish_height_px:9.0f} "
+                           f"{f.score:6.2f}  {'yes' if m.identifiable else 'no'}")
+    if json_out:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    if not targets:
+        typer.secho("no photos found in the given paths", err=True, fg=typer.colors.YELLOW)
+    raise typer.Exit(EXIT_ERROR if errors or not targets else 0)

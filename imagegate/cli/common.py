@@ -1,0 +1,82 @@
+"""Pieces shared by the CLI commands: options, exit codes, error display."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import ImagegateError
+
+# Exit codes (documented in the README). A batch exits with its worst outcome,
+# in the order error > blocked > needs consent > allowed.
+EXIT_ALLOWED = 0
+EXIT_NEEDS_CONSENT = 1
+EXIT_USAGE = 2  # click/Typer's own code for bad arguments
+EXIT_BLOCKED = 3
+EXIT_ERROR = 4
+
+SEVERITY = {"allowed": 0, "needs_consent": 1, "blocked": 2, "error": 3}
+EXIT_FOR = {"allowed": EXIT_ALLOWED, "needs_consent": EXIT_NEEDS_CONSENT, "blocked": EXIT_BLOCKED,
+            "error": EXIT_ERROR}
+
+RegisterOpt = Annotated[Optional[Path], typer.Option(
+    "--register", envvar="IMAGEGATE_REGISTER", help="Consent register file (default: per-user data file).",
+    show_default=False)]
+ConfigOpt = Annotated[Optional[Path], typer.Option(
+    "--config", envvar="IMAGEGATE_CONFIG_FILE", help="TOML settings file (see `imagegate config show`).",
+    show_default=False)]
+LangOpt = Annotated[Optional[str], typer.Option(
+    "--lang", help="Message language: fi or en (default: from the locale).", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+class State:
+    """Global options given before the command (`imagegate --register R check ...`)."""
+
+    def __init__(self, register: Path | None = None, config: Path | None = None, lang: str | None = None):
+        self.register = register
+        self.config = config
+        self.lang = lang
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, State) else State()
+
+
+def pick(local, ctx: typer.Context, name: str):
+    return local if local is not None else getattr(state(ctx), name)
+
+
+def fail(exc: ImagegateError | str, code: int = EXIT_ERROR) -> "typer.Exit":
+    message = str(exc)
+    typer.secho(f"imagegate: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def lang_or_fail(lang: str | None) -> str:
+    from ..messages import check_lang
+
+    try:
+        return check_lang(lang)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+
+
+def display_path(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+        return rel if not rel.startswith("..") else path
+    except ValueError:
+        return path

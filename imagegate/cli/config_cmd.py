@@ -1,0 +1,31 @@
+"""`imagegate config ...`: show the effective settings."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from ..config import load_settings, settings_sources, to_toml, user_config_path
+from ..errors import ImagegateError
+from .common import ConfigOpt, JsonOpt, fail, pick
+
+app = typer.Typer(help="Show settings.", no_args_is_help=True)
+
+
+@app.command("show")
+def show(ctx: typer.Context, json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Print the effective settings (defaults, then the per-user file, then --config)."""
+    path = pick(config, ctx, "config")
+    try:
+        settings = load_settings(path)
+    except ImagegateError as exc:
+        raise fail(exc)
+    if json_out:
+        typer.echo(json.dumps(settings.to_dict(), indent=2))
+        return
+    sources = settings_sources(path)
+    typer.echo(f"# per-user config file: {user_config_path()}")
+    typer.echo(f"# read from: {', '.join(sources) if sources else 'defaults only'}")
+    typer.echo(to_toml(settings), nl=False)

@@ -1,0 +1,65 @@
+"""The `imagegate` command line (Typer). The library never prints; this module translates."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .. import quiet  # noqa: F401  (quiet native logs before mediapipe loads)
+from . import check_cmd, config_cmd, register_cmd
+from .common import EXIT_ERROR, State
+
+app = typer.Typer(
+    help="imagegate: check photos for identifiable people and consent before posting on social media.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # never show locals (photo pixels, embeddings) in tracebacks
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+app.command("check")(check_cmd.check)
+app.command("faces")(check_cmd.faces)
+app.add_typer(register_cmd.app, name="register")
+app.add_typer(config_cmd.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ..gate import _package_version
+
+        typer.echo(f"imagegate {_package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    register: Annotated[Optional[Path], typer.Option(
+        "--register", envvar="IMAGEGATE_REGISTER", help="Consent register file (default: per-user data file).",
+        show_default=False)] = None,
+    config: Annotated[Optional[Path], typer.Option(
+        "--config", envvar="IMAGEGATE_CONFIG_FILE", help="TOML settings file.", show_default=False)] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", help="fi or en (default: locale).",
+                                                show_default=False)] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    ctx.obj = State(register=register, config=config, lang=lang)
+
+
+def run() -> None:
+    """Console-script entry point: no tracebacks for users, a clear message and exit 4 instead."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last resort; details stay out of the terminal
+        typer.secho(f"imagegate: internal error: {type(exc).__name__}: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    run()

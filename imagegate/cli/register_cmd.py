@@ -1,0 +1,160 @@
+"""`imagegate register ...`: enrol people and record their consents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import ImagegateError
+from ..register import CHANNELS, ROLES, Register, default_register_path, parse_date
+from .common import ConfigOpt, JsonOpt, RegisterOpt, fail, pick
+
+app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
+
+ChannelOpt = Annotated[list[str], typer.Option(
+    "--channel", "-c", help=f"Channel(s): {', '.join(CHANNELS)} or all. Repeat or comma-separate.")]
+
+
+def _open(ctx: typer.Context, register: Path | None, *, create: bool) -> Register:
+    path = pick(register, ctx, "register") or default_register_path()
+    try:
+        return Register(path, create=create)
+    except ImagegateError as exc:
+        raise fail(exc)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Unique name of the person.")],
+    role: Annotated[str, typer.Option("--role", "-r", help=f"One of: {', '.join(ROLES)}.")],
+    photo: Annotated[list[Path], typer.Option("--photo", "-p", help="Reference photo (one face); repeatable.")],
+    note: Annotated[Optional[str], typer.Option("--note", help="Free-text note.")] = None,
+    register: RegisterOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Enrol a person from reference photos. Only face templates are stored, never the photos."""
+    from ..config import load_settings
+    from ..enrol import enrol
+    from ..gate import Gate
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}", param_hint="--role")
+    reg = _open(ctx, register, create=True)
+    try:
+        with reg, Gate(register=reg, settings=load_settings(pick(config, ctx, "config"))) as gate:
+            person, photos = enrol(gate, name, role, [str(p) for p in photo], note)
+    except ImagegateError as exc:
+        raise fail(exc)
+    typer.echo(f"enrolled {person.name} ({person.role}) from {len(photos)} photo(s); "
+               f"no consent recorded yet (see `imagegate register consent`)")
+
+
+@app.command("consent")
+def consent(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Registered person.")],
+    channel: ChannelOpt,
+    until: Annotated[Optional[str], typer.Option("--until", help="Last valid day, YYYY-MM-DD.")] = None,
+    risks_explained: Annotated[bool, typer.Option(
+        "--risks-explained", help="The risks of publishing were explained (rule 4; required for clients).")] = False,
+    evidence: Annotated[Optional[str], typer.Option("--evidence", help="Reference to the signed form etc.")] = None,
+    register: RegisterOpt = None,
+) -> None:
+    """Record a consent for one or more channels."""
+    if until is not None:
+        try:
+            parse_date(until)
+        except ImagegateError as exc:
+            raise typer.BadParameter(exc.message, param_hint="--until") from None
+    with _open(ctx, register, create=False) as reg:
+        try:
+            rows = reg.add_consent(name, channel, valid_until=until, risks_explained=risks_explained,
+                                   evidence=evidence)
+            person = reg.get(name)
+        except ImagegateError as exc:
+            raise fail(exc)
+    chans = ", ".join(r.channel for r in rows)
+    typer.echo(f"consent recorded for {person.name}: {chans}"
+               + (f" until {until}" if until else "") + ("; risks explained" if risks_explained else ""))
+    if person.role == "client" and not risks_explained:
+        typer.secho("note: a client's consent counts only when the risks were explained (rule 4); "
+                    "add --risks-explained once they have been", err=True, fg=typer.colors.YELLOW)
+
+
+@app.command("withdraw")
+def withdraw(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Registered person.")],
+    channel: Annotated[Optional[list[str]], typer.Option("--channel", "-c", help="Only these channels.")] = None,
+    register: RegisterOpt = None,
+) -> None:
+    """Withdraw consent (all channels by default). The history is kept."""
+    with _open(ctx, register, create=False) as reg:
+        try:
+            n = reg.withdraw(name, channel or None)
+        except ImagegateError as exc:
+            raise fail(exc)
+    typer.echo(f"withdrew {n} active consent(s) of {name}")
+
+
+@app.command("forget")
+def forget(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Registered person.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    register: RegisterOpt = None,
+) -> None:
+    """Erase a person: their templates, consents and history. Cannot be undone."""
+    with _open(ctx, register, create=False) as reg:
+        try:
+            reg.get(name)
+        except ImagegateError as exc:
+            raise fail(exc)
+        if not yes and not typer.confirm(f"Erase {name} and all their data from {reg.path}?"):
+            typer.echo("nothing erased")
+            raise typer.Exit(1)
+        try:
+            reg.forget(name)
+        except ImagegateError as exc:
+            raise fail(exc)
+    typer.echo(f"erased {name}")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    json_out: JsonOpt = False,
+    register: RegisterOpt = None,
+) -> None:
+    """List people, roles, consent state per channel and template counts (never embeddings)."""
+    path = pick(register, ctx, "register") or default_register_path()
+    if not Path(path).exists():
+        rows = []
+    else:
+        with _open(ctx, register, create=False) as reg:
+            try:
+                rows = reg.summary()
+            except ImagegateError as exc:
+                raise fail(exc)
+    if json_out:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        typer.echo(f"the register {path} is empty")
+        return
+    short = {"valid": "yes", "expired": "expired", "withdrawn": "withdrawn", "none": "-", "other_channel": "-"}
+    shown = ("facebook", "twitter", "youtube", "instagram")
+    typer.echo(f"{'name':<24} {'role':<8} {'photos':>6}  " + " ".join(f"{c:<10}" for c in shown))
+    for r in rows:
+        cells = []
+        for c in shown:
+            st = r["consent"][c]
+            cell = short[st["state"]]
+            if st["state"] == "valid" and r["role"] == "client" and not st["risks_explained"]:
+                cell = "no-risks"
+            cells.append(f"{cell:<10}")
+        typer.echo(f"{r['name']:<24} {r['role']:<8} {r['templates']:>6}  " + " ".join(cells))
