@@ -25,8 +25,10 @@ import platformdirs
 from .detect import DetectorSettings
 from .errors import ConfigError
 from .loader import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, Limits
+from .policy import PolicySettings
 
 APP = "imagegate"
+_POLICY = PolicySettings()  # the pure policy module owns its defaults
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Settings:
     #: platforms downscale photos; identifiability is judged at this long side (px)
     publish_long_side: int = 2048
     #: DORI "Recognition" (125 px/m) on a ~0.24 m face ≈ 30 px face height at publish size
-    identifiable_px: float = 30.0
+    identifiable_px: float = _POLICY.identifiable_px
     #: below this face height in the *full-resolution* photo an embedding is unreliable;
     #: an identifiable face smaller than this is treated as unknown (fail closed)
     min_match_px: float = 40.0
@@ -47,13 +49,13 @@ class Settings:
     match_loose: float = 0.60
 
     # --- crowd rule (rule 4: public events, client among many others) ---
-    crowd_min_faces: int = 10
-    #: at most this share of the identifiable faces may be clients
-    crowd_max_client_share: float = 0.2
+    crowd_min_faces: int = _POLICY.crowd_min_faces
+    #: at most this share of the faces may be clients
+    crowd_max_client_share: float = _POLICY.crowd_max_client_share
     #: a client is prominent if among this many largest faces...
-    crowd_prominent_top: int = 3
-    #: ...or if their face is at least this many times the median face height
-    crowd_prominent_ratio: float = 1.5
+    crowd_prominent_top: int = _POLICY.crowd_prominent_top
+    #: ...and anyone is prominent whose face is at least this many times the median face height
+    crowd_prominent_ratio: float = _POLICY.crowd_prominent_ratio
 
     # --- resource limits (fail closed when hit) ---
     max_pixels: int = DEFAULT_MAX_PIXELS

@@ -99,13 +99,16 @@ def load_image(image: ImageInput, limits: Limits = Limits()) -> LoadedImage:
     digest = hashlib.sha256(data).hexdigest()
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Our own max_pixels check below decides; Pillow's hard error (> ~179 Mpx) still applies.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             pil = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageLoadError(source, "not a photo in a supported format (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC)",
                              hint="export the photo as JPEG and try again") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageLoadError(source, f"refused as a decompression bomb: {exc}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own guard fired while reading the header: far beyond any real photo.
+        raise ImageLoadError(source, f"the image claims more pixels than Pillow's safety limit, above the limit "
+                             f"of {limits.max_pixels:,} (decompression bomb guard)") from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file, never a crash
         raise ImageLoadError(source, f"the file is corrupt or unreadable: {exc}") from None
     return _from_pil(pil, source, digest, limits)
@@ -153,7 +156,7 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits)
                              "(ImageFile.LOAD_TRUNCATED_IMAGES = True); refusing to check partially")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # size already checked
             pil.seek(0)
             pil.load()
             if digest is None:

@@ -79,8 +79,8 @@ TEXTS = {
         "fi": "{faces}: henkilöllä {name} ({role}) on lupa kanavalle {channel}.",
     },
     "crowd": {
-        "en": "Public event crowd: {n} people, {clients} client(s) among them and none prominent.",
-        "fi": "Julkisen tapahtuman väkijoukko: {n} henkilöä, joista asiakkaita {clients}, eikä kukaan heistä erotu.",
+        "en": "Public event crowd: {n} people, {clients} client(s) among them, no client prominent.",
+        "fi": "Julkisen tapahtuman väkijoukko: {n} henkilöä, joista asiakkaita {clients}; yksikään asiakas ei erotu joukosta.",
     },
     "crowd_prominent": {
         "en": "{faces}: prominent in the crowd (among its largest faces); the crowd exception does not cover them.",

@@ -70,7 +70,12 @@ def collect(paths: Iterable[str | os.PathLike]) -> Iterator[Target]:
     for raw in paths:
         p = Path(normalise_arg(os.fsdecode(raw)))
         if p.is_dir():
-            yield from _walk(p, seen)
+            found = False
+            for t in _walk(p, seen):
+                found = True
+                yield t
+            if not found:
+                yield Target(str(p), error="this folder holds no photos (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC)")
         elif p.exists() or p.is_symlink():
             key = os.path.realpath(p)
             if key not in seen:

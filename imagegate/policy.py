@@ -40,7 +40,7 @@ class PolicySettings:
     crowd_min_faces: int = 10
     crowd_max_client_share: float = 0.2
     crowd_prominent_top: int = 3
-    crowd_prominent_ratio: float = 1.5
+    crowd_prominent_ratio: float = 2.0
     identifiable_px: float = 30.0
 
     @classmethod

@@ -18,7 +18,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: model creation wraps calls that also silence
 
 
 @contextlib.contextmanager

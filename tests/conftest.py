@@ -1,0 +1,62 @@
+"""Shared fixtures. Models are real and expensive to load, so they load once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = (ROOT / ".." / "shared" / "data").resolve()
+SAMPLES = ROOT / "sample_images"
+
+
+def shared_data() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"evaluation data not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return shared_data()
+
+
+@pytest.fixture(scope="session")
+def detector():
+    from imagegate.detect import FaceDetector
+
+    det = FaceDetector()
+    yield det
+    det.close()
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from imagegate.embed import FaceEmbedder
+
+    return FaceEmbedder()
+
+
+@pytest.fixture(scope="session")
+def gate_parts(detector, embedder):
+    return {"detector": detector, "embedder": embedder}
+
+
+@pytest.fixture()
+def hopper_path() -> Path:
+    return SAMPLES / "grace_hopper.jpg"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Never read or write the real per-user register/config during tests."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.delenv("IMAGEGATE_REGISTER", raising=False)
+    monkeypatch.delenv("IMAGEGATE_CONFIG", raising=False)
+    monkeypatch.delenv("IMAGEGATE_CONFIG_FILE", raising=False)
+    monkeypatch.setenv("IMAGEGATE_LANG", "en")
+    yield

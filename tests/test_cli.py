@@ -1,0 +1,148 @@
+"""The CLI through Typer's test runner, with exact assertions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from imagegate.cli.main import app
+
+from .conftest import SAMPLES
+
+runner = CliRunner()
+
+
+def test_faces_json_lists_each_photo(tmp_path):
+    shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "a.jpg")
+    (tmp_path / "sub").mkdir()
+    shutil.copy(SAMPLES / "astronaut.png", tmp_path / "sub" / "b.png")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    r = runner.invoke(app, ["faces", "--json", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [o["file"].split("/")[-1] for o in out] == ["a.jpg", "b.png"]
+    assert out[0]["width"] == 512 and out[0]["height"] == 600
+    assert len(out[0]["faces"]) == 1 and len(out[1]["faces"]) == 1
+    face = out[0]["faces"][0]
+    assert {"box", "score", "height_px", "identifiable"} <= set(face) and face["identifiable"] is True
+
+
+def test_faces_reports_bad_files_and_goes_on(tmp_path):
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "good.jpg")
+    r = runner.invoke(app, ["faces", str(tmp_path / "broken.jpg"), str(tmp_path / "good.jpg"),
+                            str(tmp_path / "missing.jpg")])
+    assert r.exit_code == 4
+    assert "broken.jpg: error:" in r.stdout and "missing.jpg: error:" in r.stdout
+    assert "good.jpg  512x600  1 face(s), 1 identifiable" in r.stdout
+
+
+def test_check_unknown_person_needs_consent_with_rule_4():
+    r = runner.invoke(app, ["--lang", "en", "check", str(SAMPLES / "grace_hopper.jpg")])
+    assert r.exit_code == 1
+    assert r.stdout.startswith("NEEDS CONSENT")
+    assert "[rule 4] Face #1: identifiable person not in the consent register" in r.stdout
+
+
+def test_check_in_finnish():
+    r = runner.invoke(app, ["--lang", "fi", "check", str(SAMPLES / "grace_hopper.jpg")])
+    assert r.exit_code == 1
+    assert r.stdout.startswith("VAATII LUVAN")
+    assert "[sääntö 4]" in r.stdout and "Pyydä lupa" in r.stdout
+
+
+def test_check_unreadable_file_is_an_error_never_allowed(tmp_path):
+    bad = tmp_path / "truncated.jpg"
+    bad.write_bytes((SAMPLES / "grace_hopper.jpg").read_bytes()[:5000])
+    r = runner.invoke(app, ["check", "--json", str(bad)])
+    assert r.exit_code == 4
+    out = json.loads(r.stdout)
+    assert out[0]["decision"] == "error" and "truncated" in out[0]["error"]["message"]
+
+
+def test_check_worst_outcome_sets_exit_code(tmp_path):
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("RGB", (300, 200), (90, 90, 90)).save(blank)
+    r = runner.invoke(app, ["check", str(blank)])
+    assert r.exit_code == 0 and "ALLOWED" in r.stdout and "No faces found." in r.stdout
+    r = runner.invoke(app, ["check", str(blank), str(SAMPLES / "grace_hopper.jpg")])
+    assert r.exit_code == 1
+    assert "2 photo(s): 1 allowed, 1 need consent, 0 blocked, 0 errors" in r.stdout
+
+
+def test_check_accepts_pasted_paths(tmp_path):
+    spaced = tmp_path / "my photos"
+    spaced.mkdir()
+    shutil.copy(SAMPLES / "grace_hopper.jpg", spaced / "grace hopper.jpg")
+    uri = "file://" + str(spaced / "grace hopper.jpg").replace(" ", "%20")
+    r = runner.invoke(app, ["check", "--json", uri, f"'{spaced / 'grace hopper.jpg'}'"])
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.stdout)
+    assert len(out) == 1  # the same file twice is checked once
+    assert out[0]["decision"] == "needs_consent"
+
+
+def test_interactive_drop_prompt_reads_batches_until_quit(tmp_path):
+    shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "a b.jpg")
+    line = str(tmp_path / "a b.jpg").replace(" ", "\\ ")
+    r = runner.invoke(app, ["check"], input=f"{line}\n\nq\n")
+    assert r.exit_code == 1
+    assert r.stdout.count("NEEDS CONSENT") == 1
+
+
+def test_annotate_writes_a_preview(tmp_path):
+    out = tmp_path / "previews"
+    r = runner.invoke(app, ["check", "--annotate", str(out), str(SAMPLES / "grace_hopper.jpg")])
+    assert r.exit_code == 1
+    from PIL import Image
+
+    prev = Image.open(out / "grace_hopper.preview.jpg")
+    assert prev.size == (512, 600)
+    assert not prev.getexif()  # previews carry no metadata
+    px = prev.convert("RGB").load()
+    # the orange "needs consent" box is drawn around the face
+    assert any(px[x, y][0] > 200 and 100 < px[x, y][1] < 180 and px[x, y][2] < 60
+               for x in range(150, 380) for y in range(100, 140))
+
+
+def test_usage_errors_exit_2():
+    assert runner.invoke(app, ["check", "--channel", "myspace", str(SAMPLES)]).exit_code == 2
+    assert runner.invoke(app, ["check", "--on", "31.12.2026", str(SAMPLES)]).exit_code == 2
+    assert runner.invoke(app, ["--lang", "sv", "check", str(SAMPLES)]).exit_code == 2
+
+
+def test_missing_register_is_an_error():
+    r = runner.invoke(app, ["--register", "/nonexistent/reg.sqlite3", "check", str(SAMPLES)])
+    assert r.exit_code == 4
+    assert "does not exist" in r.output
+
+
+def test_config_show_and_bad_config(tmp_path):
+    r = runner.invoke(app, ["config", "show", "--json"])
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["identifiable_px"] == 30.0
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("crowd_min_faces = 20\n[detector]\nflip = true\n")
+    r = runner.invoke(app, ["--config", str(cfg), "config", "show"])
+    assert "crowd_min_faces = 20" in r.stdout
+    cfg.write_text("identifiable_pixels = 20\n")
+    r = runner.invoke(app, ["--config", str(cfg), "config", "show"])
+    assert r.exit_code == 4 and "unknown setting 'identifiable_pixels'" in r.output
+
+
+def test_console_script_runs_without_noise_or_traceback(tmp_path):
+    bad = tmp_path / "x.jpg"
+    bad.mkdir()
+    r = subprocess.run([sys.executable, "-m", "imagegate.cli.main", "check", str(bad), str(SAMPLES / "grace_hopper.jpg")],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 4
+    assert "Traceback" not in r.stderr + r.stdout
+    assert "x.jpg" in r.stdout and "this folder holds no photos" in r.stdout
+    assert "WARNING" not in r.stderr and "INFO" not in r.stderr

@@ -1,0 +1,95 @@
+"""Detection on real photos with known face counts (fails if detection breaks)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from imagegate.geometry import iou_matrix
+from imagegate.loader import load_image
+from imagegate.measure import measure
+
+from .conftest import SAMPLES, shared_data
+
+
+def _valid_faces(entry, min_h=0):
+    return [f["box"] for f in entry["faces"] if not f["invalid"] and f["box"][3] >= min_h]
+
+
+@pytest.fixture(scope="module")
+def annotations():
+    data = shared_data() / "faces-detect"
+    ann = json.loads((data / "annotations.json").read_text())["images"]
+    return data, {e["file"]: e for e in ann}
+
+
+@pytest.mark.parametrize("name", [
+    "20_Family_Group_Family_Group_20_64.jpg",   # group photo, 23 faces
+    "0_Parade_marchingband_1_104.jpg",          # parade crowd
+    "20_Family_Group_Family_Group_20_339.jpg",
+])
+def test_crowd_photos_faces_found_within_tolerance(name, annotations, detector):
+    data, ann = annotations
+    entry = ann[name]
+    faces = detector.detect(load_image(data / name).rgb)
+    gt = np.array(_valid_faces(entry, 20), dtype=float)
+    det = np.array([f.box for f in faces]).reshape(-1, 4)
+    found = (iou_matrix(gt, det) >= 0.3).any(axis=1).mean()
+    assert found >= 0.85, f"{name}: only {found:.2f} of {len(gt)} faces >= 20 px found"
+    n_valid = len(_valid_faces(entry))
+    assert 0.8 * n_valid <= len(faces) <= 1.3 * n_valid + 2, f"{name}: {len(faces)} detections for {n_valid} faces"
+
+
+@pytest.mark.parametrize("name", ["13_Interview_Interview_On_Location_13_554.jpg", "19_Couple_Couple_19_86.jpg"])
+def test_large_faces_found_exactly(name, annotations, detector):
+    data, ann = annotations
+    entry = ann[name]
+    faces = detector.detect(load_image(data / name).rgb)
+    gt = np.array(_valid_faces(entry, 40), dtype=float)
+    det = np.array([f.box for f in faces]).reshape(-1, 4)
+    assert (iou_matrix(gt, det) >= 0.3).any(axis=1).all()
+    big = [f for f in faces if f.box[3] >= 40]
+    assert len(big) == len(gt)
+
+
+def test_sample_images_one_face_each(detector):
+    for name in ("grace_hopper.jpg", "astronaut.png"):
+        faces = detector.detect(load_image(SAMPLES / name).rgb)
+        assert len(faces) == 1, name
+        assert faces[0].score > 0.5 and len(faces[0].landmarks) == 5
+
+
+def test_blank_image_has_no_faces(detector):
+    assert detector.detect(np.full((480, 640, 3), 127, np.uint8)) == []
+
+
+def test_boxes_are_in_original_pixels_for_large_photos(detector):
+    img = load_image(SAMPLES / "grace_hopper.jpg").rgb
+    small = detector.detect(img)[0].box
+    big_img = np.kron(img, np.ones((6, 6, 1), np.uint8))  # 3072 x 3600: analysed downscaled
+    big = detector.detect(big_img)[0].box
+    assert np.allclose(np.array(big) / 6, small, rtol=0.08, atol=4)
+
+
+def test_measurement_at_publish_size(detector):
+    img = load_image(SAMPLES / "grace_hopper.jpg")
+    face = detector.detect(img.rgb)[0]
+    m = measure(face, 512, 600, publish_long_side=2048, identifiable_px=30, min_match_px=40)
+    assert m.publish_height_px == m.height_px and m.identifiable
+    # The same face in a 20000 px wide photo is ~10x smaller once published at 2048 px.
+    m2 = measure(face, 20000, 600, publish_long_side=2048, identifiable_px=30, min_match_px=40)
+    assert m2.publish_height_px == pytest.approx(face.box[3] * 2048 / 20000)
+    assert m2.identifiable == (face.box[3] * 2048 / 20000 >= 30)
+
+
+def test_no_mediapipe_noise_on_stderr():
+    code = ("from imagegate.detect import FaceDetector; from imagegate.loader import load_image; "
+            f"d = FaceDetector(); print(len(d.detect(load_image({str(SAMPLES / 'grace_hopper.jpg')!r}).rgb)))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0
+    assert r.stdout.strip() == "1"
+    assert r.stderr == "", f"stderr not clean: {r.stderr[:500]}"

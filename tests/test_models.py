@@ -1,0 +1,73 @@
+"""Bundled models: present, checksummed, and a missing or altered file is a clear error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from imagegate import modelfiles
+from imagegate.errors import ModelError
+
+
+@pytest.fixture()
+def fake_models_dir(tmp_path, monkeypatch):
+    real = modelfiles.models_dir()
+    for f in real.iterdir():
+        if f.is_file():
+            shutil.copy(f, tmp_path / f.name)
+    monkeypatch.setenv("IMAGEGATE_MODELS_DIR", str(tmp_path))
+    modelfiles.clear_cache()
+    yield tmp_path
+    modelfiles.clear_cache()
+
+
+def test_every_manifest_entry_verifies():
+    for entry in modelfiles.manifest()["models"]:
+        m = modelfiles.model_file(entry["id"])
+        assert m.path.is_file() and m.sha256 == entry["sha256"]
+        assert m.path.stat().st_size == entry["bytes"]
+
+
+def test_manifest_records_provenance_and_licence():
+    for entry in modelfiles.manifest()["models"]:
+        assert entry["licence"] and entry["source"]["package"] and entry["source"]["version"]
+        assert entry["source"]["path"].endswith(entry["file"])
+
+
+def test_altered_model_is_refused_with_restore_hint(fake_models_dir):
+    target = fake_models_dir / "centerface.onnx"
+    data = bytearray(target.read_bytes())
+    data[1000] ^= 0x01
+    target.write_bytes(bytes(data))
+    with pytest.raises(ModelError) as info:
+        modelfiles.model_file("centerface")
+    msg = str(info.value)
+    assert "centerface.onnx" in msg and "altered" in msg and "fetch_models.py" in msg
+
+
+def test_missing_model_is_refused(fake_models_dir):
+    (fake_models_dir / "face_detection_short_range.tflite").unlink()
+    with pytest.raises(ModelError, match="face_detection_short_range.tflite is missing"):
+        modelfiles.model_file("blazeface-short-range")
+
+
+def test_detector_refuses_to_start_with_an_altered_model(fake_models_dir):
+    from imagegate.detect import FaceDetector
+
+    (fake_models_dir / "face_detection_full_range_sparse.tflite").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="altered"):
+        FaceDetector()
+
+
+def test_unknown_model_id():
+    with pytest.raises(ModelError, match="not in the manifest"):
+        modelfiles.model_file("no-such-model")
+
+
+def test_manifest_is_valid_json_next_to_the_files():
+    data = json.loads((modelfiles.models_dir() / "MANIFEST.json").read_text())
+    bundled = {e["file"] for e in data["models"] if e["location"] == "bundled"}
+    assert bundled == {"face_detection_short_range.tflite", "face_detection_full_range_sparse.tflite",
+                       "centerface.onnx"}
