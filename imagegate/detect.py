@@ -19,7 +19,8 @@ close-ups. So:
    proposals take the crop's box, which was localised at a higher resolution.
    (This replaced a BlazeFace short-range check on the crop: only 7 of the 25
    proposals it confirmed were faces, and it rejected many small real ones.)
-4. BlazeFace full-range over the whole image adds large faces CenterFace missed.
+4. BlazeFace full-range over the whole image adds large faces CenterFace missed;
+   its less confident detections are weak proposals checked as in 3.
 5. Overlapping detections are merged by NMS.
 """
 
@@ -65,7 +66,10 @@ class DetectorSettings:
     verify_context: float = 3.0
     verify_face_px: int = 32
     verify_flip: bool = True
-    blazeface_score: float = 0.5
+    # BlazeFace full-range: accepted at `blazeface_score`, a weak proposal from
+    # `blazeface_propose_score`.
+    blazeface_score: float = 0.6
+    blazeface_propose_score: float = 0.5
     min_face_px: float = 6.0
     nms_iou: float = 0.4
     flip: bool = False
@@ -110,7 +114,7 @@ class FaceDetector:
         except cv2.error as exc:
             raise ModelError(f"CenterFace model {centerface.path} failed to load: {exc}") from None
         with quiet.native_stderr_silenced():
-            self._full = _blazeface(full.path, self.settings.blazeface_score)
+            self._full = _blazeface(full.path, self.settings.blazeface_propose_score)
             # The first inference prints its own warnings; get them out of the way here.
             warm = np.zeros((128, 128, 3), np.uint8)
             self._run_blazeface(self._full, warm)
@@ -181,10 +185,27 @@ class FaceDetector:
             scores.append(cs[i])
             lms.append(cl[i])
             sources.append("centerface")
-        weak = np.flatnonzero(~strong)
-        looks = self._second_look(fine, cb[weak] * fine_scale)
-        for i, (look, look_flip) in zip(weak, looks):
-            views = [_match_score(p[0], p[1], cb[i]) for p in passes]
+        # Whole-image BlazeFace: large faces CenterFace missed. Its detections below
+        # `blazeface_score` are weak proposals like CenterFace's: a false large face
+        # is costly downstream (it alone can make a crowd photo need consent).
+        bf_weak = []
+        for box, score, lm in self._blazeface_faces(self._full, rgb):
+            if score >= s.blazeface_score:
+                boxes.append(box)
+                scores.append(score)
+                lms.append(lm)
+                sources.append("blazeface")
+            else:
+                bf_weak.append((box, score, lm))
+
+        weak = [(cb[i], cs[i], cl[i], "centerface+verify") for i in np.flatnonzero(~strong)]
+        weak += [(b_, s_, l_, "blazeface+verify") for b_, s_, l_ in bf_weak]
+        weak_boxes = np.array([x[0] for x in weak], dtype=np.float64).reshape(-1, 4)
+        looks = self._second_look(fine, weak_boxes * fine_scale)
+        for (box, score, lm, source), (look, look_flip) in zip(weak, looks):
+            views = [_match_score(p[0], p[1], box) for p in passes]
+            if source.startswith("blazeface"):
+                views.append(score)
             views += [look[1] if look else 0.0, look_flip[1] if look_flip else 0.0]
             fused = float(np.mean(sorted(views)[-s.fuse_views:]))
             if fused < s.fuse_score:
@@ -195,18 +216,11 @@ class FaceDetector:
                 boxes.append(best[0] / fine_scale)
                 lms.append(best[2] / fine_scale)
             else:
-                boxes.append(cb[i])
-                lms.append(cl[i])
+                boxes.append(box)
+                lms.append(lm)
             # Rank verified proposals below any strong one in the final NMS.
             scores.append(min(fused, s.accept_score - 1e-3))
-            sources.append("centerface+verify")
-
-        # Whole-image BlazeFace: large faces CenterFace missed.
-        for box, score, lm in self._blazeface_faces(self._full, rgb):
-            boxes.append(box)
-            scores.append(score)
-            lms.append(lm)
-            sources.append("blazeface")
+            sources.append(source)
 
         if not boxes:
             return []
@@ -256,7 +270,8 @@ class FaceDetector:
             target = np.array([[(boxes[i][0] - x0) / k, (boxes[i][1] - y0) / k, boxes[i][2] / k, boxes[i][3] / k]])
             per_view = [None, None]
             for v in range(len(views)):
-                db, ds, dl = _decode(*(m[v * n + i: v * n + i + 1] for m in maps), threshold=s.evidence_score)
+                db, ds, dl = _decode(*(m[v * n + i: v * n + i + 1] for m in maps), threshold=s.evidence_score,
+                                     dense_above=s.propose_score)
                 if v == 1 and len(db):
                     db, dl = _mirror(db, dl, out)
                 if not len(db):
@@ -284,7 +299,7 @@ class FaceDetector:
         padded = np.zeros((ph, pw, 3), np.uint8)
         padded[:h, :w] = img
         blob = padded.transpose(2, 0, 1)[None].astype(np.float32)
-        return _decode(*self._centerface_forward(blob), threshold=threshold)
+        return _decode(*self._centerface_forward(blob), threshold=threshold, dense_above=self.settings.propose_score)
 
     def _centerface_forward(self, blob: np.ndarray):
         """Raw CenterFace maps (heat, scale, offset, landmarks) for an N x 3 x H x W batch."""
@@ -329,10 +344,18 @@ def _blazeface(path, min_score: float):
         raise ModelError(f"BlazeFace model {path} failed to load: {exc}") from None
 
 
-def _decode(heat, scale, offset, land, threshold: float):
+def _decode(heat, scale, offset, land, threshold: float, dense_above: float = 0.0):
     """Boxes, scores and landmarks from the CenterFace maps of one image (batch of 1)."""
     heat = heat[0, 0]
-    ys, xs = np.nonzero(heat > threshold)
+    # Below `dense_above` keep only local maxima (CenterNet-style peaks): a low
+    # evidence threshold otherwise yields thousands of neighbouring cells and the
+    # quadratic NMS below dominates the run time. Above it keep every cell, as a
+    # neighbour of the peak sometimes carries the better-fitting box.
+    keep = heat > threshold
+    if dense_above > threshold:
+        peaks = heat >= cv2.dilate(heat, np.ones((3, 3), np.uint8))
+        keep &= peaks | (heat > dense_above)
+    ys, xs = np.nonzero(keep)
     if len(ys) == 0:
         return np.zeros((0, 4)), np.zeros(0), np.zeros((0, 10))
     sh = np.exp(scale[0, 0, ys, xs]) * 4

@@ -1,0 +1,852 @@
+"""The consent register (imagegate/register.py) and the `imagegate register ...` CLI.
+
+Templates here are synthetic random 128-d float32 vectors: real-photo enrolment is
+tested elsewhere. Days are fixed dates, never "today", so results do not drift.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import imagegate.register as register_mod
+from imagegate.cli.main import app
+from imagegate.errors import RegisterError
+from imagegate.register import (APPLICATION_ID, CHANNELS, ConsentStatus, Register, expand_channels,
+                                normalise_channel, parse_date)
+
+MODEL = "dlib-resnet-v1"
+D = dt.date(2027, 3, 15)
+runner = CliRunner()
+
+
+def vec(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(128).astype(np.float32)
+
+
+def tpl(seed: int, sha: str | None = None):
+    return (vec(seed), 0.9, 150.0, sha or f"{seed:064x}")
+
+
+def mode(p: Path) -> int:
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def raw_files(path: Path) -> dict[str, bytes]:
+    return {s: Path(str(path) + s).read_bytes() for s in ("", "-wal", "-shm") if Path(str(path) + s).exists()}
+
+
+@pytest.fixture()
+def reg():
+    r = Register(":memory:")
+    yield r
+    r.close()
+
+
+@pytest.fixture()
+def umask0():
+    """Most permissive umask: the register must choose its modes itself."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+# -- schema and privacy -----------------------------------------------------------------------------------
+
+
+def test_new_register_is_private_file_in_private_new_folder(tmp_path, umask0):
+    path = tmp_path / "fresh" / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person_with_templates("Anna", "staff", None, [tpl(1)], model=MODEL)
+        assert mode(path) == 0o600
+        assert mode(path.parent) == 0o700
+        # WAL and shared-memory files hold the same data: same mode
+        for suffix in ("-wal", "-shm"):
+            side = Path(str(path) + suffix)
+            assert side.exists()
+            assert mode(side) == 0o600
+    assert mode(path) == 0o600
+
+
+def test_existing_loose_file_is_tightened_to_0600(tmp_path, umask0):
+    path = tmp_path / "reg.sqlite3"
+    path.touch(mode=0o644)
+    assert mode(path) == 0o644
+    Register(path).close()
+    assert mode(path) == 0o600
+
+
+def test_schema_pragmas(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        assert r._db.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert r._db.execute("PRAGMA secure_delete").fetchone() == (1,)
+        other = sqlite3.connect(path)
+        try:
+            assert other.execute("PRAGMA user_version").fetchone() == (1,)
+            assert other.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
+            assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            tables = {n for (n,) in other.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            assert tables == {"people", "consents", "templates"}
+        finally:
+            other.close()
+
+
+def test_foreign_keys_are_enforced(tmp_path):
+    with Register(tmp_path / "reg.sqlite3") as r:
+        with pytest.raises(sqlite3.IntegrityError):
+            r._db.execute("INSERT INTO consents(person_id, channel, granted_at) VALUES (999, 'facebook', 'x')")
+        assert r._db.execute("SELECT count(*) FROM consents").fetchone() == (0,)
+
+
+def test_reopening_keeps_data_and_schema(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person_with_templates("Anna", "staff", "note", [tpl(1), tpl(2)], model=MODEL)
+        r.add_consent("Anna", ["facebook"], valid_until="2030-01-01")
+    with Register(path, create=False) as r:
+        [p] = r.people()
+        assert (p.name, p.role, p.note) == ("Anna", "staff", "note")
+        assert r.template_counts() == {p.id: 2}
+        assert r.consent_status("Anna", "facebook", D).state == "valid"
+        assert r._db.execute("PRAGMA user_version").fetchone() == (1,)
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA application_id = 1234")
+    db.execute("CREATE TABLE notes(body TEXT)")
+    db.execute("INSERT INTO notes VALUES ('keep me')")
+    db.commit()
+    db.close()
+    with pytest.raises(RegisterError) as e:
+        Register(path)
+    assert str(e.value) == (f"{path} is an SQLite database but not an imagegate register "
+                            f"(point --register at an imagegate register file)")
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT body FROM notes").fetchall() == [("keep me",)]
+    assert db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall() == [("notes",)]
+    db.close()
+
+
+def test_foreign_sqlite_file_without_application_id_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t(x)")
+    db.commit()
+    db.close()
+    with pytest.raises(RegisterError, match="not an imagegate register"):
+        Register(path)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: Register.__init__ runs `PRAGMA journal_mode = WAL` before checking application_id, so a "
+    "foreign SQLite file that is then refused has already been converted to WAL mode (file header "
+    "rewritten, -wal/-shm created): a refused file is modified"))
+def test_refused_foreign_file_is_left_untouched(tmp_path):
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes(body TEXT)")
+    db.execute("INSERT INTO notes VALUES ('keep me')")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(RegisterError):
+        Register(path)
+    db = sqlite3.connect(path)
+    journal = db.execute("PRAGMA journal_mode").fetchone()[0]
+    db.close()
+    assert journal == "delete"
+    assert path.read_bytes() == before
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person("Anna", "staff")
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+    with pytest.raises(RegisterError) as e:
+        Register(path)
+    assert "newer" in str(e.value)
+    assert "schema 99" in str(e.value) and "upgrade imagegate" in str(e.value)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone() == (99,)
+    assert db.execute("SELECT name FROM people").fetchall() == [("Anna",)]
+    db.close()
+
+
+@pytest.mark.parametrize("size", [16, 100, 4096, 20000])
+def test_garbage_file_is_refused_and_not_overwritten(tmp_path, size):
+    path = tmp_path / "reg.sqlite3"
+    junk = np.random.default_rng(size).bytes(size)
+    path.write_bytes(junk)
+    with pytest.raises(RegisterError) as e:
+        Register(path)
+    assert str(e.value).startswith(f"{path} is not a readable imagegate register: file is not a database")
+    assert path.read_bytes() == junk
+    assert sorted(os.listdir(tmp_path)) == ["reg.sqlite3"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: a 1-byte non-SQLite file is accepted as an empty database and overwritten with a new "
+    "register (SQLite treats it as empty; Register does not check that a non-empty file starts with "
+    "the SQLite header before adopting it)"))
+def test_one_byte_garbage_file_is_refused(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    path.write_bytes(b"x")
+    with pytest.raises(RegisterError):
+        Register(path).close()
+    assert path.read_bytes() == b"x"
+
+
+def test_empty_file_is_adopted_as_a_new_register(tmp_path):
+    # the register itself creates an empty 0600 file before SQLite opens it
+    path = tmp_path / "reg.sqlite3"
+    path.touch()
+    with Register(path) as r:
+        assert r.people() == []
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
+    db.close()
+
+
+def test_missing_file_with_create_false_raises_and_creates_nothing(tmp_path):
+    path = tmp_path / "sub" / "reg.sqlite3"
+    with pytest.raises(RegisterError) as e:
+        Register(path, create=False)
+    assert str(e.value) == f"register {path} does not exist (enrol someone with `imagegate register add` first)"
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_folder_as_register_path_is_refused(tmp_path):
+    with pytest.raises(RegisterError, match="is a folder"):
+        Register(tmp_path)
+
+
+def test_closed_register_refuses_use(tmp_path):
+    r = Register(tmp_path / "reg.sqlite3")
+    r.close()
+    with pytest.raises(RegisterError, match="closed"):
+        r.people()
+    with pytest.raises(RegisterError, match="closed"):
+        r.add_person("Anna", "staff")
+
+
+# -- people -------------------------------------------------------------------------------------------------
+
+
+def test_add_and_get_people(reg):
+    a = reg.add_person_with_templates("  Anna Virtanen ", "client", "met 2026", [tpl(1), tpl(2)], model=MODEL)
+    b = reg.add_person("Bo", "partner")
+    assert (a.name, a.role, a.note) == ("Anna Virtanen", "client", "met 2026")
+    assert reg.get("anna virtanen") == a
+    assert reg.get(" ANNA VIRTANEN ") == a
+    assert [p.name for p in reg.people()] == ["Anna Virtanen", "Bo"]
+    assert reg.template_counts() == {a.id: 2}
+    assert b.to_dict() == {"name": "Bo", "role": "partner", "note": None}
+
+
+@pytest.mark.parametrize("dup", ["Anna Virtanen", "anna virtanen", "ANNA VIRTANEN", " Anna Virtanen  "])
+def test_duplicate_names_are_refused_case_insensitively(reg, dup):
+    reg.add_person_with_templates("Anna Virtanen", "staff", None, [tpl(1)], model=MODEL)
+    with pytest.raises(RegisterError) as e:
+        reg.add_person_with_templates(dup, "client", None, [tpl(2)], model=MODEL)
+    assert str(e.value) == (f"a person named {dup.strip()!r} is already registered "
+                            f"(choose a distinct name, or forget the old entry first)")
+    [p] = reg.people()
+    assert p.role == "staff"
+    assert reg.template_counts() == {p.id: 1}  # the refused person's template was rolled back
+    assert reg._query("SELECT count(*) FROM templates") == [(1,)]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: names are UNIQUE COLLATE NOCASE, and SQLite's NOCASE folds ASCII only: 'Äijälä' and "
+    "'äijälä' are two different people, and get('ÄIJÄLÄ') does not find 'Äijälä' (Finnish names)"))
+def test_duplicate_non_ascii_names_are_refused_case_insensitively(reg):
+    reg.add_person("Äijälä Öhman", "client")
+    with pytest.raises(RegisterError, match="already registered"):
+        reg.add_person("äijälä öhman", "staff")
+
+
+def test_unknown_role_and_empty_name(reg):
+    with pytest.raises(RegisterError) as e:
+        reg.add_person("Anna", "boss")
+    assert str(e.value) == "unknown role 'boss'; expected one of: client, staff, partner, other"
+    with pytest.raises(RegisterError, match="non-empty name"):
+        reg.add_person("   ", "staff")
+    assert reg.people() == []
+
+
+@pytest.mark.parametrize("bad", [np.zeros(127, np.float32), np.full(128, np.nan, np.float32),
+                                 np.r_[np.zeros(127), np.inf].astype(np.float32)])
+def test_bad_template_refuses_the_whole_person(reg, bad):
+    with pytest.raises(RegisterError) as e:
+        reg.add_person_with_templates("Anna", "staff", None, [tpl(1), (bad, 0.9, 150.0, "s")], model=MODEL)
+    assert str(e.value) == "a face template must be 128 finite numbers"
+    assert reg.people() == [] and reg.template_counts() == {}
+
+
+def test_unknown_person_errors_name_them(reg):
+    for call in (lambda: reg.get("Nobody"), lambda: reg.add_consent("Nobody", ["x"]),
+                 lambda: reg.withdraw("Nobody"), lambda: reg.forget("Nobody"), lambda: reg.consents("Nobody"),
+                 lambda: reg.consent_status("Nobody", "facebook")):
+        with pytest.raises(RegisterError) as e:
+            call()
+        assert str(e.value) == "no person named 'Nobody' in the register (see `imagegate register list`)"
+
+
+# -- channels and dates --------------------------------------------------------------------------------------
+
+
+def test_channels():
+    assert expand_channels(["all"]) == list(CHANNELS)
+    assert expand_channels(["ALL"]) == list(CHANNELS)
+    assert len(CHANNELS) == 8 and {"facebook", "twitter", "youtube"} <= set(CHANNELS)
+    assert expand_channels(["x"]) == ["twitter"]
+    assert expand_channels(["fb,ig", " X ", "twitter", "yt"]) == ["facebook", "instagram", "twitter", "youtube"]
+    assert expand_channels(["website,all"]) == ["website", "facebook", "twitter", "youtube", "instagram",
+                                                "linkedin", "tiktok", "print"]
+    assert normalise_channel("Facebook") == "facebook"
+    with pytest.raises(RegisterError) as e:
+        normalise_channel("myspace")
+    assert str(e.value) == ("unknown channel 'myspace'; expected one of: facebook, twitter, youtube, instagram, "
+                            "linkedin, tiktok, website, print (or 'all')")
+    for empty in ([], [""], [" , "]):
+        with pytest.raises(RegisterError, match="no channel given"):
+            expand_channels(empty)
+
+
+@pytest.mark.parametrize("text", ["2027-13-01", "tomorrow", "2027-02-30", "", "30.6.2027"])
+def test_bad_dates(text):
+    with pytest.raises(RegisterError) as e:
+        parse_date(text)
+    assert str(e.value) == f"bad date {text!r}; expected YYYY-MM-DD, e.g. 2027-06-30"
+
+
+def test_bad_channel_or_date_records_nothing(reg):
+    reg.add_person("Anna", "staff")
+    with pytest.raises(RegisterError, match="unknown channel 'myspace'"):
+        reg.add_consent("Anna", ["facebook", "myspace"])
+    with pytest.raises(RegisterError, match="bad date 'tomorrow'"):
+        reg.add_consent("Anna", ["facebook"], valid_until="tomorrow")
+    with pytest.raises(RegisterError, match="bad date '2027-13-01'"):
+        reg.add_consent("Anna", ["facebook"], valid_until="2027-13-01")
+    assert reg.consents("Anna") == []
+
+
+# -- consent status ------------------------------------------------------------------------------------------
+
+
+def test_consent_status_none_and_other_channel(reg):
+    reg.add_person("Anna", "staff")
+    assert reg.consent_status("Anna", "facebook", D) == ConsentStatus("facebook", "none")
+    reg.add_consent("Anna", ["youtube"])
+    st = reg.consent_status("Anna", "facebook", D)
+    assert st == ConsentStatus("facebook", "other_channel") and st.valid is False
+    assert reg.consent_status("Anna", "yt", D).state == "valid"
+
+
+def test_consent_status_valid_until_is_the_last_valid_day(reg):
+    reg.add_person("Anna", "staff")
+    reg.add_consent("Anna", ["x"], valid_until="2027-06-30", evidence="form-3")
+    on_last = reg.consent_status("Anna", "twitter", dt.date(2027, 6, 30))
+    assert on_last == ConsentStatus("twitter", "valid", False, "2027-06-30", "form-3")
+    assert on_last.valid is True
+    after = reg.consent_status("Anna", "x", dt.date(2027, 7, 1))
+    assert after == ConsentStatus("twitter", "expired", False, "2027-06-30", "form-3")
+    assert after.valid is False
+
+
+def test_consent_status_open_ended_and_date_object(reg):
+    reg.add_person("Anna", "staff")
+    reg.add_person("Bo", "staff")
+    reg.add_consent("Anna", ["facebook"])
+    reg.add_consent("Bo", ["facebook"], valid_until=dt.date(2027, 1, 1))
+    assert reg.consent_status("Anna", "facebook", dt.date(2999, 1, 1)).state == "valid"
+    assert reg.consent_status("Bo", "facebook", D) == ConsentStatus("facebook", "expired", False, "2027-01-01")
+
+
+def test_withdrawn_then_reconsented(reg):
+    person = reg.add_person("Anna", "client")
+    reg.add_consent("Anna", ["facebook"], risks_explained=True)
+    assert reg.withdraw("Anna") == 1
+    assert reg.consent_status(person, "facebook", D) == ConsentStatus("facebook", "withdrawn", True)
+    reg.add_consent("Anna", ["facebook"], risks_explained=True, evidence="form-2")
+    assert reg.consent_status(person, "facebook", D) == ConsentStatus("facebook", "valid", True, None, "form-2")
+
+
+def test_risks_explained_is_carried_and_preferred(reg):
+    reg.add_person("Anna", "client")
+    reg.add_consent("Anna", ["facebook"])  # valid, no expiry, risks not explained
+    reg.add_consent("Anna", ["facebook"], risks_explained=True, valid_until="2020-01-01")  # expired
+    assert reg.consent_status("Anna", "facebook", D) == ConsentStatus("facebook", "valid", False, None)
+    reg.add_consent("Anna", ["facebook"], risks_explained=True, valid_until="2030-01-01", evidence="f-9")
+    assert reg.consent_status("Anna", "facebook", D) == ConsentStatus("facebook", "valid", True, "2030-01-01", "f-9")
+
+
+def test_without_a_valid_consent_the_latest_row_is_reported(reg):
+    reg.add_person("Bo", "staff")
+    reg.add_consent("Bo", ["facebook"], evidence="old")
+    assert reg.withdraw("Bo") == 1
+    reg.add_consent("Bo", ["facebook"], valid_until="2021-01-01", evidence="new")  # later, but expired
+    assert [c.withdrawn_at is None for c in reg.consents("Bo")] == [False, True]
+    assert reg.consent_status("Bo", "facebook", D) == ConsentStatus("facebook", "expired", False, "2021-01-01",
+                                                                     "new")
+    assert reg.withdraw("Bo") == 1  # an expired but not withdrawn row is stamped too
+    assert reg.consent_status("Bo", "facebook", D) == ConsentStatus("facebook", "withdrawn", False, "2021-01-01",
+                                                                     "new")
+
+
+def test_latest_expiry_wins_among_valid(reg):
+    reg.add_person("Anna", "staff")
+    reg.add_consent("Anna", ["facebook"], valid_until="2028-01-01")
+    reg.add_consent("Anna", ["facebook"], valid_until="2029-01-01")
+    reg.add_consent("Anna", ["facebook"], valid_until="2027-06-01")
+    assert reg.consent_status("Anna", "facebook", D).valid_until == "2029-01-01"
+
+
+def test_withdrawal_keeps_history(reg):
+    reg.add_person("Anna", "staff")
+    rows = reg.add_consent("Anna", ["facebook", "x"], valid_until="2030-01-01", evidence="form-1")
+    assert [(c.channel, c.withdrawn_at) for c in rows] == [("facebook", None), ("twitter", None)]
+    assert reg.withdraw("Anna") == 2
+    hist = reg.consents("Anna")
+    assert [(c.channel, c.valid_until, c.evidence) for c in hist] == [
+        ("facebook", "2030-01-01", "form-1"), ("twitter", "2030-01-01", "form-1")]
+    for c in hist:
+        assert c.withdrawn_at is not None
+        assert dt.datetime.fromisoformat(c.withdrawn_at).tzinfo is not None
+        assert c.state_on(D) == "withdrawn"
+    assert reg.withdraw("Anna") == 0  # nothing active any more; history untouched
+    assert reg.consents("Anna") == hist
+
+
+def test_withdraw_one_channel_only(reg):
+    reg.add_person("Anna", "staff")
+    reg.add_consent("Anna", ["facebook", "twitter", "youtube"])
+    assert reg.withdraw("Anna", ["x"]) == 1
+    assert {ch: reg.consent_status("Anna", ch, D).state for ch in ("facebook", "twitter", "youtube")} == \
+        {"facebook": "valid", "twitter": "withdrawn", "youtube": "valid"}
+    with pytest.raises(RegisterError, match="unknown channel"):
+        reg.withdraw("Anna", ["myspace"])
+    assert reg.consent_status("Anna", "facebook", D).state == "valid"
+
+
+def test_consent_status_unknown_channel(reg):
+    reg.add_person("Anna", "staff")
+    with pytest.raises(RegisterError, match="unknown channel 'bogus'"):
+        reg.consent_status("Anna", "bogus", D)
+
+
+# -- forget: no bytes left -----------------------------------------------------------------------------------
+
+
+def _two_people(path: Path, **kw) -> tuple[Register, list[bytes], list[bytes]]:
+    r = Register(path, **kw)
+    gone = [vec(11), vec(12)]
+    kept = [vec(21), vec(22)]
+    r.add_person_with_templates("Forgotten Person", "client", "secret note",
+                                [(v, 0.9, 150.0, f"{i:064x}") for i, v in enumerate(gone)], model=MODEL)
+    r.add_consent("Forgotten Person", ["all"], risks_explained=True, evidence="form-gone")
+    r.add_person_with_templates("Kept Person", "staff", None,
+                                [(v, 0.9, 150.0, f"{i + 9:064x}") for i, v in enumerate(kept)], model=MODEL)
+    r.add_consent("Kept Person", ["facebook"])
+    return r, [v.astype("<f4").tobytes() for v in gone], [v.astype("<f4").tobytes() for v in kept]
+
+
+def test_forget_leaves_no_template_bytes_on_disk(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    r, gone, kept = _two_people(path)
+    assert all(len(b) == 512 for b in gone + kept)
+    slice16 = gone[0][200:216]
+    before = b"".join(raw_files(path).values())
+    assert all(b in before for b in gone) and slice16 in before  # the check can see them at all
+
+    r.forget("Forgotten Person")
+    # while the register is still open (WAL present) ...
+    files = raw_files(path)
+    assert set(files) >= {"", "-wal"}
+    for name, data in files.items():
+        for b in gone:
+            assert b not in data, f"template bytes left in {path.name}{name}"
+        assert slice16 not in data, f"template slice left in {path.name}{name}"
+        assert b"Forgotten Person" not in data and b"form-gone" not in data and b"secret note" not in data
+    assert all(b in files[""] + files["-wal"] for b in kept)
+    # ... and the rows are gone, cascading over consents and templates
+    assert [p.name for p in r.people()] == ["Kept Person"]
+    assert r._query("SELECT count(*) FROM templates") == [(2,)]
+    assert r._query("SELECT count(*) FROM consents") == [(1,)]
+    r.close()
+
+    files = raw_files(path)
+    for name, data in files.items():
+        assert not any(b in data for b in gone) and slice16 not in data, name
+    assert all(b in b"".join(files.values()) for b in kept)
+    with Register(path) as again:
+        assert [p.name for p in again.people()] == ["Kept Person"]
+        g = again.gallery(MODEL)
+        assert [v.tobytes() for v in g.vectors] == kept
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: Register._scrub ignores the result of `PRAGMA wal_checkpoint(TRUNCATE)`; when another "
+    "connection holds a read snapshot the checkpoint cannot finish (busy=1), forget() still returns "
+    "success and the forgotten person's template bytes stay in the -wal file (and are not yet "
+    "overwritten in the main file)"))
+def test_forget_does_not_silently_leave_bytes_when_a_reader_is_active(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    r, gone, _kept = _two_people(path, timeout=0.3)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM templates").fetchall()  # holds a snapshot
+    try:
+        try:
+            r.forget("Forgotten Person")
+            raised = False
+        except RegisterError:
+            raised = True
+        leaked = any(b in data for data in raw_files(path).values() for b in gone)
+        assert raised or not leaked
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+        r.close()
+
+
+def test_forget_in_memory(reg):
+    reg.add_person_with_templates("Anna", "client", None, [tpl(1)], model=MODEL)
+    reg.add_consent("Anna", ["all"])
+    reg.forget("anna")
+    assert reg.people() == [] and reg.template_counts() == {}
+    assert reg._query("SELECT count(*) FROM consents") == [(0,)]
+    with pytest.raises(RegisterError, match="no person named 'Anna'"):
+        reg.get("Anna")
+
+
+# -- two processes at once -----------------------------------------------------------------------------------
+
+WRITER = textwrap.dedent("""
+    import os, sys, time
+    from imagegate.register import Register
+    path, go, tag = sys.argv[1:4]
+    reg = Register(path)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(go):
+        if time.monotonic() > deadline:
+            sys.exit("never told to go")
+        time.sleep(0.002)
+    for i in range(50):
+        name = f"{tag}-{i:02d}"
+        reg.add_person(name, "staff")
+        reg.add_consent(name, ["facebook"], valid_until="2030-01-01")
+    reg.close()
+    print("done", tag)
+""")
+
+
+def test_two_processes_write_concurrently(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    Register(path).close()
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, str(script), str(path), str(go), tag],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for tag in ("A", "B")]
+    time.sleep(0.8)  # both have imported and opened the register
+    go.touch()
+    outs = [p.communicate(timeout=60) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+    assert sorted(o for o, _ in outs) == ["done A\n", "done B\n"]
+    with Register(path, create=False) as r:
+        names = [p.name for p in r.people()]
+        assert names == sorted([f"A-{i:02d}" for i in range(50)] + [f"B-{i:02d}" for i in range(50)])
+        assert r._query("SELECT count(*), count(DISTINCT person_id) FROM consents") == [(100, 100)]
+        assert r._query("PRAGMA integrity_check") == [("ok",)]
+        assert r._query("PRAGMA foreign_key_check") == []
+        assert all(r.consent_status(n, "facebook", D).valid for n in names)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: first open of a new register is racy: _migrate reads user_version/table count outside the "
+    "write transaction, so when another process migrates in between, this one re-runs CREATE TABLE and "
+    "fails with 'table people already exists', reported as an unreadable/damaged register "
+    "(seen in ~half of real two-process first opens)"))
+def test_concurrent_first_open_migration_race(tmp_path, monkeypatch):
+    path = tmp_path / "reg.sqlite3"
+    real_connect = sqlite3.connect
+    fired = []
+
+    class Racing(sqlite3.Connection):
+        def execute(self, sql, *args):
+            if sql == "BEGIN IMMEDIATE" and not fired:
+                fired.append(True)
+                Register(path).close()  # the other process finishes its migration first
+            return super().execute(sql, *args)
+
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real_connect(*a, factory=Racing, **k))
+    with Register(path) as r:
+        assert fired and r.people() == []
+        assert r._query("PRAGMA user_version") == [(1,)]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: Register.__init__ checks `p.exists()` and then creates the file with O_EXCL; when another "
+    "process creates it in between, a raw FileExistsError escapes instead of opening the register"))
+def test_concurrent_first_open_file_creation_race(tmp_path, monkeypatch):
+    path = tmp_path / "reg.sqlite3"
+    real_private_parent = register_mod._private_parent
+    fired = []
+
+    def racing(folder):
+        real_private_parent(folder)
+        if not fired:
+            fired.append(True)
+            Register(path).close()  # the other process creates the file first
+
+    monkeypatch.setattr(register_mod, "_private_parent", racing)
+    with Register(path) as r:
+        assert fired and r.people() == []
+
+
+# -- no embeddings in output ---------------------------------------------------------------------------------
+
+
+def test_gallery_repr_and_contents(reg):
+    a = reg.add_person_with_templates("Anna", "client", None, [tpl(1), tpl(2)], model=MODEL)
+    b = reg.add_person_with_templates("Bo", "staff", None, [tpl(3)], model=MODEL)
+    reg.add_person_with_templates("Old", "staff", None, [tpl(4)], model="other-model")
+    g = reg.gallery(MODEL)
+    assert repr(g) == "Gallery(people=3, templates=3)"
+    assert len(g) == 3
+    assert g.person_ids.tolist() == [a.id, a.id, b.id]
+    assert g.vectors.dtype == np.float32 and g.vectors.shape == (3, 128)
+    np.testing.assert_array_equal(g.vectors, np.stack([vec(1), vec(2), vec(3)]))
+    text = repr(g) + str(g)
+    for v in (vec(1), vec(2), vec(3)):
+        for x in v[:20]:
+            assert f"{x:.3f}" not in text and repr(float(x)) not in text
+    assert repr(reg.gallery("nothing")) == "Gallery(people=3, templates=0)"
+    assert reg.gallery("nothing").vectors.shape == (0, 128)
+
+
+def _all_keys(obj) -> set[str]:
+    if isinstance(obj, dict):
+        return set(obj) | {k for v in obj.values() for k in _all_keys(v)}
+    if isinstance(obj, list):
+        return {k for v in obj for k in _all_keys(v)}
+    return set()
+
+
+def _all_values(obj) -> list:
+    if isinstance(obj, dict):
+        return [x for v in obj.values() for x in _all_values(v)]
+    if isinstance(obj, list):
+        return [x for v in obj for x in _all_values(v)]
+    return [obj]
+
+
+def test_cli_list_json_has_people_and_consents_but_no_embeddings(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person_with_templates("Anna", "client", None, [tpl(1), tpl(2)], model=MODEL)
+        r.add_person_with_templates("Bo", "staff", "camera", [tpl(3)], model=MODEL)
+        r.add_consent("Anna", ["facebook"], risks_explained=True, valid_until="2999-01-01", evidence="f-1")
+        r.add_consent("Bo", ["x", "youtube"])
+        r.withdraw("Bo", ["youtube"])
+    res = runner.invoke(app, ["--register", str(path), "register", "list", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert [(x["name"], x["role"], x["note"], x["templates"]) for x in rows] == [
+        ("Anna", "client", None, 2), ("Bo", "staff", "camera", 1)]
+    for x in rows:
+        assert set(x) == {"name", "role", "note", "templates", "consent"}
+        assert list(x["consent"]) == list(CHANNELS)
+    assert rows[0]["consent"]["facebook"] == {"channel": "facebook", "state": "valid", "risks_explained": True,
+                                              "valid_until": "2999-01-01", "evidence": "f-1"}
+    assert rows[0]["consent"]["twitter"]["state"] == "other_channel"
+    assert {ch: s["state"] for ch, s in rows[1]["consent"].items()} == {
+        "facebook": "other_channel", "twitter": "valid", "youtube": "withdrawn", "instagram": "other_channel",
+        "linkedin": "other_channel", "tiktok": "other_channel", "website": "other_channel",
+        "print": "other_channel"}
+    keys = {k.lower() for k in _all_keys(rows)}
+    assert not any(w in k for k in keys for w in ("embed", "vector", "template_", "blob"))
+    assert not any(isinstance(v, float) for v in _all_values(rows))
+    for v in (vec(1), vec(3)):
+        assert f"{v[0]:.4f}" not in res.stdout
+
+
+def test_cli_list_table(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person_with_templates("Anna", "client", None, [tpl(1)], model=MODEL)
+        r.add_consent("Anna", ["facebook"])  # a client's consent without risks explained
+        r.add_consent("Anna", ["instagram"], valid_until="2001-01-01")
+    res = runner.invoke(app, ["register", "list", "--register", str(path)])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines() == [
+        f"{'name':<24} {'role':<8} {'photos':>6}  facebook   twitter    youtube    instagram ",
+        f"{'Anna':<24} {'client':<8} {1:>6}  no-risks   -          -          expired   ",
+    ]
+
+
+@pytest.mark.parametrize("exists", [False, True])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_cli_list_missing_or_empty_register(tmp_path, exists, as_json):
+    path = tmp_path / "reg.sqlite3"
+    if exists:
+        Register(path).close()
+    res = runner.invoke(app, ["--register", str(path), "register", "list"] + (["--json"] if as_json else []))
+    assert res.exit_code == 0, res.output
+    assert res.stdout == ("[]\n" if as_json else f"the register {path} is empty\n")
+    assert path.exists() is exists  # listing never creates a register
+
+
+# -- CLI: consent, withdraw, forget --------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def cli_reg(tmp_path) -> Path:
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person_with_templates("Anna", "client", None, [tpl(1)], model=MODEL)
+        r.add_person_with_templates("Bo", "staff", None, [tpl(2)], model=MODEL)
+    return path
+
+
+def run(path: Path, *args: str, before: bool = True, input: str | None = None):
+    argv = (["--register", str(path), "register", *args] if before
+            else ["register", *args, "--register", str(path)])
+    return runner.invoke(app, argv, input=input)
+
+
+def test_cli_consent(cli_reg):
+    res = run(cli_reg, "consent", "Anna", "--channel", "x", "-c", "fb", "--until", "2030-06-30",
+              "--risks-explained", "--evidence", "form-9")
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "consent recorded for Anna: twitter, facebook until 2030-06-30; risks explained\n"
+    assert res.stderr == ""
+    with Register(cli_reg) as r:
+        assert [(c.channel, c.valid_until, c.risks_explained, c.evidence, c.withdrawn_at)
+                for c in r.consents("Anna")] == [("twitter", "2030-06-30", True, "form-9", None),
+                                                  ("facebook", "2030-06-30", True, "form-9", None)]
+
+
+def test_cli_consent_register_option_after_subcommand_and_client_note(cli_reg):
+    res = run(cli_reg, "consent", "anna", "-c", "all", before=False)
+    assert res.exit_code == 0, res.output
+    assert res.stdout == ("consent recorded for Anna: facebook, twitter, youtube, instagram, linkedin, tiktok, "
+                          "website, print\n")
+    assert "a client's consent counts only when the risks were explained" in res.stderr
+    with Register(cli_reg) as r:
+        assert len(r.consents("Anna")) == 8
+        assert r.consent_status("Anna", "tiktok", D) == ConsentStatus("tiktok", "valid", False)
+    res = run(cli_reg, "consent", "Bo", "-c", "youtube")
+    assert res.exit_code == 0 and res.stderr == ""  # no client note for staff
+
+
+def test_cli_withdraw(cli_reg):
+    with Register(cli_reg) as r:
+        r.add_consent("Bo", ["facebook", "twitter", "youtube"])
+    res = run(cli_reg, "withdraw", "Bo", "--channel", "x")
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "withdrew 1 active consent(s) of Bo\n"
+    res = run(cli_reg, "withdraw", "Bo", before=False)
+    assert res.exit_code == 0 and res.stdout == "withdrew 2 active consent(s) of Bo\n"
+    with Register(cli_reg) as r:
+        hist = r.consents("Bo")
+        assert len(hist) == 3 and all(c.withdrawn_at for c in hist)
+
+
+def test_cli_forget_yes(cli_reg):
+    res = run(cli_reg, "forget", "Anna", "--yes")
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "erased Anna\n"
+    with Register(cli_reg) as r:
+        assert [p.name for p in r.people()] == ["Bo"]
+    data = b"".join(raw_files(cli_reg).values())
+    assert vec(1).tobytes() not in data and vec(2).tobytes() in data
+
+
+def test_cli_forget_answered_no_erases_nothing(cli_reg):
+    res = run(cli_reg, "forget", "Anna", input="n\n")
+    assert res.exit_code == 1
+    assert res.stdout == f"Erase Anna and all their data from {cli_reg}? [y/N]: n\nnothing erased\n"
+    with Register(cli_reg) as r:
+        assert [p.name for p in r.people()] == ["Anna", "Bo"]
+        assert r.template_counts() == {r.get("Anna").id: 1, r.get("Bo").id: 1}
+
+
+def test_cli_forget_answered_yes(cli_reg):
+    res = run(cli_reg, "forget", "Anna", input="y\n")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.endswith("erased Anna\n")
+    with Register(cli_reg) as r:
+        assert [p.name for p in r.people()] == ["Bo"]
+
+
+@pytest.mark.parametrize("args", [["consent", "Nobody", "-c", "facebook"], ["withdraw", "Nobody"],
+                                  ["forget", "Nobody", "--yes"], ["forget", "Nobody"]])
+def test_cli_unknown_person_exit_4(cli_reg, args):
+    res = run(cli_reg, *args)
+    assert res.exit_code == 4
+    assert res.stderr == "imagegate: no person named 'Nobody' in the register (see `imagegate register list`)\n"
+    assert res.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["consent", "Anna", "-c", "facebook"], ["withdraw", "Anna"],
+                                  ["forget", "Anna", "--yes"]])
+def test_cli_missing_register_exit_4_and_not_created(tmp_path, args):
+    path = tmp_path / "none" / "reg.sqlite3"
+    res = run(path, *args)
+    assert res.exit_code == 4
+    assert res.stderr == (f"imagegate: register {path} does not exist "
+                          f"(enrol someone with `imagegate register add` first)\n")
+    assert not path.parent.exists()
+
+
+@pytest.mark.parametrize("date", ["2027-13-01", "tomorrow"])
+def test_cli_bad_date_is_a_usage_error(cli_reg, date):
+    res = run(cli_reg, "consent", "Anna", "-c", "facebook", "--until", date)
+    assert res.exit_code == 2
+    assert "Invalid value for --until" in res.stderr and f"bad date '{date}'" in res.stderr
+    with Register(cli_reg) as r:
+        assert r.consents("Anna") == []
+
+
+def test_cli_consent_requires_a_channel(cli_reg):
+    res = run(cli_reg, "consent", "Anna")
+    assert res.exit_code == 2
+    assert "--channel" in res.stderr
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: an unknown --channel is reported as an error with exit code 4, not as a usage error (exit 2, "
+    "README: 'usage error | bad option or argument | 2'); --until is validated as BadParameter but "
+    "--channel is only checked inside Register.add_consent/withdraw"))
+@pytest.mark.parametrize("args", [["consent", "Anna", "-c", "myspace"], ["withdraw", "Anna", "-c", "myspace"]])
+def test_cli_bad_channel_is_a_usage_error(cli_reg, args):
+    res = run(cli_reg, *args)
+    assert "unknown channel 'myspace'" in res.stderr
+    with Register(cli_reg) as r:
+        assert r.consents("Anna") == []
+    assert res.exit_code == 2
