@@ -44,7 +44,7 @@ class Settings:
 
     # --- matching (thresholds measured in BENCHMARKS.md) ---
     #: distance below which a face is taken to be that person for consent purposes
-    match_strict: float = 0.50
+    match_strict: float = 0.49
     #: distance below which a face is treated as possibly a client (enough to block)
     match_loose: float = 0.60
 

@@ -158,8 +158,10 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
                     "crowd_prominent", "4", messages.render(
                         "crowd_prominent", lang, faces=messages.faces_label(prominent_faces, lang)),
                     prominent_faces, "info"))
-            crowd_reasons.append(Reason("crowd", "4", messages.render("crowd", lang, n=n, clients=len(clients)),
-                                        (), "info"))
+            # the crowd message says no client stands out, so it must not accompany one who does
+            if not any(statuses[i].prominent for i in clients):
+                crowd_reasons.append(Reason("crowd", "4", messages.render("crowd", lang, n=n, clients=len(clients)),
+                                            (), "info"))
         else:
             crowd_reasons.append(Reason("crowd_many_clients", "4", messages.render(
                 "crowd_many_clients", lang, clients=len(clients), n=n), (), "info"))

@@ -20,6 +20,8 @@ import datetime as dt
 import os
 import sqlite3
 import stat
+import time
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +37,7 @@ ROLES = ("client", "staff", "partner", "other")
 CHANNELS = ("facebook", "twitter", "youtube", "instagram", "linkedin", "tiktok", "website", "print")
 CHANNEL_ALIASES = {"x": "twitter", "fb": "facebook", "ig": "instagram", "yt": "youtube"}
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x49474154  # "IGAT": tells our files from other SQLite databases
 EMBEDDING_DIM = 128
 
@@ -71,7 +73,26 @@ CREATE TABLE templates (
 CREATE INDEX templates_person ON templates(person_id);
 """
 
-MIGRATIONS = {1: _SCHEMA_V1}
+# v2: SQLite's NOCASE folds ASCII only, so "Äijälä" and "äijälä" were two people.
+# Uniqueness and look-ups now go through a Unicode-aware key computed in Python.
+_SCHEMA_V2 = """
+ALTER TABLE people ADD COLUMN name_key TEXT;
+UPDATE people SET name_key = imagegate_name_key(name);
+CREATE UNIQUE INDEX people_name_key ON people(name_key);
+"""
+
+MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def clean_name(name: str) -> str:
+    """A display name: NFC, surrounding and repeated whitespace removed."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
+def name_key(name: str) -> str:
+    """What makes two names the same person's name: Unicode case folding on the clean name."""
+    return unicodedata.normalize("NFC", clean_name(name).casefold())
 
 
 def default_register_path() -> Path:
@@ -191,31 +212,33 @@ class Register:
                  timeout: float = 30.0) -> None:
         self.path = str(path)
         self.in_memory = self.path == ":memory:"
+        self.timeout = timeout
         if not self.in_memory:
-            p = Path(self.path)
-            if p.is_dir():
-                raise RegisterError(f"register path {p} is a folder; expected a file")
-            if not p.exists():
-                if not create:
-                    raise RegisterError(f"register {p} does not exist",
-                                        hint="enrol someone with `imagegate register add` first")
-                _private_parent(p.parent)
-                fd = os.open(p, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-                os.close(fd)
+            _prepare_file(Path(self.path), create=create)
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                        check_same_thread=False)
+            self._db.create_function("imagegate_name_key", 1, name_key, deterministic=True)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA secure_delete = ON")
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            # Identify the file before anything writes to it: switching to WAL rewrites
+            # the header, and a file we refuse must be left exactly as it was.
+            self._check_identity(*self._identity())
             if not self.in_memory:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = FULL")
             self._migrate()
+            if not self.in_memory:
+                # finishes the wiping of an earlier forget() that a reader kept from completing
+                self._checkpoint()
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
             raise RegisterError(f"{self.path} is not a readable imagegate register: {exc}",
                                 hint="check the path; restore from a backup if the file is damaged") from None
+        except BaseException:
+            self._close_quietly()
+            raise
         if not self.in_memory:
             for suffix in ("", "-wal", "-shm"):
                 f = Path(self.path + suffix)
@@ -273,30 +296,36 @@ class Register:
         except sqlite3.DatabaseError as exc:
             raise RegisterError(f"{self.path}: read failed: {exc}") from None
 
-    def _migrate(self) -> None:
-        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if app_id == 0 and version == 0 and tables == 0:
-            self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        elif app_id != APPLICATION_ID:
+    def _identity(self) -> tuple[int, int, int]:
+        db = self._db
+        return (db.execute("PRAGMA application_id").fetchone()[0],
+                db.execute("PRAGMA user_version").fetchone()[0],
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+
+    def _check_identity(self, app_id: int, version: int, tables: int) -> bool:
+        """Refuse foreign or newer files; True when the database is still blank."""
+        blank = app_id == 0 and version == 0 and tables == 0
+        if not blank and app_id != APPLICATION_ID:
             raise RegisterError(f"{self.path} is an SQLite database but not an imagegate register",
                                 hint="point --register at an imagegate register file")
         if version > SCHEMA_VERSION:
             raise RegisterError(
                 f"{self.path} was written by a newer imagegate (schema {version}; this version knows {SCHEMA_VERSION})",
                 hint="upgrade imagegate")
-        for v in range(version + 1, SCHEMA_VERSION + 1):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+        return blank
+
+    def _migrate(self) -> None:
+        # Read the version inside the write transaction: two processes opening a new
+        # register at once must not both create the schema.
+        with self._tx() as db:
+            app_id, version, tables = self._identity()
+            if self._check_identity(app_id, version, tables):
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            for v in range(version + 1, SCHEMA_VERSION + 1):
                 for stmt in MIGRATIONS[v].split(";"):
                     if stmt.strip():
-                        self._db.execute(stmt)
-                self._db.execute(f"PRAGMA user_version = {v}")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                        db.execute(stmt)
+                db.execute(f"PRAGMA user_version = {v}")
 
     # -- people -------------------------------------------------------------------
 
@@ -306,7 +335,7 @@ class Register:
     def add_person_with_templates(self, name: str, role: str, note: str | None,
                                   templates: list[tuple[np.ndarray, float, float, str]], *, model: str) -> Person:
         """Create a person and their templates in one transaction (all or nothing)."""
-        name = name.strip()
+        name = clean_name(name)
         if not name:
             raise RegisterError("a person needs a non-empty name")
         if role not in ROLES:
@@ -316,8 +345,8 @@ class Register:
         now = _now()
         with self._tx() as db:
             try:
-                cur = db.execute("INSERT INTO people(name, role, note, created_at) VALUES (?, ?, ?, ?)",
-                                 (name, role, note, now))
+                cur = db.execute("INSERT INTO people(name, name_key, role, note, created_at)"
+                                 " VALUES (?, ?, ?, ?, ?)", (name, name_key(name), role, note, now))
             except sqlite3.IntegrityError:
                 raise RegisterError(f"a person named {name!r} is already registered",
                                     hint="choose a distinct name, or forget the old entry first") from None
@@ -328,7 +357,7 @@ class Register:
         return Person(id=pid, name=name, role=role, note=note)
 
     def get(self, name: str) -> Person:
-        rows = self._query("SELECT id, name, role, note FROM people WHERE name = ?", (name.strip(),))
+        rows = self._query("SELECT id, name, role, note FROM people WHERE name_key = ?", (name_key(name),))
         if not rows:
             raise RegisterError(f"no person named {name!r} in the register",
                                 hint="see `imagegate register list`")
@@ -348,10 +377,22 @@ class Register:
         """Push deletions out of the WAL and truncate it, so deleted bytes are gone from disk files."""
         if self.in_memory:
             return
+        deadline = time.monotonic() + self.timeout
+        while not self._checkpoint():
+            if time.monotonic() > deadline:
+                raise RegisterError(
+                    f"{self.path}: the person was deleted, but another process is reading the register, so "
+                    "their data is not yet wiped from the register's files",
+                    hint="close other imagegate processes; the wiping finishes when the register is next opened")
+            time.sleep(0.05)
+
+    def _checkpoint(self) -> bool:
+        """A TRUNCATE checkpoint; False when a reader kept it from completing."""
         try:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _log, _done = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         except sqlite3.DatabaseError as exc:
             raise RegisterError(f"{self.path}: could not checkpoint after deletion: {exc}") from None
+        return busy == 0
 
     # -- consents -----------------------------------------------------------------
 
@@ -460,6 +501,32 @@ def _embedding_bytes(embedding) -> bytes:
     if vec.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(vec)):
         raise RegisterError(f"a face template must be {EMBEDDING_DIM} finite numbers")
     return vec.tobytes()
+
+
+def _prepare_file(p: Path, *, create: bool) -> None:
+    """Make sure `p` is either our 0600 file to create or an existing SQLite file."""
+    if p.is_dir():
+        raise RegisterError(f"register path {p} is a folder; expected a file")
+    if not p.exists():
+        if not create:
+            raise RegisterError(f"register {p} does not exist",
+                                hint="enrol someone with `imagegate register add` first")
+        _private_parent(p.parent)
+        try:
+            os.close(os.open(p, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass  # another process created it a moment ago; open that one
+        except OSError as exc:
+            raise RegisterError(f"cannot create the register {p}: {exc.strerror}") from None
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise RegisterError(f"cannot read the register {p}: {exc.strerror}") from None
+    # SQLite adopts any file shorter than a page as a new database; never overwrite one that is not ours.
+    if head and head != SQLITE_HEADER:
+        raise RegisterError(f"{p} is not an imagegate register (not an SQLite file)",
+                            hint="point --register at an imagegate register file")
 
 
 def _private_parent(folder: Path) -> None:

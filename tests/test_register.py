@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 import imagegate.register as register_mod
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
-from imagegate.register import (APPLICATION_ID, CHANNELS, ConsentStatus, Register, expand_channels,
-                                normalise_channel, parse_date)
+from imagegate.register import (_SCHEMA_V1, APPLICATION_ID, CHANNELS, SCHEMA_VERSION, ConsentStatus, Register,
+                                expand_channels, normalise_channel, parse_date)
 
 MODEL = "dlib-resnet-v1"
 D = dt.date(2027, 3, 15)
@@ -97,7 +97,7 @@ def test_schema_pragmas(tmp_path):
         assert r._db.execute("PRAGMA secure_delete").fetchone() == (1,)
         other = sqlite3.connect(path)
         try:
-            assert other.execute("PRAGMA user_version").fetchone() == (1,)
+            assert other.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
             assert other.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
             assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
             tables = {n for (n,) in other.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -123,7 +123,7 @@ def test_reopening_keeps_data_and_schema(tmp_path):
         assert (p.name, p.role, p.note) == ("Anna", "staff", "note")
         assert r.template_counts() == {p.id: 2}
         assert r.consent_status("Anna", "facebook", D).state == "valid"
-        assert r._db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert r._db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
 def test_foreign_sqlite_file_is_refused(tmp_path):
@@ -154,10 +154,6 @@ def test_foreign_sqlite_file_without_application_id_is_refused(tmp_path):
         Register(path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Register.__init__ runs `PRAGMA journal_mode = WAL` before checking application_id, so a "
-    "foreign SQLite file that is then refused has already been converted to WAL mode (file header "
-    "rewritten, -wal/-shm created): a refused file is modified"))
 def test_refused_foreign_file_is_left_untouched(tmp_path):
     path = tmp_path / "other.db"
     db = sqlite3.connect(path)
@@ -200,15 +196,12 @@ def test_garbage_file_is_refused_and_not_overwritten(tmp_path, size):
     path.write_bytes(junk)
     with pytest.raises(RegisterError) as e:
         Register(path)
-    assert str(e.value).startswith(f"{path} is not a readable imagegate register: file is not a database")
+    assert str(e.value) == (f"{path} is not an imagegate register (not an SQLite file) "
+                            "(point --register at an imagegate register file)")
     assert path.read_bytes() == junk
     assert sorted(os.listdir(tmp_path)) == ["reg.sqlite3"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a 1-byte non-SQLite file is accepted as an empty database and overwritten with a new "
-    "register (SQLite treats it as empty; Register does not check that a non-empty file starts with "
-    "the SQLite header before adopting it)"))
 def test_one_byte_garbage_file_is_refused(tmp_path):
     path = tmp_path / "reg.sqlite3"
     path.write_bytes(b"x")
@@ -277,13 +270,33 @@ def test_duplicate_names_are_refused_case_insensitively(reg, dup):
     assert reg._query("SELECT count(*) FROM templates") == [(1,)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: names are UNIQUE COLLATE NOCASE, and SQLite's NOCASE folds ASCII only: 'Äijälä' and "
-    "'äijälä' are two different people, and get('ÄIJÄLÄ') does not find 'Äijälä' (Finnish names)"))
 def test_duplicate_non_ascii_names_are_refused_case_insensitively(reg):
     reg.add_person("Äijälä Öhman", "client")
     with pytest.raises(RegisterError, match="already registered"):
         reg.add_person("äijälä öhman", "staff")
+
+
+def test_finnish_names_are_found_in_any_case_and_spacing(reg):
+    reg.add_person("  Åsa   Öhman ", "client")
+    assert reg.get("ÅSA ÖHMAN").name == "Åsa Öhman"
+    # a decomposed "Å" (A + combining ring), as macOS file names and some keyboards produce
+    assert reg.get("a\u030asa öhman").name == "Åsa Öhman"
+
+
+def test_version_1_register_is_migrated_with_its_people(tmp_path):
+    path = tmp_path / "v1.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(_SCHEMA_V1)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO people(name, role, created_at) VALUES ('Äijälä', 'client', '2026-01-01')")
+    db.commit()
+    db.close()
+    with Register(path) as r:
+        assert r._query("PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        assert r.get("äijälä").role == "client"
+        with pytest.raises(RegisterError, match="already registered"):
+            r.add_person("ÄIJÄLÄ", "staff")
 
 
 def test_unknown_role_and_empty_name(reg):
@@ -506,11 +519,6 @@ def test_forget_leaves_no_template_bytes_on_disk(tmp_path):
         assert [v.tobytes() for v in g.vectors] == kept
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Register._scrub ignores the result of `PRAGMA wal_checkpoint(TRUNCATE)`; when another "
-    "connection holds a read snapshot the checkpoint cannot finish (busy=1), forget() still returns "
-    "success and the forgotten person's template bytes stay in the -wal file (and are not yet "
-    "overwritten in the main file)"))
 def test_forget_does_not_silently_leave_bytes_when_a_reader_is_active(tmp_path):
     path = tmp_path / "reg.sqlite3"
     r, gone, _kept = _two_people(path, timeout=0.3)
@@ -586,11 +594,6 @@ def test_two_processes_write_concurrently(tmp_path):
         assert all(r.consent_status(n, "facebook", D).valid for n in names)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: first open of a new register is racy: _migrate reads user_version/table count outside the "
-    "write transaction, so when another process migrates in between, this one re-runs CREATE TABLE and "
-    "fails with 'table people already exists', reported as an unreadable/damaged register "
-    "(seen in ~half of real two-process first opens)"))
 def test_concurrent_first_open_migration_race(tmp_path, monkeypatch):
     path = tmp_path / "reg.sqlite3"
     real_connect = sqlite3.connect
@@ -606,12 +609,9 @@ def test_concurrent_first_open_migration_race(tmp_path, monkeypatch):
     monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real_connect(*a, factory=Racing, **k))
     with Register(path) as r:
         assert fired and r.people() == []
-        assert r._query("PRAGMA user_version") == [(1,)]
+        assert r._query("PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Register.__init__ checks `p.exists()` and then creates the file with O_EXCL; when another "
-    "process creates it in between, a raw FileExistsError escapes instead of opening the register"))
 def test_concurrent_first_open_file_creation_race(tmp_path, monkeypatch):
     path = tmp_path / "reg.sqlite3"
     real_private_parent = register_mod._private_parent
@@ -839,10 +839,6 @@ def test_cli_consent_requires_a_channel(cli_reg):
     assert "--channel" in res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an unknown --channel is reported as an error with exit code 4, not as a usage error (exit 2, "
-    "README: 'usage error | bad option or argument | 2'); --until is validated as BadParameter but "
-    "--channel is only checked inside Register.add_consent/withdraw"))
 @pytest.mark.parametrize("args", [["consent", "Anna", "-c", "myspace"], ["withdraw", "Anna", "-c", "myspace"]])
 def test_cli_bad_channel_is_a_usage_error(cli_reg, args):
     res = run(cli_reg, *args)

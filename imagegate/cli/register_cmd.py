@@ -9,13 +9,26 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import ImagegateError
-from ..register import CHANNELS, ROLES, Register, default_register_path, parse_date
+from ..register import CHANNELS, ROLES, Register, default_register_path, expand_channels, parse_date
 from .common import ConfigOpt, JsonOpt, RegisterOpt, fail, pick
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
 
+
+
+def _channels(values: list[str] | None) -> list[str] | None:
+    """Unknown channels are a usage error (exit 2), caught before the register is touched."""
+    if not values:
+        return values
+    try:
+        return expand_channels(values)
+    except ImagegateError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--channel") from None
+
+
 ChannelOpt = Annotated[list[str], typer.Option(
-    "--channel", "-c", help=f"Channel(s): {', '.join(CHANNELS)} or all. Repeat or comma-separate.")]
+    "--channel", "-c", callback=_channels,
+    help=f"Channel(s): {', '.join(CHANNELS)} or all. Repeat or comma-separate.")]
 
 
 def _open(ctx: typer.Context, register: Path | None, *, create: bool) -> Register:
@@ -89,7 +102,8 @@ def consent(
 def withdraw(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Registered person.")],
-    channel: Annotated[Optional[list[str]], typer.Option("--channel", "-c", help="Only these channels.")] = None,
+    channel: Annotated[Optional[list[str]], typer.Option(
+        "--channel", "-c", callback=_channels, help="Only these channels.")] = None,
     register: RegisterOpt = None,
 ) -> None:
     """Withdraw consent (all channels by default). The history is kept."""
