@@ -1,0 +1,44 @@
+"""`imagegate audit verify FILE`: check that nobody edited, removed or inserted audit lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import ImagegateError
+from .common import EXIT_ERROR, JsonOpt, fail, lang_or_fail, pick
+
+app = typer.Typer(help="Inspect the watcher's tamper-evident audit log.", no_args_is_help=True)
+
+TEXTS = {
+    "ok": {"en": "{path}: chain intact, {n} entries", "fi": "{path}: ketju eheä, {n} merkintää"},
+    "broken": {"en": "{path}: broken at line {line}: {problem}", "fi": "{path}: rikki rivillä {line}: {problem}"},
+}
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="An audit.jsonl written by `imagegate watch`.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Verify the hash chain. Exit 0 when intact, 4 when broken (the first broken line is printed)."""
+    from .. import audit
+
+    try:
+        result = audit.verify(path)
+    except ImagegateError as exc:
+        raise fail(exc)
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        lang = lang_or_fail(pick(None, ctx, "lang"))
+        if result.ok:
+            typer.echo(TEXTS["ok"][lang].format(path=path, n=result.entries))
+        else:
+            typer.secho(TEXTS["broken"][lang].format(path=path, line=result.broken_line, problem=result.problem),
+                        fg=typer.colors.RED)
+    raise typer.Exit(0 if result.ok else EXIT_ERROR)

@@ -1,0 +1,119 @@
+"""`imagegate watch INBOX --out DIR`: sort photos dropped into a folder, as a long-running service."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .. import messages
+from ..errors import ImagegateError
+from .common import ConfigOpt, LangOpt, RegisterOpt, fail, lang_or_fail, pick
+from .check_cmd import COLOUR
+
+TEXTS = {
+    "start": {
+        "en": "imagegate watch: inbox {inbox} -> out {out}; channel {channel}; register {register}; "
+              "config {config}; jobs {jobs}; observer {observer}",
+        "fi": "imagegate watch: saapuvat {inbox} -> tulokset {out}; kanava {channel}; rekisteri {register}; "
+              "asetukset {config}; rinnakkaisia {jobs}; seuranta {observer}",
+    },
+    "none": {"en": "(default)", "fi": "(oletus)"},
+    "recovered": {"en": "recovered after a crash", "fi": "palautettu kaatumisen jälkeen"},
+    "rolled_back": {"en": "{name}: changed while imagegate was stopped; it will be checked again",
+                    "fi": "{name}: muuttui imagegaten ollessa pysähdyksissä; se tarkistetaan uudelleen"},
+    "lost": {"en": "{name}: vanished from the inbox before it could be sorted",
+             "fi": "{name}: katosi saapuvien kansiosta ennen lajittelua"},
+    "stopped": {"en": "stopped: {allowed} allowed, {needs_consent} need consent, {blocked} blocked, "
+                      "{error} rejected",
+                "fi": "pysähtyi: {allowed} sallittu, {needs_consent} vaatii luvan, {blocked} estetty, "
+                      "{error} hylätty"},
+}
+
+
+def _text(key: str, lang: str, **params) -> str:
+    return TEXTS[key][lang].format(**params)
+
+
+def _printer(lang: str):
+    from ..journal import Outcome
+
+    def show(outcome: Outcome) -> None:
+        if outcome.action != "sorted":
+            typer.secho(_text(outcome.action, lang, name=outcome.name), err=True, fg=typer.colors.YELLOW)
+            return
+        word = messages.decision_text(outcome.decision, lang).upper()
+        typer.secho(f"{word:<14}", fg=COLOUR[outcome.decision], bold=True, nl=False)
+        extra = f" ({_text('recovered', lang)})" if outcome.recovered else ""
+        typer.echo(f" {outcome.name} -> {outcome.destination}{extra}")
+
+    return show
+
+
+def watch(
+    ctx: typer.Context,
+    inbox: Annotated[Path, typer.Argument(help="Folder where photos are dropped (not walked recursively).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Sorted output: allowed/, needs_consent/, blocked/, "
+                                      "rejected/, audit.jsonl. Same filesystem as INBOX for atomic moves.")],
+    channel: Annotated[str, typer.Option("--channel", "-c", help="Where the photos will be posted.")] = "facebook",
+    polling: Annotated[bool, typer.Option("--polling", help="Poll the inbox instead of using native file "
+                                          "events (network shares).")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: one per core).",
+                                                show_default=False)] = None,
+    settle: Annotated[float, typer.Option("--settle", help="Seconds a file's size and time must stay unchanged "
+                                          "before it is read (still being copied otherwise).")] = 1.0,
+    rescan: Annotated[float, typer.Option("--rescan", help="Seconds between full rescans of the inbox "
+                                          "(a safety net for missed file events).")] = 5.0,
+    register: RegisterOpt = None,
+    config: ConfigOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Watch INBOX and sort each photo into --out: allowed, needs_consent, blocked or rejected.
+
+    Runs until stopped (Ctrl-C or SIGTERM, exit 0). Safe to kill: on restart, half-done moves are
+    completed, never duplicated. Every decision is appended to OUT/audit.jsonl.
+    """
+    from ..config import load_settings
+    from ..register import Register, normalise_channel
+    from ..watch import Watcher, WatchSettings
+
+    lang = lang_or_fail(pick(lang, ctx, "lang"))
+    try:
+        channel = normalise_channel(channel)
+    except ImagegateError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--channel") from None
+    config = pick(config, ctx, "config")
+    reg = pick(register, ctx, "register")
+    try:
+        settings = load_settings(config)
+        if reg is not None:
+            if not Path(reg).exists():
+                raise ImagegateError(f"register {reg} does not exist",
+                                     hint="enrol people with `imagegate register add`, or omit --register")
+            Register(reg, create=False).close()  # fail now, not once per photo in the workers
+        kwargs = {} if jobs is None else {"jobs": jobs}
+        watcher = Watcher(inbox, out, channel=channel, settings=settings, register=reg, lang=lang, config=config,
+                          watch=WatchSettings(settle_seconds=settle, rescan_seconds=rescan, polling=polling,
+                                              **kwargs),
+                          on_outcome=_printer(lang))
+        info = watcher.start()
+    except ImagegateError as exc:
+        raise fail(exc)
+
+    def on_signal(signum, frame) -> None:
+        watcher.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    none = _text("none", lang)
+    typer.echo(_text("start", lang, inbox=info.inbox, out=info.out, channel=info.channel,
+                     register=info.register or none, config=info.config or none, jobs=info.jobs,
+                     observer=info.observer))
+    try:
+        watcher.run()
+    except ImagegateError as exc:
+        raise fail(exc)
+    typer.echo(_text("stopped", lang, **watcher.counts))
+    raise typer.Exit(0)

@@ -1,0 +1,339 @@
+"""The sorting journal: makes "move this photo into its folder" survive SIGKILL and power loss.
+
+Before a photo leaves the inbox, an *intent* (`OUT/.imagegate-journal/<id>.intent.json`:
+source path, sha256, decision, final names, the report and the audit entry) is
+written and fsynced. Then, in this order, each step fsynced before the next:
+
+1. the JSON report and the preview are renamed into the destination folder
+   (written under temporary names first, so a reader never sees half a file);
+2. the photo is renamed from the inbox into the destination folder;
+3. the audit line is appended (carrying the intent id);
+4. the intent is deleted.
+
+On start, `recover` replays every intent left behind. Every step can be redone:
+the names were reserved by the intent, the photo is moved only if it is still
+in the inbox (and still has the checked content), and the audit line is written
+only if no line carries the intent's id yet. So whatever instant the process
+died at, each photo ends up exactly once in exactly one place with exactly one
+audit line. An intent whose photo changed or vanished meanwhile is rolled back
+(its report and preview removed; a changed photo is simply checked again).
+
+Test hook (used by tests/test_watch.py, harmless in production because it is
+unset there): `IMAGEGATE_WATCH_CRASH_AT=STEP[:N]` makes the process `os._exit(137)`
+right after STEP (`after_intent`, `after_report`, `after_move`, `after_audit`)
+the N-th time it is reached (default the first), imitating a SIGKILL there.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import audit
+from .errors import ImagegateError
+
+log = logging.getLogger(__name__)
+
+FOLDERS = {"allowed": "allowed", "needs_consent": "needs_consent", "blocked": "blocked", "error": "rejected"}
+JOURNAL_DIR = ".imagegate-journal"
+STAGING_DIR = "staging"
+TMP_SUFFIX = ".imagegate-tmp"
+INTENT_SUFFIX = ".intent.json"
+AUDIT_NAME = "audit.jsonl"
+CRASH_ENV = "IMAGEGATE_WATCH_CRASH_AT"
+
+_crash_counts: dict[str, int] = {}
+
+
+class JournalError(ImagegateError):
+    """The output folder or its journal could not be used."""
+
+    kind = "journal_error"
+
+
+def _crash_point(step: str) -> None:
+    spec = os.environ.get(CRASH_ENV)
+    if not spec:
+        return
+    name, _, nth = spec.partition(":")
+    if name != step:
+        return
+    _crash_counts[step] = _crash_counts.get(step, 0) + 1
+    if _crash_counts[step] >= int(nth or 1):
+        os._exit(137)
+
+
+def fsync_dir(path: Path) -> None:
+    audit._fsync_dir(path)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dumps(obj) -> bytes:
+    """JSON for humans where possible; file names that are not valid Unicode fall back to escapes."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, indent=2).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, indent=2).encode("ascii")
+
+
+def write_atomic(path: Path, data: bytes, tag: str) -> None:
+    """Write under a temporary name, fsync, rename over `path`: readers see all or nothing."""
+    tmp = path.with_name(f".{path.name}.{tag}{TMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What is about to happen to one photo; enough to finish or undo it after a crash."""
+
+    id: str
+    source: str
+    sha256: str
+    decision: str
+    folder: str
+    dest_name: str
+    report_name: str
+    preview_name: str | None
+    staged_preview: str | None
+    report: dict = field(repr=False)
+    audit: dict = field(repr=False)
+
+    @property
+    def destination(self) -> str:
+        return f"{self.folder}/{self.dest_name}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Intent":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one photo went. `action`: sorted | rolled_back (checked again later) | lost."""
+
+    id: str
+    name: str
+    decision: str
+    destination: str | None
+    preview: str | None
+    action: str = "sorted"
+    recovered: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Journal:
+    """Owns OUT: the four folders, the intents and the audit log. One writer at a time (locked)."""
+
+    def __init__(self, out: str | os.PathLike) -> None:
+        self.out = Path(out)
+        self.dir = self.out / JOURNAL_DIR
+        self.staging = self.dir / STAGING_DIR
+        self.audit_path = self.out / AUDIT_NAME
+        try:
+            for sub in (*FOLDERS.values(), f"{JOURNAL_DIR}/{STAGING_DIR}"):
+                (self.out / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"output folder {self.out} could not be prepared: {exc.strerror or exc}",
+                               hint="check that the folder is writable") from None
+        self._lock_fd = self._lock()
+
+    def _lock(self) -> int | None:
+        fd = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory lock
+            return fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise JournalError(f"expected to be the only watcher writing to {self.out}, found another one "
+                               "running (its journal is locked)",
+                               hint="stop the other `imagegate watch` or use another --out") from None
+        return fd
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- planning ------------------------------------------------------------------------
+
+    def staged_path(self, token: str) -> Path:
+        return self.staging / f"{token}.preview.jpg"
+
+    def free_name(self, folder: str, name: str) -> str:
+        """`name`, or `stem (2).ext`, `stem (3).ext`...: never a name taken by a photo or its files."""
+        stem, ext = os.path.splitext(name)
+        where = self.out / folder
+        n = 1
+        while True:
+            candidate = name if n == 1 else f"{stem} ({n}){ext}"
+            if not any((where / x).exists() for x in (candidate, f"{candidate}.json", f"{candidate}.preview.jpg")):
+                return candidate
+            n += 1
+
+    def plan(self, *, source: str, sha256: str, decision: str, report: dict, audit_entry: dict,
+             staged_preview: str | None) -> Intent:
+        folder = FOLDERS[decision]
+        dest = self.free_name(folder, os.path.basename(source))
+        iid = uuid.uuid4().hex
+        preview = f"{dest}.preview.jpg" if staged_preview else None
+        destination = f"{folder}/{dest}"
+        report = {**report, "watch": {**report.get("watch", {}), "id": iid, "destination": destination,
+                                      "preview": f"{folder}/{preview}" if preview else None}}
+        entry = {**audit_entry, "intent": iid, "destination": destination}
+        return Intent(id=iid, source=str(source), sha256=sha256, decision=decision, folder=folder, dest_name=dest,
+                      report_name=f"{dest}.json", preview_name=preview, staged_preview=staged_preview,
+                      report=report, audit=entry)
+
+    def _intent_path(self, iid: str) -> Path:
+        return self.dir / f"{iid}{INTENT_SUFFIX}"
+
+    def record(self, intent: Intent) -> None:
+        write_atomic(self._intent_path(intent.id), dumps(intent.to_dict()), "w")
+        fsync_dir(self.dir)
+        _crash_point("after_intent")
+
+    # -- doing (idempotent: the same code finishes a fresh intent and a recovered one) ------
+
+    def complete(self, intent: Intent, *, audited: frozenset[str] | set[str] = frozenset(),
+                 recovered: bool = False) -> Outcome:
+        src = Path(intent.source)
+        folder = self.out / intent.folder
+        dest = folder / intent.dest_name
+        if not self._already_moved(intent, src, dest):
+            if not src.exists():
+                log.warning("%s: vanished from the inbox before it was sorted; nothing to move", src.name)
+                return self.roll_back(intent, action="lost", recovered=recovered)
+            if recovered and sha256_file(src) != intent.sha256:
+                # replaced while we were down: what was checked is not what is there now
+                return self.roll_back(intent, action="rolled_back", recovered=recovered)
+            write_atomic(folder / intent.report_name, dumps(intent.report), intent.id)
+            if intent.preview_name:
+                staged = Path(intent.staged_preview)
+                if staged.exists():
+                    os.replace(staged, folder / intent.preview_name)
+                elif not (folder / intent.preview_name).exists():
+                    log.warning("%s: its preview was lost in a crash; the report and photo are sorted without it",
+                                src.name)
+            fsync_dir(folder)
+            _crash_point("after_report")
+            self._move(intent, src, dest)
+            _crash_point("after_move")
+        if intent.id not in audited:
+            audit.append(self.audit_path, intent.audit)
+            _crash_point("after_audit")
+        self._forget(intent)
+        return Outcome(id=intent.id, name=src.name, decision=intent.decision, destination=intent.destination,
+                       preview=f"{intent.folder}/{intent.preview_name}" if intent.preview_name else None,
+                       recovered=recovered)
+
+    def _already_moved(self, intent: Intent, src: Path, dest: Path) -> bool:
+        if not dest.exists():
+            return False
+        if src.exists():
+            try:
+                cross_device = src.stat().st_dev != dest.stat().st_dev
+            except OSError:
+                cross_device = False
+            # Only a cross-device move leaves the same photo in both places (copied, source not yet
+            # unlinked). On one filesystem a file at the source name is a new arrival: keep it.
+            if cross_device and sha256_file(src) == intent.sha256:
+                os.unlink(src)
+                fsync_dir(src.parent)
+        return True
+
+    def _move(self, intent: Intent, src: Path, dest: Path) -> None:
+        try:
+            os.rename(src, dest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            copy_across(src, dest, intent.id)
+        fsync_dir(dest.parent)
+        fsync_dir(src.parent)
+
+    def roll_back(self, intent: Intent, *, action: str, recovered: bool) -> Outcome:
+        folder = self.out / intent.folder
+        for name in (intent.report_name, intent.preview_name):
+            if name:
+                (folder / name).unlink(missing_ok=True)
+        if intent.staged_preview:
+            Path(intent.staged_preview).unlink(missing_ok=True)
+        fsync_dir(folder)
+        self._forget(intent)
+        return Outcome(id=intent.id, name=os.path.basename(intent.source), decision=intent.decision,
+                       destination=None, preview=None, action=action, recovered=recovered)
+
+    def _forget(self, intent: Intent) -> None:
+        self._intent_path(intent.id).unlink(missing_ok=True)
+        fsync_dir(self.dir)
+
+    # -- after a crash ---------------------------------------------------------------------
+
+    def pending(self) -> list[Intent]:
+        out = []
+        for p in sorted(self.dir.glob(f"*{INTENT_SUFFIX}")):
+            try:
+                out.append(Intent.from_dict(json.loads(p.read_bytes())))
+            except (ValueError, KeyError, TypeError) as exc:
+                # write_atomic renames only complete files, so this is damage from outside
+                raise JournalError(f"journal entry {p} should be a complete intent, found unreadable content "
+                                   f"({exc})", hint="move it aside by hand after checking the inbox") from None
+        return out
+
+    def recover(self) -> list[Outcome]:
+        """Finish or roll back whatever a previous run left half done; then clear temporary files."""
+        audit.repair(self.audit_path)
+        intents = self.pending()
+        outcomes = []
+        if intents:
+            audited = {e.get("intent") for e in audit.read(self.audit_path)}
+            outcomes = [self.complete(i, audited=audited, recovered=True) for i in intents]
+        self.clean()
+        return outcomes
+
+    def clean(self) -> None:
+        """Remove temporary files and previews staged for photos that never got an intent."""
+        for folder in (*FOLDERS.values(), JOURNAL_DIR):
+            for p in (self.out / folder).glob(f".*{TMP_SUFFIX}"):
+                p.unlink(missing_ok=True)
+        for p in self.staging.iterdir():
+            p.unlink(missing_ok=True)
+
+
+def copy_across(src: Path, dest: Path, tag: str) -> None:
+    """A move between filesystems: copy to a temporary name, fsync, rename, then drop the source."""
+    tmp = dest.with_name(f".{dest.name}.{tag}{TMP_SUFFIX}")
+    shutil.copy2(src, tmp)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.rename(tmp, dest)
+    fsync_dir(dest.parent)
+    os.unlink(src)

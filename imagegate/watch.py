@@ -1,0 +1,398 @@
+"""The watched upload folder: notice photos in an inbox, wait until they are whole, sort them.
+
+Filesystem events only *enqueue candidate paths*; a periodic rescan of the inbox
+is the safety net for lost events (network shares, overflowing inotify queues),
+so correctness never depends on an event arriving. A candidate is read only once
+its size and mtime have stayed the same for `settle_seconds`; names that
+browsers, office programs and copy tools use while writing (`.part`,
+`.crdownload`, `.tmp`, `~$x`, `x~`, dotfiles) are left alone until renamed.
+
+Checks run in a pool of worker processes with a bounded number in flight; the
+main thread alone writes the journal, moves files and appends to the audit log
+(`journal.py` makes that crash-safe). Memory is bounded: the queue holds paths,
+never pixels, and at most `2 x jobs` photos are being decoded at any time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import queue
+import threading
+import time
+import uuid
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .config import Settings, to_toml
+from .errors import ImagegateError, ModelError
+from .journal import FOLDERS, Journal, Outcome, sha256_file
+from .verdict import Failure
+from .watch_worker import CheckPool
+
+log = logging.getLogger(__name__)
+
+TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp")
+#: attempts per photo when its worker process dies (the second death rejects it)
+MAX_ATTEMPTS = 2
+
+
+class WatchError(ImagegateError):
+    """The inbox or output folder cannot be watched as asked."""
+
+    kind = "watch_error"
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    #: a file is read once its size and mtime stayed unchanged this long (seconds)
+    settle_seconds: float = 1.0
+    #: full rescan of the inbox, in case a filesystem event was lost (seconds)
+    rescan_seconds: float = 5.0
+    #: worker processes (default: one per core)
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: use watchdog's polling observer (network shares, where native events do not arrive)
+    polling: bool = False
+    #: on stop, wait at most this long for photos already being checked (the rest stay in the inbox)
+    finish_seconds: float = 30.0
+
+    def validate(self) -> "WatchSettings":
+        if not 0 < self.settle_seconds <= 600:
+            raise WatchError(f"settle time must be between 0 and 600 seconds, got {self.settle_seconds}")
+        if not 0 < self.rescan_seconds <= 3600:
+            raise WatchError(f"rescan interval must be between 0 and 3600 seconds, got {self.rescan_seconds}")
+        if self.jobs < 1:
+            raise WatchError(f"--jobs must be at least 1, got {self.jobs}")
+        return self
+
+
+@dataclass(frozen=True)
+class WatchInfo:
+    """What the watcher is doing, for the startup line."""
+
+    inbox: str
+    out: str
+    channel: str
+    register: str | None
+    config: str | None
+    jobs: int
+    observer: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def is_candidate_name(name: str) -> bool:
+    """False for names used while a file is still being written or that are not user files."""
+    lower = name.lower()
+    return not (name.startswith(".") or name.startswith("~$") or name.endswith("~")
+                or lower.endswith(TEMP_SUFFIXES))
+
+
+def check_folders(inbox: Path, out: Path) -> tuple[Path, Path]:
+    if not inbox.exists():
+        raise WatchError(f"inbox {inbox} does not exist", hint="create it or give the right path")
+    if not inbox.is_dir():
+        raise WatchError(f"inbox {inbox} should be a folder, found a file")
+    if out.exists() and not out.is_dir():
+        raise WatchError(f"--out {out} should be a folder, found a file")
+    real_in, real_out = inbox.resolve(), out.resolve()
+    if real_in == real_out or real_in.is_relative_to(real_out) or real_out.is_relative_to(real_in):
+        raise WatchError(f"inbox {inbox} and output folder {out} must be separate, found one inside the other",
+                         hint="sorted photos would be picked up again; choose folders side by side")
+    return real_in, real_out
+
+
+class _Enqueue:
+    """watchdog handler: only remembers which paths to look at (cheap, never blocks the observer)."""
+
+    def __init__(self, sink: queue.SimpleQueue) -> None:
+        self._sink = sink
+
+    def dispatch(self, event) -> None:
+        if event.is_directory:
+            return
+        for p in (event.src_path, getattr(event, "dest_path", "")):
+            if p:
+                self._sink.put(os.fsdecode(p))
+
+
+@dataclass
+class _Job:
+    path: str
+    token: str
+    attempts: int = 1
+
+
+class Watcher:
+    """Sorts photos from `inbox` into `out`. `run()` blocks until `stop()` (signal-safe) is called."""
+
+    def __init__(self, inbox: str | os.PathLike, out: str | os.PathLike, *, channel: str, settings: Settings,
+                 register: str | os.PathLike | None = None, lang: str = "en",
+                 config: str | os.PathLike | None = None, watch: WatchSettings = WatchSettings(),
+                 on_outcome: Callable[[Outcome], None] = lambda o: None) -> None:
+        self.inbox, self.out = check_folders(Path(inbox), Path(out))
+        self.watch = watch.validate()
+        self.channel = channel
+        self.settings = settings
+        self.register = register
+        self.lang = lang
+        self.config = config
+        self.on_outcome = on_outcome
+        self.config_sha256 = hashlib.sha256(to_toml(settings).encode("utf-8")).hexdigest()
+        self._stop = threading.Event()
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending: dict[str, tuple[tuple[int, int], float, float]] = {}  # path -> (stat, since, next check)
+        self._ready: deque[str] = deque()
+        self._busy: dict[Future, _Job] = {}
+        self._queued: set[str] = set()  # paths ready or being checked, so rescans do not add them twice
+        self._journal: Journal | None = None
+        self._pool: CheckPool | None = None
+        self._observer = None
+        self.observer_kind = ""
+        self.counts = {k: 0 for k in FOLDERS}
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> WatchInfo:
+        """Take the output folder (one watcher per folder), start workers and the observer.
+
+        `run()` then first finishes what a previous run left half done.
+        """
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._journal = Journal(self.out)
+        self._pool = CheckPool(self.watch.jobs, settings=self.settings, register=self.register, lang=self.lang,
+                               channel=self.channel, staging=self._journal.staging)
+        self._start_observer()
+        return WatchInfo(inbox=str(self.inbox), out=str(self.out), channel=self.channel,
+                         register=None if self.register is None else str(self.register),
+                         config=None if self.config is None else str(self.config), jobs=self.watch.jobs,
+                         observer=self.observer_kind)
+
+    def _start_observer(self) -> None:
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        handler = _Enqueue(self._events)
+        if not self.watch.polling:
+            try:
+                obs = Observer()
+                obs.schedule(handler, str(self.inbox), recursive=False)
+                obs.start()
+                self._observer, self.observer_kind = obs, type(obs).__name__
+                return
+            except Exception as exc:  # noqa: BLE001 - e.g. inotify watch limit reached: poll instead
+                log.warning("native file events unavailable (%s); falling back to polling", exc)
+        obs = PollingObserver(timeout=1.0)
+        obs.schedule(handler, str(self.inbox), recursive=False)
+        obs.start()
+        self._observer, self.observer_kind = obs, type(obs).__name__
+
+    def stop(self) -> None:
+        """Ask `run()` to return. Safe to call from a signal handler."""
+        self._stop.set()
+
+    def run(self) -> None:
+        if self._journal is None:
+            self.start()
+        next_rescan = 0.0
+        try:
+            for outcome in self._journal.recover():
+                self._emit(outcome)
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if now >= next_rescan:
+                    self._rescan(now)
+                    next_rescan = now + self.watch.rescan_seconds
+                self._drain_events(now)
+                self._settle(now)
+                self._submit()
+                self._collect(timeout=0.2)
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+        # Photos being checked are finished if they are quick; the rest stay in the inbox, where
+        # the next run finds them (nothing has been moved or journaled for them yet).
+        deadline = time.monotonic() + self.watch.finish_seconds
+        for fut in list(self._busy):
+            if not fut.running():
+                fut.cancel()
+                self._busy.pop(fut, None)
+        while self._busy and time.monotonic() < deadline:
+            self._collect(timeout=0.2, retry=False)
+        if self._pool is not None:
+            self._pool.close(wait=not self._busy)
+        if self._observer is not None:
+            self._observer.join(timeout=5)
+        if self._journal is not None:
+            self._journal.close()
+
+    # -- finding candidates ----------------------------------------------------------------
+
+    def _consider(self, path: str, now: float) -> None:
+        if path in self._pending or path in self._queued:
+            return
+        p = Path(path)
+        if p.parent != self.inbox or not is_candidate_name(p.name):
+            return
+        self._pending[path] = ((-1, -1), now, now)
+
+    def _rescan(self, now: float) -> None:
+        try:
+            names = sorted(os.listdir(self.inbox))
+        except OSError as exc:
+            log.warning("inbox %s could not be listed: %s", self.inbox, exc)
+            return
+        for name in names:
+            self._consider(os.path.join(self.inbox, name), now)
+
+    def _drain_events(self, now: float) -> None:
+        while True:
+            try:
+                path = self._events.get_nowait()
+            except queue.Empty:
+                return
+            self._consider(path, now)
+
+    def _settle(self, now: float) -> None:
+        settle = self.watch.settle_seconds
+        for path, (sig, since, next_check) in list(self._pending.items()):
+            if now < next_check:
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                del self._pending[path]  # gone (renamed or deleted): its new name arrives as its own event
+                continue
+            if not os.path.isfile(path):
+                del self._pending[path]
+                continue
+            new = (st.st_size, st.st_mtime_ns)
+            if new == sig and now - since >= settle:
+                del self._pending[path]
+                self._ready.append(path)
+                self._queued.add(path)
+            elif new == sig:
+                self._pending[path] = (sig, since, since + settle)
+            else:
+                self._pending[path] = (new, now, now + settle)
+
+    # -- checking and sorting ----------------------------------------------------------------
+
+    def _submit(self) -> None:
+        limit = 2 * self.watch.jobs
+        while self._ready and len(self._busy) < limit and not self._stop.is_set():
+            job = _Job(self._ready.popleft(), uuid.uuid4().hex)
+            self._busy[self._pool.submit(job.path, job.token)] = job
+
+    def _collect(self, timeout: float, retry: bool = True) -> None:
+        if not self._busy:
+            if timeout:
+                self._stop.wait(timeout)
+            return
+        done, _ = wait(list(self._busy), timeout=timeout, return_when=FIRST_COMPLETED)
+        broken = []
+        for fut in done:
+            job = self._busy.pop(fut)
+            if fut.cancelled():
+                continue
+            try:
+                result = fut.result()
+            except BrokenProcessPool:
+                broken.append(job)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a failure to even run the check rejects the photo
+                result = self._failure(job, ModelError(f"the check could not run: {type(exc).__name__}: {exc}"))
+            self._sort(job, result)
+        if broken:
+            self._worker_died(broken, retry)
+
+    def _worker_died(self, jobs: list[_Job], retry: bool) -> None:
+        # One death breaks the whole pool, so every photo in flight shares the blame: each gets
+        # one more try; a photo that kills a worker twice is rejected.
+        for fut, job in list(self._busy.items()):
+            self._busy.pop(fut)
+            jobs.append(job)
+        if not retry:
+            return  # stopping: these photos stay in the inbox for the next run
+        self._pool.restart()
+        for job in jobs:
+            if job.attempts >= MAX_ATTEMPTS:
+                self._sort(job, self._failure(job, ModelError(
+                    f"the checking process died {job.attempts} times on this photo",
+                    hint="check it by hand; it is kept in rejected/")))
+            else:
+                job.attempts += 1
+                self._busy[self._pool.submit(job.path, job.token)] = job
+
+    def _failure(self, job: _Job, error: ImagegateError) -> dict:
+        try:
+            st = os.stat(job.path)
+            sha = sha256_file(Path(job.path))
+        except OSError:
+            return {"path": job.path, "vanished": True}
+        report = Failure(job.path, error).to_dict()
+        report["sha256"] = sha
+        return {"path": job.path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha,
+                "decision": "error", "report": report, "preview": None, "versions": {}}
+
+    def _sort(self, job: _Job, result: dict) -> None:
+        self._queued.discard(job.path)
+        staged = result.get("preview")
+        if result.get("vanished"):
+            return
+        try:
+            st = os.stat(job.path)
+            unchanged = (st.st_size, st.st_mtime_ns) == (result["size"], result["mtime_ns"])
+        except OSError:
+            unchanged = False
+        if not unchanged:
+            # written to again (or removed) while being checked: what was checked is not what is there
+            if staged:
+                Path(staged).unlink(missing_ok=True)
+            self._consider(job.path, time.monotonic())
+            return
+        journal = self._journal
+        intent = journal.plan(source=job.path, sha256=result["sha256"], decision=result["decision"],
+                              report={**result["report"], "watch": self._watch_block(job)},
+                              audit_entry=self._audit_entry(job, result), staged_preview=staged)
+        journal.record(intent)
+        self._emit(journal.complete(intent))
+
+    def _watch_block(self, job: _Job) -> dict:
+        return {"source_name": os.path.basename(job.path), "inbox": str(self.inbox), "channel": self.channel,
+                "config_sha256": self.config_sha256, "attempts": job.attempts,
+                "sorted_at": _utc_now()}
+
+    def _audit_entry(self, job: _Job, result: dict) -> dict:
+        report = result["report"]
+        entry = {"time": _utc_now(), "file": os.path.basename(job.path), "sha256": result["sha256"],
+                 "decision": result["decision"],
+                 "reasons": [{"code": r.get("code"), "rule": r.get("rule"), "message": r.get("message")}
+                             for r in report.get("reasons", [])],
+                 "channel": self.channel, "config_sha256": self.config_sha256,
+                 "versions": report.get("versions") or result.get("versions") or {}}
+        if "error" in report:
+            entry["error"] = {"kind": report["error"].get("kind"), "message": report["error"].get("message")}
+        return entry
+
+    def _emit(self, outcome: Outcome) -> None:
+        if outcome.action == "sorted":
+            self.counts[outcome.decision] += 1
+        try:
+            self.on_outcome(outcome)
+        except Exception:  # noqa: BLE001 - a display problem must not stop sorting
+            log.exception("outcome callback failed")
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,185 @@
+"""Checking photos in worker processes for the watcher.
+
+Each worker builds one Gate when it starts (models load once per worker) and
+returns, per photo, a plain dict: the report (`Verdict.to_dict()` or
+`Failure.to_dict()`), the sha256 and stat of the bytes it checked, and the
+staged preview it wrote, if any. Pixels never travel back to the main process,
+so its memory stays flat however big the photos are. The main process alone
+moves files and writes the journal and audit log.
+
+Test hook: `IMAGEGATE_WATCH_WORKER_CRASH_ON=TEXT` makes a worker `os._exit(1)`
+when checking a file whose name contains TEXT (a worker dying on a photo).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+from .errors import ImagegateError, ModelError
+from .verdict import Failure
+
+WORKER_CRASH_ENV = "IMAGEGATE_WATCH_WORKER_CRASH_ON"
+ERROR_BANNER = (170, 30, 170)
+
+_state: dict = {}
+
+
+def _orphan_guard(parent: int) -> None:
+    # A SIGKILLed watcher cannot shut its pool down; its workers must not live on.
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _init(settings, register, lang: str, channel: str, staging: str) -> None:
+    from .embed import FaceEmbedder
+    from .gate import Gate
+
+    # Ctrl-C and systemd's SIGTERM reach the whole process group; the main process decides
+    # when workers stop (it finishes or abandons their photos safely), so they ignore both.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_orphan_guard, args=(os.getppid(),), daemon=True).start()
+    gate = Gate(register=register, settings=settings, lang=lang,
+                embedder=FaceEmbedder(workers=0))  # no nested pools: the watcher's pool is the parallelism
+    gate.detector  # noqa: B018 - load now, so model versions are known and the first photo is not slow
+    _state.update(gate=gate, channel=channel, staging=Path(staging), register=register,
+                  register_stamp=_register_stamp(register))
+
+
+def _register_stamp(register) -> tuple:
+    """Changes when the register file (or its SQLite WAL) changes, e.g. after a new enrolment."""
+    if register is None:
+        return ()
+    out = []
+    for p in (str(register), f"{register}-wal"):
+        try:
+            st = os.stat(p)
+            out.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def _fresh_gate():
+    gate = _state["gate"]
+    stamp = _register_stamp(_state["register"])
+    if stamp != _state["register_stamp"]:
+        # someone enrolled or changed a person: a new client must be blocked from the next photo on
+        gate.reload_register()
+        _state["register_stamp"] = stamp
+    return gate
+
+
+def check_file(path: str, token: str) -> dict:
+    """Check one file; never raises for a bad photo (that is a Failure result, fail closed)."""
+    from .loader import load_image
+
+    name = os.path.basename(path)
+    crash_on = os.environ.get(WORKER_CRASH_ENV)
+    if crash_on and crash_on in name:
+        os._exit(1)
+    gate = _fresh_gate()
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return {"path": path, "vanished": True}
+    out = {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "preview": None,
+           "versions": gate.versions()}
+    img = None
+    try:
+        img = load_image(path, gate.settings.limits)  # reads the file once and hashes those bytes
+        out["sha256"] = img.sha256
+        verdict = gate.check(img, channel=_state["channel"])
+        out.update(decision=verdict.decision, report=verdict.to_dict())
+        if not verdict.allowed:
+            out["preview"] = _write_preview(img.rgb, verdict, token)
+    except FileNotFoundError:
+        return {"path": path, "vanished": True}
+    except Exception as exc:  # noqa: BLE001 - anything unexpected rejects the photo, never passes it
+        error = exc if isinstance(exc, ImagegateError) else ModelError(
+            f"internal error while checking: {type(exc).__name__}: {exc}")
+        if "sha256" not in out:
+            try:
+                out["sha256"] = _sha_of_file(path)
+            except FileNotFoundError:
+                return {"path": path, "vanished": True}
+        out.update(decision="error", report=Failure(path, error).to_dict())
+        out["report"]["sha256"] = out["sha256"]
+        if img is not None:
+            out["preview"] = _write_preview(img.rgb, None, token, message=str(error))
+    return out
+
+
+def _sha_of_file(path: str) -> str:
+    from .journal import sha256_file
+
+    return sha256_file(Path(path))
+
+
+def _write_preview(rgb, verdict, token: str, message: str | None = None) -> str:
+    """The annotated preview, staged beside the journal; fsynced so a power cut cannot empty it."""
+    from .annotate import render_preview
+
+    img = render_preview(rgb, verdict) if verdict is not None else _error_preview(rgb, message or "")
+    path = _state["staging"] / f"{token}.preview.jpg"
+    with open(path, "wb") as f:
+        img.save(f, "JPEG", quality=88)
+        f.flush()
+        os.fsync(f.fileno())
+    return str(path)
+
+
+def _error_preview(rgb, message: str):
+    """A decodable photo that could not be judged: the photo under an ERROR banner, no boxes."""
+    from PIL import Image, ImageDraw
+
+    from .annotate import PREVIEW_LONG_SIDE, _font
+    from .messages import decision_text
+
+    img = Image.fromarray(rgb)
+    scale = min(1.0, PREVIEW_LONG_SIDE / max(img.size))
+    if scale < 1:
+        img = img.resize((round(img.width * scale), round(img.height * scale)))
+    draw = ImageDraw.Draw(img)
+    lang = _state["gate"].lang
+    font = _font(max(14, round(max(img.size) / 40)))
+    text = decision_text("error", lang).upper()
+    box = draw.textbbox((0, 0), text, font=font)
+    pad = 6
+    draw.rectangle([0, 0, box[2] - box[0] + 2 * pad, box[3] - box[1] + 2 * pad], fill=ERROR_BANNER)
+    draw.text((pad, pad - box[1]), text, fill=(255, 255, 255), font=font)
+    return img
+
+
+class CheckPool:
+    """A restartable pool of checking processes (spawned: no half-copied model threads)."""
+
+    def __init__(self, jobs: int, *, settings, register, lang: str, channel: str, staging: Path) -> None:
+        self.jobs = jobs
+        self._initargs = (settings, None if register is None else str(register), lang, channel, str(staging))
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init, initargs=self._initargs)
+
+    def submit(self, path: str, token: str) -> Future:
+        return self._pool.submit(check_file, path, token)
+
+    def restart(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._start()
+
+    def worker_pids(self) -> list[int]:
+        return [p.pid for p in (getattr(self._pool, "_processes", None) or {}).values()]
+
+    def close(self, *, wait: bool) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)
