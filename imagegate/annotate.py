@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from . import metadata
 from .messages import decision_text
 from .verdict import Verdict
 
@@ -87,8 +88,8 @@ def preview_path(out_dir: str | os.PathLike, source: str) -> Path:
     return candidate
 
 
-def write_preview(rgb: np.ndarray, verdict: Verdict, out_dir: str | os.PathLike) -> Path:
+def write_preview(rgb: np.ndarray, verdict: Verdict, out_dir: str | os.PathLike, *,
+                  icc_profile: bytes | None = None) -> Path:
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     path = preview_path(out_dir, verdict.file)
-    render_preview(rgb, verdict).save(path, "JPEG", quality=88)
-    return path
+    return metadata.save(render_preview(rgb, verdict), path, icc_profile=icc_profile, quality=88)

@@ -20,6 +20,7 @@ from .detect import Face, FaceDetector
 from .embed import FaceEmbedder
 from .errors import ImagegateError, ImageLoadError, ModelError, RegisterError
 from .loader import ImageInput, LoadedImage, describe, load_image
+from .metadata import reasons as metadata_reasons
 from .match import Match, match_faces
 from .measure import Measurement, measure
 from .policy import FaceFacts, PolicySettings, decide
@@ -173,7 +174,9 @@ class Gate:
             consent = consent_of[i].get(st.person.name) if st.person else None
             reports.append(FaceReport(index=i, face=f, measurement=m, status=st, match=matches.get(i),
                                       consent=consent))
-        return Verdict(file=img.source, sha256=img.sha256, decision=result.decision, reasons=result.reasons,
+        # metadata warnings (GPS, people tags) inform but never change the decision
+        reasons = result.reasons + metadata_reasons(img.metadata, self.lang)
+        return Verdict(file=img.source, sha256=img.sha256, decision=result.decision, reasons=reasons,
                        faces=tuple(reports), channel=channel, width=img.width, height=img.height,
                        crowd=result.crowd, lang=self.lang, checked_on=day.isoformat(), versions=self.versions())
 

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import ImageLoadError
+from .metadata import NO_METADATA, MetadataSummary, inspect as inspect_metadata, rgb_icc
 
 try:  # HEIC/HEIF (iPhone photos)
     import pillow_heif
@@ -56,6 +57,10 @@ class LoadedImage:
     format: str | None
     frames: int = 1
     exif_orientation: int = 1
+    #: GPS / people tags found in the input file (read before EXIF transpose, which drops EXIF)
+    metadata: MetadataSummary = NO_METADATA
+    #: the source's ICC profile when it describes RGB, for files written from these pixels
+    icc_profile: bytes | None = field(default=None, repr=False)
 
     @property
     def width(self) -> int:
@@ -150,6 +155,8 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits)
         orientation = int(pil.getexif().get(0x0112, 1) or 1)
     except Exception:  # noqa: BLE001 - a broken EXIF block must not hide the pixels
         orientation = 1
+    metadata = inspect_metadata(pil)
+    icc = rgb_icc(pil.info.get("icc_profile"))
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Another library switched Pillow to accept truncated files globally; we must not.
         raise ImageLoadError(source, "Pillow is configured to accept truncated images "
@@ -178,7 +185,7 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits)
     except Exception as exc:  # noqa: BLE001
         raise ImageLoadError(source, f"the file is corrupt or unreadable: {exc}") from None
     return LoadedImage(source=source, rgb=rgb, sha256=digest, format=fmt, frames=frames,
-                       exif_orientation=orientation)
+                       exif_orientation=orientation, metadata=metadata, icc_profile=icc)
 
 
 def _to_rgb(pil: Image.Image) -> np.ndarray:

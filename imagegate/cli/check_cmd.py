@@ -38,6 +38,22 @@ def _gate(ctx, register, config, lang, *, need_register: bool):
     return Gate(register=reg, settings=settings, lang=lang)
 
 
+def open_gate(ctx, lang, channel: str, on: str | None, register, config):
+    """Validate the common options and open the Gate: (lang, channel, day, gate)."""
+    from ..register import normalise_channel, parse_date
+
+    lang = lang_or_fail(pick(lang, ctx, "lang"))
+    try:
+        channel = normalise_channel(channel)
+        day = parse_date(on) if on else None
+    except ImagegateError as exc:
+        raise typer.BadParameter(exc.message) from None
+    try:
+        return lang, channel, day, _gate(ctx, register, config, lang, need_register=True)
+    except ImagegateError as exc:
+        raise fail(exc)
+
+
 def _progress(targets: list[Target], enabled: bool):
     if not enabled or len(targets) < 2:
         return _Null(targets)
@@ -56,7 +72,7 @@ class _Null:
 
 
 def run_checks(gate, targets: list[Target], *, channel: str, on: dt.date | None, annotate: Path | None,
-               progress: bool) -> Iterable[Verdict | Failure]:
+               progress: bool, sheet=None) -> Iterable[Verdict | Failure]:
     """Check targets in order; every failure becomes a Failure result (fail closed)."""
     from ..annotate import write_preview
 
@@ -71,7 +87,9 @@ def run_checks(gate, targets: list[Target], *, channel: str, on: dt.date | None,
                 img = load_image(t.path, gate.settings.limits)
                 verdict = gate.check(img, channel=channel, on=on)
                 if annotate is not None:
-                    write_preview(img.rgb, verdict, annotate)
+                    write_preview(img.rgb, verdict, annotate, icc_profile=img.icc_profile)
+                if sheet is not None:
+                    sheet.add(verdict, img.rgb)
                 yield verdict
             except ImagegateError as exc:
                 yield Failure(t.path, exc)
@@ -109,6 +127,9 @@ def check(
         "--annotate", help="Write a preview per photo (faces boxed and coloured) into this folder.",
         show_default=False)] = None,
     details: Annotated[bool, typer.Option("--details", "-d", help="List every face.")] = False,
+    report: Annotated[Optional[Path], typer.Option(
+        "--report", help="Write a review sheet (one self-contained HTML file) of all photos checked.",
+        show_default=False)] = None,
     on: Annotated[Optional[str], typer.Option(
         "--on", help="Check consents as of this date (YYYY-MM-DD), e.g. a scheduled post's date.",
         show_default=False)] = None,
@@ -120,33 +141,36 @@ def check(
 
     Exit code: 0 all allowed, 1 some need consent, 3 some blocked, 4 some could not be checked, 2 usage error.
     """
-    from ..register import normalise_channel, parse_date
-
-    lang = lang_or_fail(pick(lang, ctx, "lang"))
-    try:
-        channel = normalise_channel(channel)
-        day = parse_date(on) if on else None
-    except ImagegateError as exc:
-        raise typer.BadParameter(exc.message) from None
-    try:
-        gate = _gate(ctx, register, config, lang, need_register=True)
-    except ImagegateError as exc:
-        raise fail(exc)
+    lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
+    sheet = _sheet(gate, lang) if report is not None else None
     with gate:
         if paths:
-            worst = _check_batch(gate, paths, channel, day, annotate, json_out, details, lang)
+            worst = _check_batch(gate, paths, channel, day, annotate, json_out, details, lang, sheet)
         else:
-            worst = _interactive(gate, channel, day, annotate, json_out, details, lang)
+            worst = _interactive(gate, channel, day, annotate, json_out, details, lang, sheet)
+    if sheet is not None:
+        try:
+            sheet.write(report)
+        except ImagegateError as exc:
+            raise fail(exc)
     raise typer.Exit(EXIT_FOR[worst])
 
 
-def _check_batch(gate, paths, channel, day, annotate, json_out, details, lang) -> str:
+def _sheet(gate, lang):
+    from ..report_html import ReviewSheet
+
+    return ReviewSheet(lang, version=gate.versions()["imagegate"])
+
+
+def _check_batch(gate, paths, channel, day, annotate, json_out, details, lang, sheet=None) -> str:
     targets = list(collect(paths))
     counts = {k: 0 for k in SEVERITY}
     worst = "allowed"
     results = []
     for result in run_checks(gate, targets, channel=channel, on=day, annotate=annotate,
-                             progress=stderr_is_tty() and len(targets) > 3):
+                             progress=stderr_is_tty() and len(targets) > 3, sheet=sheet):
+        if sheet is not None and isinstance(result, Failure):
+            sheet.add(result)
         counts[result.decision] += 1
         if SEVERITY[result.decision] > SEVERITY[worst]:
             worst = result.decision
@@ -166,7 +190,7 @@ def _check_batch(gate, paths, channel, day, annotate, json_out, details, lang) -
     return worst
 
 
-def _interactive(gate, channel, day, annotate, json_out, details, lang) -> str:
+def _interactive(gate, channel, day, annotate, json_out, details, lang, sheet=None) -> str:
     worst = "allowed"
     interactive = sys.stdin.isatty()
     while True:
@@ -183,7 +207,7 @@ def _interactive(gate, channel, day, annotate, json_out, details, lang) -> str:
             if interactive:
                 continue
             continue
-        w = _check_batch(gate, paths, channel, day, annotate, json_out, details, lang)
+        w = _check_batch(gate, paths, channel, day, annotate, json_out, details, lang, sheet)
         if SEVERITY[w] > SEVERITY[worst]:
             worst = w
     return worst

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import quiet  # noqa: F401  (quiet native logs before mediapipe loads)
-from . import audit_cmd, check_cmd, config_cmd, register_cmd, watch_cmd
+from . import audit_cmd, check_cmd, config_cmd, redact_cmd, register_cmd, watch_cmd
 from .common import EXIT_ERROR, State
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.command("check")(check_cmd.check)
 app.command("faces")(check_cmd.faces)
+app.command("redact")(redact_cmd.redact)
 app.add_typer(register_cmd.app, name="register")
 app.add_typer(config_cmd.app, name="config")
 app.command("watch")(watch_cmd.watch)

@@ -1,0 +1,90 @@
+"""`imagegate redact`: publishable copies with the faces that lack consent hidden."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .. import messages
+from ..errors import ImagegateError, ImageLoadError, ModelError
+from ..paths import collect
+from ..verdict import Failure
+from .check_cmd import open_gate, print_human
+from .common import EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path
+
+
+def _one(gate, path: str, out: Path, *, channel: str, style: str, on):
+    """Redact one photo; returns (Redaction or Failure, saved path or None)."""
+    from ..redact import redact, save
+
+    try:
+        red = redact(gate, path, channel=channel, style=style, on=on)
+        return red, (save(red, out) if red.allowed else None)
+    except ImagegateError as exc:
+        return Failure(path, exc), None
+    except Exception as exc:  # noqa: BLE001 - fail closed: a crash is an error result, never a copy
+        return Failure(path, ModelError(f"internal error: {type(exc).__name__}: {exc}")), None
+
+
+def _print(result, saved: Path | None, lang: str, details: bool) -> None:
+    if isinstance(result, Failure):
+        print_human(result, lang, details)
+        return
+    # the copy's verdict is what counts; shown under the original's name
+    print_human(dataclasses.replace(result.after, file=result.source), lang, details)
+    typer.echo("    " + messages.ui("redact_hidden", lang, n=len(result.areas),
+                                    before=messages.decision_text(result.before.decision, lang)))
+    if saved is not None:
+        typer.echo("    " + messages.ui("redact_saved", lang, path=display_path(str(saved))))
+    else:
+        typer.echo("    " + messages.ui("redact_not_saved", lang))
+
+
+def redact(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(help="Photos and folders (walked recursively).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the redacted copies (created if missing).",
+                                      show_default=False)],
+    channel: Annotated[str, typer.Option("--channel", "-c", help="Where the copy will be posted.")] = "facebook",
+    style: Annotated[str, typer.Option("--style", help="How faces are hidden: blur, pixelate or box.")] = "blur",
+    on: Annotated[Optional[str], typer.Option(
+        "--on", help="Check consents as of this date (YYYY-MM-DD).", show_default=False)] = None,
+    json_out: JsonOpt = False,
+    details: Annotated[bool, typer.Option("--details", "-d", help="List every face of each copy.")] = False,
+    register: RegisterOpt = None,
+    config: ConfigOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Write publishable copies: faces without consent for the channel hidden, metadata removed.
+
+    Each copy is checked again; only copies that come out allowed are written. The originals are never changed.
+    Exit code: 0 every copy allowed, 1 some still need consent, 3 some still blocked, 4 errors, 2 usage error.
+    """
+    from ..redact import STYLES
+
+    if style not in STYLES:
+        raise typer.BadParameter(f"expected one of {', '.join(STYLES)}, found {style!r}", param_hint="--style")
+    lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
+    targets = list(collect(paths))
+    worst, rows = "allowed" if targets else "error", []
+    with gate:
+        for t in targets:
+            if t.error:
+                result, saved = Failure(t.path, ImageLoadError(t.path, t.error)), None
+            else:
+                result, saved = _one(gate, t.path, out, channel=channel, style=style, on=day)
+            if SEVERITY[result.decision] > SEVERITY[worst]:
+                worst = result.decision
+            if json_out:
+                rows.append({**result.to_dict(), "output": str(saved) if saved else None})
+            else:
+                _print(result, saved, lang, details)
+    if json_out:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not targets:
+        typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
+    raise typer.Exit(EXIT_FOR[worst])

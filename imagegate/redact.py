@@ -1,0 +1,201 @@
+"""Publishable copies: hide every identifiable face that lacks consent, then re-check the copy.
+
+A face is hidden unless its verdict says it may be shown (consented, not
+identifiable, or covered by the crowd exception); any other category, including
+one added later, is hidden (fail closed). The hidden area is the face box grown by
+a margin (hair, ears) and covered so the face cannot be recovered: the default
+"blur" keeps only a few block averages of the area (like a 6 x 6 pixel thumbnail)
+and then smooths them, since a plain Gaussian blur can be partly deconvolved.
+
+The copy is encoded exactly as it will be written and those bytes are checked
+again with the same Gate. Faces the re-check still finds are hidden in another
+round; a copy that does not come out allowed is reported as such and is never
+saved by `save()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import ImagegateError
+from .loader import ImageInput, LoadedImage, load_image
+from .metadata import FORMATS, encode, write_new
+from .verdict import Verdict
+
+STYLES = ("blur", "pixelate", "box")
+#: face categories that may stay visible; everything else is hidden
+KEEP = frozenset({"consented", "not_identifiable", "crowd"})
+MARGIN = 0.35  # of the face box, each side
+MARGIN_TOP = 0.5  # hair
+BLOCKS = 6  # block averages kept across the longer side of the hidden area
+BOX_FILL = (96, 96, 96)
+MAX_ROUNDS = 3
+JPEG_QUALITY = 95
+
+
+class RedactionError(ImagegateError):
+    """A redacted copy could not be made or is not fit to be saved."""
+
+    kind = "redaction_error"
+
+
+@dataclass(frozen=True)
+class HiddenArea:
+    round: int  # 1 = faces of the original's verdict; 2+ = faces the re-check still found
+    face: int  # index of the face in that round's verdict
+    category: str
+    box: tuple[float, float, float, float]  # the face, x y w h
+    region: tuple[int, int, int, int]  # what was covered, x0 y0 x1 y1 (exclusive)
+
+    def to_dict(self) -> dict:
+        return {"round": self.round, "face": self.face + 1, "category": self.category,
+                "box": [round(v, 1) for v in self.box], "region": list(self.region)}
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """A publishable copy of one photo and the verdicts before and after hiding faces."""
+
+    source: str
+    rgb: np.ndarray = field(repr=False)  # the redacted pixels
+    data: bytes = field(repr=False)  # the encoded copy, exactly the bytes that were re-checked
+    format: str
+    style: str
+    areas: tuple[HiddenArea, ...]
+    before: Verdict
+    after: Verdict
+    rounds: int
+
+    @property
+    def hidden(self) -> tuple[int, ...]:
+        """Indices (in `before.faces`) of the original's faces that were hidden."""
+        return tuple(a.face for a in self.areas if a.round == 1)
+
+    @property
+    def decision(self) -> str:
+        return self.after.decision
+
+    @property
+    def allowed(self) -> bool:
+        return self.after.allowed
+
+    @property
+    def suffix(self) -> str:
+        return FORMATS[self.format]
+
+    def to_dict(self) -> dict:
+        return {"file": self.source, "decision": self.after.decision, "style": self.style, "format": self.format,
+                "rounds": self.rounds, "hidden": [i + 1 for i in self.hidden],
+                "areas": [a.to_dict() for a in self.areas],
+                "before": self.before.to_dict(), "after": {**self.after.to_dict(), "file": None}}
+
+
+def faces_to_hide(verdict: Verdict) -> list[int]:
+    return [f.index for f in verdict.faces if f.status.category not in KEEP]
+
+
+def redact(gate, image: ImageInput | LoadedImage, *, channel: str, style: str = "blur",
+           on: dt.date | None = None, max_rounds: int = MAX_ROUNDS) -> Redaction:
+    """Hide every face that may not be shown on `channel`, re-check the copy, repeat if needed.
+
+    Raises ImagegateError (ImageLoadError, ModelError, RedactionError, ...) when the
+    photo cannot be checked or the copy cannot be made.
+    """
+    if style not in STYLES:
+        raise RedactionError(f"unknown redaction style {style!r}; expected one of {', '.join(STYLES)}")
+    img = image if isinstance(image, LoadedImage) else load_image(image, gate.settings.limits)
+    # Lossless input stays lossless so kept faces stay pixel-identical in the file too.
+    fmt = "PNG" if img.format == "PNG" else "JPEG"
+    before = gate.check(img, channel=channel, on=on)
+    rgb = img.rgb.copy()
+    areas: list[HiddenArea] = []
+    verdict, rounds = before, 0
+    while True:
+        rounds += 1
+        todo = faces_to_hide(verdict)
+        keep = [verdict.faces[i].box for i in range(len(verdict.faces)) if i not in todo]
+        for i in todo:
+            box = tuple(float(v) for v in verdict.faces[i].box)
+            region = hide(rgb, box, style, keep=keep)
+            areas.append(HiddenArea(rounds, i, verdict.faces[i].status.category, box, region))
+        data = encode(rgb, format=fmt, icc_profile=img.icc_profile, quality=JPEG_QUALITY)
+        verdict = gate.check(data, channel=channel, on=on)
+        if verdict.allowed or not faces_to_hide(verdict) or rounds >= max_rounds:
+            break
+    rgb.setflags(write=False)
+    return Redaction(source=img.source, rgb=rgb, data=data, format=fmt, style=style, areas=tuple(areas),
+                     before=before, after=verdict, rounds=rounds)
+
+
+def output_name(source: str, suffix: str) -> str:
+    stem = Path(source).stem if source and not source.startswith("<") else "photo"
+    return f"{stem}.redacted{suffix}"
+
+
+def save(redaction: Redaction, out_dir: str | os.PathLike) -> Path:
+    """Write the copy into `out_dir` under a new name (never overwriting). Only allowed copies are saved."""
+    if not redaction.allowed:
+        raise RedactionError(f"{redaction.source}: the redacted copy should come out allowed but was "
+                             f"{redaction.after.decision}; it was not saved",
+                             hint="check the photo by hand")
+    return write_new(redaction.data, out_dir, output_name(redaction.source, redaction.suffix))
+
+
+# -- covering -------------------------------------------------------------------------------------------
+
+
+def region_for(box, width: int, height: int) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    x0 = max(0, int(np.floor(x - MARGIN * w)))
+    y0 = max(0, int(np.floor(y - MARGIN_TOP * h)))
+    x1 = min(width, int(np.ceil(x + w + MARGIN * w)))
+    y1 = min(height, int(np.ceil(y + h + MARGIN * h)))
+    return x0, y0, x1, y1
+
+
+def hide(rgb: np.ndarray, box, style: str, *, keep=()) -> tuple[int, int, int, int]:
+    """Cover the face `box` (x y w h) with its margin, in place. Returns the covered region.
+
+    Faces in `keep` (consented ones) are spared from the margin, never from the hidden face's own box.
+    """
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = region = region_for(box, width, height)
+    if x1 <= x0 or y1 <= y0:
+        raise RedactionError(f"face box {box} lies outside the {width} x {height} image")
+    patch = rgb[y0:y1, x0:x1]
+    ph, pw = patch.shape[:2]
+    if style == "box":
+        covered = np.empty_like(patch)
+        covered[:] = BOX_FILL
+        mask = np.ones((ph, pw), bool)
+    else:
+        side = max(ph, pw)
+        bw, bh = max(1, round(BLOCKS * pw / side)), max(1, round(BLOCKS * ph / side))
+        small = cv2.resize(patch, (bw, bh), interpolation=cv2.INTER_AREA)
+        covered = cv2.resize(small, (pw, ph), interpolation=cv2.INTER_NEAREST)
+        if style == "blur":
+            sigma = side / BLOCKS / 2
+            covered = cv2.GaussianBlur(covered, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REPLICATE)
+        mask = _ellipse(pw, ph)
+    for kx, ky, kw, kh in keep:
+        mask[_clip(ky - y0, ph):_clip(ky + kh - y0, ph, up=True), _clip(kx - x0, pw):_clip(kx + kw - x0, pw, up=True)] = False
+    fx, fy, fw, fh = box
+    mask[_clip(fy - y0, ph):_clip(fy + fh - y0, ph, up=True), _clip(fx - x0, pw):_clip(fx + fw - x0, pw, up=True)] = True
+    patch[mask] = covered[mask]
+    return region
+
+
+def _ellipse(w: int, h: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    return ((xx - cx) / (w / 2)) ** 2 + ((yy - cy) / (h / 2)) ** 2 <= 1.0
+
+
+def _clip(v: float, hi: int, up: bool = False) -> int:
+    return int(min(hi, max(0, np.ceil(v) if up else np.floor(v))))
