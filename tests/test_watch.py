@@ -1,0 +1,552 @@
+"""`imagegate watch`: real watcher processes, real photos, real SIGKILLs.
+
+Every test that runs a watcher starts `python -m imagegate.cli.main watch` as a
+subprocess and only waits by polling for conditions (lines printed, files moved,
+audit entries written) with generous timeouts.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from imagegate import audit
+from imagegate.cli.main import app
+from imagegate.journal import JOURNAL_DIR, TMP_SUFFIX, Journal
+from imagegate.watch import is_candidate_name
+
+from .conftest import SAMPLES, shared_data
+
+runner = CliRunner()
+FOLDERS = ("allowed", "needs_consent", "blocked", "rejected")
+START_TIMEOUT = 120
+SIDE_FILES = (".json", ".preview.jpg")
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def wait_for(pred, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def register(tmp_path_factory):
+    """Grace Hopper is a client; nobody else is enrolled."""
+    reg = tmp_path_factory.mktemp("reg") / "register.sqlite3"
+    r = runner.invoke(app, ["--register", str(reg), "register", "add", "Grace Hopper", "--role", "client",
+                            "--photo", str(SAMPLES / "grace_hopper.jpg")])
+    assert r.exit_code == 0, r.output
+    return reg
+
+
+class Watch:
+    """A running `imagegate watch` subprocess whose output lines are collected as they come."""
+
+    def __init__(self, inbox: Path, out: Path, register: Path, *extra: str, env: dict | None = None,
+                 settle: float = 0.5):
+        cmd = [sys.executable, "-m", "imagegate.cli.main", "--register", str(register), "--lang", "en", "watch",
+               str(inbox), "--out", str(out), "--settle", str(settle), "--rescan", "1", "--jobs", "2", *extra]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, **(env or {})})
+        self.out_lines: list[str] = []
+        self.err_lines: list[str] = []
+        self._readers = [threading.Thread(target=self._read, args=(s, l), daemon=True)
+                         for s, l in ((self.proc.stdout, self.out_lines), (self.proc.stderr, self.err_lines))]
+        for t in self._readers:
+            t.start()
+
+    @staticmethod
+    def _read(stream, lines):
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    def sorted_lines(self) -> list[str]:
+        return [x for x in self.out_lines if " -> " in x and not x.startswith("imagegate watch:")]
+
+    def wait_started(self):
+        wait_for(lambda: any(x.startswith("imagegate watch:") for x in self.out_lines) or self.proc.poll() is not None,
+                 START_TIMEOUT, "the startup line")
+        assert self.proc.poll() is None, self.text()
+
+    def wait_sorted(self, n: int, timeout: float = 120):
+        wait_for(lambda: len(self.sorted_lines()) >= n or self.proc.poll() is not None, timeout,
+                 f"{n} sorted photos")
+        assert len(self.sorted_lines()) >= n, self.text()
+
+    def terminate(self, timeout: float = 90) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.finish(timeout)
+
+    def finish(self, timeout: float = 90) -> int:
+        rc = self.proc.wait(timeout=timeout)
+        for t in self._readers:
+            t.join(timeout=10)
+        return rc
+
+    def text(self) -> str:
+        return "\n".join(self.out_lines + ["--- stderr ---"] + self.err_lines)
+
+    def worker_pids(self) -> list[int]:
+        out = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.proc.pid and "spawn_main" in _cmdline(int(entry)):
+                    out.append(int(entry))
+        return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def drop(src: Path | bytes, inbox: Path, name: str) -> str:
+    """Arrive atomically, as a finished copy does: write under a dotfile name, then rename."""
+    tmp = inbox / f".{name}.copying"
+    if isinstance(src, bytes):
+        tmp.write_bytes(src)
+    else:
+        shutil.copyfile(src, tmp)
+    os.rename(tmp, inbox / name)
+    return sha(inbox / name)
+
+
+def photos_in(out: Path) -> dict[str, list[str]]:
+    return {f: sorted(p.name for p in (out / f).iterdir()
+                      if not p.name.endswith(SIDE_FILES) and not p.name.startswith("."))
+            for f in FOLDERS}
+
+
+def report_of(out: Path, rel: str) -> dict:
+    return json.loads((out / f"{rel}.json").read_text(encoding="utf-8"))
+
+
+def audit_entries(out: Path) -> list[dict]:
+    return audit.read(out / "audit.jsonl")
+
+
+def assert_no_leftovers(out: Path):
+    assert not list(out.rglob(f"*{TMP_SUFFIX}"))
+    assert not list((out / JOURNAL_DIR).glob("*.intent.json"))
+    assert not list((out / JOURNAL_DIR / "staging").iterdir())
+
+
+def assert_exactly_once(inputs: dict[str, str], inbox: Path, out: Path, *, all_done: bool = True) -> dict[str, str]:
+    """Every input is in exactly one output folder (or, when not all_done, still in the inbox),
+    with its checked content, one report and one audit entry. Returns name -> folder."""
+    where: dict[str, str] = {}
+    seen = Counter()
+    for folder, names in photos_in(out).items():
+        for name in names:
+            rep = report_of(out, f"{folder}/{name}")
+            source = rep["watch"]["source_name"]
+            seen[source] += 1
+            where[source] = folder
+            assert rep["watch"]["destination"] == f"{folder}/{name}"
+            assert sha(out / folder / name) == inputs[source] == rep["sha256"], name
+    assert all(n == 1 for n in seen.values()), seen
+    left = {p.name for p in inbox.iterdir() if is_candidate_name(p.name)}
+    assert not (left & set(where)), left & set(where)
+    if all_done:
+        assert set(where) == set(inputs) and not left
+    else:
+        assert set(where) | left == set(inputs)
+    entries = audit_entries(out)
+    assert sorted(e["file"] for e in entries) == sorted(where)
+    assert len({e["intent"] for e in entries}) == len(entries)
+    for e in entries:
+        assert e["destination"].split("/")[0] == where[e["file"]] and e["sha256"] == inputs[e["file"]]
+    assert audit.verify(out / "audit.jsonl").ok
+    assert_no_leftovers(out)
+    return where
+
+
+def corrupt_inputs(inbox: Path) -> dict[str, str]:
+    hopper = (SAMPLES / "grace_hopper.jpg").read_bytes()
+    return {"truncated.jpg": drop(hopper[:5000], inbox, "truncated.jpg"),
+            "random.jpg": drop(bytes(range(256)) * 40, inbox, "random.jpg"),
+            "notes.txt": drop(b"meeting notes, not a photo\n", inbox, "notes.txt")}
+
+
+# -- the backlog and what lands where ----------------------------------------------------------
+
+
+def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, register):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    (out / "blocked").mkdir(parents=True)
+    (out / "blocked" / "grace_hopper.jpg").write_bytes(b"an older photo with this name")
+    inputs = {name: drop(SAMPLES / name, inbox, name) for name in ("grace_hopper.jpg", "astronaut.png", "coffee.png")}
+    inputs.update(corrupt_inputs(inbox))
+    w = Watch(inbox, out, register)
+    w.wait_started()
+    wait_for(lambda: len(audit_entries(out)) == 6, 120, "six audit entries")
+    assert w.terminate() == 0, w.text()
+
+    start = next(x for x in w.out_lines if x.startswith("imagegate watch:"))
+    assert f"inbox {inbox.resolve()} -> out {out.resolve()}; channel facebook; register {register}" in start
+    assert "jobs 2; observer InotifyObserver" in start
+    assert photos_in(out) == {"allowed": ["coffee.png"], "needs_consent": ["astronaut.png"],
+                              "blocked": ["grace_hopper (2).jpg", "grace_hopper.jpg"],
+                              "rejected": ["notes.txt", "random.jpg", "truncated.jpg"]}
+    assert (out / "blocked" / "grace_hopper.jpg").read_bytes() == b"an older photo with this name"
+    (out / "blocked" / "grace_hopper.jpg").unlink()  # not ours: leave only what the watcher sorted
+    where = assert_exactly_once(inputs, inbox, out)
+    assert where["grace_hopper.jpg"] == "blocked"
+    assert "BLOCKED        grace_hopper.jpg -> blocked/grace_hopper (2).jpg" in w.out_lines
+    assert "ALLOWED        coffee.png -> allowed/coffee.png" in w.out_lines
+    assert w.out_lines[-1] == "stopped: 1 allowed, 1 need consent, 1 blocked, 3 rejected"
+
+    blocked = report_of(out, "blocked/grace_hopper (2).jpg")
+    assert blocked["decision"] == "blocked" and any(r["rule"] == "6" for r in blocked["reasons"])
+    assert blocked["watch"]["preview"] == "blocked/grace_hopper (2).jpg.preview.jpg"
+    assert Image.open(out / "blocked" / "grace_hopper (2).jpg.preview.jpg").size == (512, 600)
+    assert (out / "needs_consent" / "astronaut.png.preview.jpg").is_file()
+    assert report_of(out, "allowed/coffee.png")["reasons"][0]["code"] == "no_faces"
+    assert not (out / "allowed" / "coffee.png.preview.jpg").exists()
+    for name in ("notes.txt", "random.jpg", "truncated.jpg"):
+        rep = report_of(out, f"rejected/{name}")
+        assert rep["decision"] == "error" and rep["error"]["kind"] == "unreadable_image"
+        assert rep["watch"]["preview"] is None and not (out / "rejected" / f"{name}.preview.jpg").exists()
+    assert "truncated" in report_of(out, "rejected/truncated.jpg")["error"]["message"]
+
+    entries = {e["file"]: e for e in audit_entries(out)}
+    assert {k: e["decision"] for k, e in entries.items()} == {
+        "grace_hopper.jpg": "blocked", "astronaut.png": "needs_consent", "coffee.png": "allowed",
+        "truncated.jpg": "error", "random.jpg": "error", "notes.txt": "error"}
+    e = entries["grace_hopper.jpg"]
+    assert set(e) == {"time", "file", "sha256", "decision", "reasons", "channel", "config_sha256", "versions",
+                      "intent", "destination", "seq", "prev", "hash"}
+    assert e["reasons"][0]["rule"] == "6" and set(e["reasons"][0]) == {"code", "rule", "message"}
+    assert e["versions"]["imagegate"] and e["versions"]["models"]
+    assert e["channel"] == "facebook" and e["time"].endswith("Z") and len(e["config_sha256"]) == 64
+    assert "error" in entries["random.jpg"]
+    r = runner.invoke(app, ["audit", "verify", str(out / "audit.jsonl")])
+    assert r.exit_code == 0 and "6 entries" in r.stdout
+
+
+# -- arrivals while running ------------------------------------------------------------------
+
+
+def test_partial_writes_temp_names_and_name_collisions(tmp_path, register):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    w = Watch(inbox, out, register, settle=1.5)
+    w.wait_started()
+    # another watcher on the same output folder is refused while this one runs
+    r = runner.invoke(app, ["watch", str(tmp_path / "other-inbox"), "--out", str(out)])
+    assert r.exit_code == 4
+    (tmp_path / "other-inbox").mkdir()
+    r = runner.invoke(app, ["watch", str(tmp_path / "other-inbox"), "--out", str(out)])
+    assert r.exit_code == 4 and "another one running" in r.output
+
+    astronaut = (SAMPLES / "astronaut.png").read_bytes()
+    ignored = {"photo.jpg.part": astronaut, "~$draft.jpg": astronaut, ".hidden.jpg": astronaut,
+               "backup.png~": astronaut, "download.crdownload": astronaut}
+    for name, data in ignored.items():
+        (inbox / name).write_bytes(data)
+
+    # a slow copy: appended in pieces, never still for the settle time until it is complete
+    hopper = (SAMPLES / "grace_hopper.jpg").read_bytes()
+    with open(inbox / "slow.jpg", "wb") as f:
+        step = len(hopper) // 10 + 1
+        for i in range(0, len(hopper), step):
+            f.write(hopper[i:i + step])
+            f.flush()
+            time.sleep(0.3)
+    w.wait_sorted(1)
+    assert w.sorted_lines() == ["BLOCKED        slow.jpg -> blocked/slow.jpg"]
+    assert sha(out / "blocked" / "slow.jpg") == hashlib.sha256(hopper).hexdigest()
+    # the temporary names have been there for longer than settle + rescan and are untouched
+    assert {p.name for p in inbox.iterdir()} == set(ignored)
+
+    os.rename(inbox / "photo.jpg.part", inbox / "photo.jpg")  # the download finishes
+    w.wait_sorted(2)
+    assert w.sorted_lines()[1] == "NEEDS CONSENT  photo.jpg -> needs_consent/photo.jpg"
+
+    first = drop(SAMPLES / "coffee.png", inbox, "same.png")
+    w.wait_sorted(3)
+    buf = tmp_path / "blank.png"
+    Image.new("RGB", (320, 240), (40, 90, 160)).save(buf)
+    second = drop(buf, inbox, "same.png")
+    w.wait_sorted(4)
+    assert w.terminate() == 0, w.text()
+    assert w.sorted_lines()[2:] == ["ALLOWED        same.png -> allowed/same.png",
+                                    "ALLOWED        same.png -> allowed/same (2).png"]
+    assert sha(out / "allowed" / "same.png") == first and sha(out / "allowed" / "same (2).png") == second
+    assert report_of(out, "allowed/same (2).png")["sha256"] == second
+    assert {p.name for p in inbox.iterdir()} == set(ignored) - {"photo.jpg.part"}
+    assert [e["file"] for e in audit_entries(out)] == ["slow.jpg", "photo.jpg", "same.png", "same.png"]
+    assert audit.verify(out / "audit.jsonl").ok
+    assert_no_leftovers(out)
+
+
+# -- crash safety ---------------------------------------------------------------------------
+
+
+def small_batch(inbox: Path, n_copies: int = 1) -> dict[str, str]:
+    inputs = {}
+    for k in range(n_copies):
+        for name in ("grace_hopper.jpg", "astronaut.png", "coffee.png"):
+            stem, ext = os.path.splitext(name)
+            inputs[f"{stem}-{k}{ext}"] = drop(SAMPLES / name, inbox, f"{stem}-{k}{ext}")
+    return inputs
+
+
+EXPECTED = {"grace_hopper": "blocked", "astronaut": "needs_consent", "coffee": "allowed"}
+
+
+@pytest.mark.parametrize("step", ["after_intent", "after_report", "after_move", "after_audit"])
+def test_crash_at_each_step_then_restart_sorts_each_photo_exactly_once(tmp_path, register, step):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    inputs = small_batch(inbox, 2)
+    inputs["broken.jpg"] = drop(b"\xff\xd8\xff\xe0 no more", inbox, "broken.jpg")
+    w = Watch(inbox, out, register, env={"IMAGEGATE_WATCH_CRASH_AT": f"{step}:3"})
+    assert w.finish(timeout=150) == 137, w.text()
+    assert len(w.sorted_lines()) == 2  # the third photo was mid-sort when it "lost power"
+    assert len(list((out / JOURNAL_DIR).glob("*.intent.json"))) == 1
+
+    w2 = Watch(inbox, out, register)
+    w2.wait_started()
+    wait_for(lambda: len(audit_entries(out)) == len(inputs), 120, "every photo in the audit log")
+    wait_for(lambda: len(w2.sorted_lines()) == len(inputs) - 2, 30, "the remaining lines")
+    assert w2.terminate() == 0, w2.text()
+    where = assert_exactly_once(inputs, inbox, out)
+    assert where == {**{n: EXPECTED[n.rsplit("-", 1)[0]] for n in inputs if n != "broken.jpg"},
+                     "broken.jpg": "rejected"}
+    assert sum("(recovered after a crash)" in x for x in w2.out_lines) == 1
+
+
+def test_sigkill_mid_batch_and_restart(tmp_path, register):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    inputs = small_batch(inbox, 8)
+    w = Watch(inbox, out, register)
+    w.wait_started()
+    w.wait_sorted(7)
+    workers = w.worker_pids()
+    assert len(workers) == 2
+    w.proc.kill()
+    assert w.finish() == -signal.SIGKILL
+    # the workers notice their watcher is gone and exit instead of lingering
+    wait_for(lambda: not any(_alive(p) for p in workers), 30, "orphaned workers to exit")
+    done_before = len(audit_entries(out))
+    assert 7 <= done_before < len(inputs)
+
+    w2 = Watch(inbox, out, register)
+    w2.wait_started()
+    wait_for(lambda: len(audit_entries(out)) == len(inputs), 120, "every photo in the audit log")
+    assert w2.terminate() == 0, w2.text()
+    where = assert_exactly_once(inputs, inbox, out)
+    assert all(where[n] == EXPECTED[n.rsplit("-", 1)[0]] for n in inputs)
+
+
+def test_sigterm_stops_cleanly_and_leaves_the_rest_in_the_inbox(tmp_path, register):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    inputs = small_batch(inbox, 10)
+    w = Watch(inbox, out, register)
+    w.wait_started()
+    w.wait_sorted(3)
+    workers = w.worker_pids()
+    assert w.terminate() == 0, w.text()
+    assert w.out_lines[-1].startswith("stopped: ")
+    assert "Traceback" not in w.text()
+    wait_for(lambda: not any(_alive(p) for p in workers), 30, "workers to exit")
+    assert_exactly_once(inputs, inbox, out, all_done=False)
+    assert len(audit_entries(out)) == len(w.sorted_lines())
+
+
+def test_a_photo_that_kills_its_worker_twice_is_rejected(tmp_path, register):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    inputs = small_batch(inbox, 1)
+    inputs["boom.jpg"] = drop(SAMPLES / "coffee.png", inbox, "boom.jpg")
+    w = Watch(inbox, out, register, env={"IMAGEGATE_WATCH_WORKER_CRASH_ON": "boom"})
+    w.wait_started()
+    wait_for(lambda: len(audit_entries(out)) == 4, 150, "four audit entries")
+    assert w.terminate() == 0, w.text()
+    where = assert_exactly_once(inputs, inbox, out)
+    assert where == {"grace_hopper-0.jpg": "blocked", "astronaut-0.png": "needs_consent",
+                     "coffee-0.png": "allowed", "boom.jpg": "rejected"}
+    rep = report_of(out, "rejected/boom.jpg")
+    assert rep["error"]["kind"] == "model_error" and "died 2 times" in rep["error"]["message"]
+
+
+# -- load --------------------------------------------------------------------------------
+
+
+def _variants(tmp_path: Path) -> list[Path]:
+    """Small (~300 px) versions of real photos: the samples plus people from the evaluation data."""
+    srcs = [SAMPLES / n for n in ("grace_hopper.jpg", "astronaut.png", "coffee.png")]
+    people = shared_data() / "identities" / "people"
+    srcs += [sorted(d.iterdir())[0] for d in sorted(people.iterdir())[:7]]
+    out = []
+    for i, src in enumerate(srcs):
+        img = Image.open(src).convert("RGB")
+        img.thumbnail((300, 300))
+        dest = tmp_path / f"variant{i}{'.png' if i % 3 == 2 else '.jpg'}"
+        img.save(dest)
+        out.append(dest)
+    return out
+
+
+def _status_kb(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise AssertionError(key)
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_burst_of_300_photos_bounded_memory_both_cores(tmp_path, register, gate_parts):
+    from imagegate.gate import Gate
+
+    variants = _variants(tmp_path)
+    with Gate(register=register, **gate_parts) as gate:
+        expected = {v.name: gate.check(v, channel="facebook").decision for v in variants}
+    assert set(expected.values()) == {"allowed", "needs_consent", "blocked"}
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    n = 300
+    names = [f"burst{i:03d}{variants[i % len(variants)].suffix}" for i in range(n)]
+    source_of = {name: variants[i % len(variants)] for i, name in enumerate(names)}
+    w = Watch(inbox, out, register)
+    w.wait_started()
+    inputs = {name: drop(source_of[name], inbox, name) for name in names[:150]}
+    w.wait_sorted(40)
+    rss_early = _status_kb(w.proc.pid, "VmRSS")
+    # more arrive while the batch is being worked through
+    inputs.update({name: drop(source_of[name], inbox, name) for name in names[150:]})
+    wait_for(lambda: len(audit_entries(out)) == n, 200, f"{n} audit entries")
+    peak = _status_kb(w.proc.pid, "VmHWM")
+    workers = w.worker_pids()
+    ticks = [_cpu_ticks(p) for p in workers]
+    worker_peaks = [_status_kb(p, "VmHWM") for p in workers]
+    assert w.terminate() == 0, w.text()
+
+    where = assert_exactly_once(inputs, inbox, out)
+    assert {name: where[name] for name in names} == {
+        name: {"error": "rejected"}.get(expected[source_of[name].name], expected[source_of[name].name])
+        for name in names}
+    # bounded memory: the main process holds paths, never pixels
+    assert peak < rss_early + 60_000 and peak < 400_000, (rss_early, peak)
+    assert all(p < 1_500_000 for p in worker_peaks), worker_peaks
+    # both cores did the work: two workers, each with a real share of it
+    assert len(workers) == 2 and min(ticks) > 0.25 * sum(ticks), ticks
+
+
+# -- command line and library units ------------------------------------------------------------
+
+
+def test_refusals_are_clear(tmp_path):
+    inbox = tmp_path / "inbox"
+    r = runner.invoke(app, ["watch", str(inbox), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 4 and "does not exist" in r.output
+    inbox.mkdir()
+    r = runner.invoke(app, ["watch", str(inbox), "--out", str(inbox / "sorted")])
+    assert r.exit_code == 4 and "must be separate" in r.output
+    r = runner.invoke(app, ["watch", str(inbox), "--out", str(tmp_path)])
+    assert r.exit_code == 4 and "must be separate" in r.output
+    r = runner.invoke(app, ["watch", str(inbox), "--out", str(tmp_path / "out"), "--channel", "myspace"])
+    assert r.exit_code == 2
+    r = runner.invoke(app, ["--register", str(tmp_path / "nope.sqlite3"), "watch", str(inbox),
+                            "--out", str(tmp_path / "out")])
+    assert r.exit_code == 4 and "does not exist" in r.output
+
+
+def test_candidate_names():
+    for name in ("a.jpg", "IMG 1.HEIC", "notes.txt", "x (2).png"):
+        assert is_candidate_name(name), name
+    for name in (".a.jpg", "a.jpg.part", "a.JPG.crdownload", "a.tmp", "~$a.jpg", "a.jpg~", "a.partial"):
+        assert not is_candidate_name(name), name
+
+
+def _intent(journal: Journal, src: Path):
+    return journal.plan(source=str(src), sha256=sha(src), decision="allowed", report={"decision": "allowed"},
+                        audit_entry={"file": src.name, "decision": "allowed"}, staged_preview=None)
+
+
+def test_move_across_filesystems_copies_fsyncs_and_unlinks(tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    src = inbox / "x.png"
+    shutil.copyfile(SAMPLES / "coffee.png", src)
+    journal = Journal(tmp_path / "out")
+    intent = _intent(journal, src)
+    journal.record(intent)
+    real_rename = os.rename
+
+    def rename(a, b):
+        if Path(a).parent == inbox:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_rename(a, b)
+
+    monkeypatch.setattr(os, "rename", rename)
+    outcome = journal.complete(intent)
+    assert outcome.destination == "allowed/x.png" and not src.exists()
+    assert sha(tmp_path / "out" / "allowed" / "x.png") == sha(SAMPLES / "coffee.png")
+    assert len(audit.read(journal.audit_path)) == 1
+    assert_no_leftovers(tmp_path / "out")
+    journal.close()
+
+
+def test_recovery_rolls_back_an_intent_whose_photo_changed(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    src = inbox / "x.png"
+    shutil.copyfile(SAMPLES / "coffee.png", src)
+    journal = Journal(tmp_path / "out")
+    intent = _intent(journal, src)
+    journal.record(intent)
+    journal.close()
+    shutil.copyfile(SAMPLES / "astronaut.png", src)  # replaced while the watcher was down
+    journal = Journal(tmp_path / "out")
+    [outcome] = journal.recover()
+    journal.close()
+    assert outcome.action == "rolled_back" and src.exists()
+    assert not any((tmp_path / "out" / "allowed").iterdir())
+    assert audit.read(journal.audit_path) == []
+    assert_no_leftovers(tmp_path / "out")
