@@ -36,7 +36,7 @@ import numpy as np
 
 from . import quiet
 from .errors import ModelError
-from .geometry import clip_box, iou_matrix, nms
+from .geometry import clip_box, iou_matrix, nms, unrotate_points
 from .modelfiles import model_file
 
 CENTERFACE_OUTPUTS = ["537", "538", "539", "540"]
@@ -70,6 +70,11 @@ class DetectorSettings:
     # `blazeface_propose_score`.
     blazeface_score: float = 0.6
     blazeface_propose_score: float = 0.5
+    # Faces the wrong way up (no EXIF orientation, people lying down, children held
+    # upside down): CenterFace on the photo at `rotated_long_side`, turned 90/180/270
+    # degrees. Only confident detections count, as a turned photo offers new clutter.
+    rotated_long_side: int = 640
+    rotated_score: float = 0.5
     min_face_px: float = 6.0
     nms_iou: float = 0.4
     flip: bool = False
@@ -86,6 +91,8 @@ class Face:
     score: float
     landmarks: tuple[tuple[float, float], ...] = field(default=())
     source: str = "centerface"
+    #: quarter turns counter-clockwise (np.rot90's k) that make the face upright
+    rotation: int = 0
 
     @property
     def height(self) -> float:
@@ -97,6 +104,7 @@ class Face:
             "score": round(self.score, 3),
             "landmarks": [[round(x, 1), round(y, 1)] for x, y in self.landmarks],
             "source": self.source,
+            "rotation": self.rotation * 90,
         }
 
 
@@ -222,7 +230,30 @@ class FaceDetector:
             scores.append(min(fused, s.accept_score - 1e-3))
             sources.append(source)
 
-        if not boxes:
+        faces = self._merge(boxes, scores, lms, sources, w, h, rotation=0)
+        # Turned faces only add what the upright passes did not find: CenterFace also
+        # fires on some upright faces turned upside down, and an upright face must be
+        # aligned upright for matching.
+        turned = list(self._rotated_faces(rgb))
+        if turned and faces:
+            upright = np.array([f.box for f in faces])
+            turned = [t for t in turned if _overlap(upright, t[0]).max() < 0.3]
+        for k in (1, 2, 3):
+            mine = [t for t in turned if t[3] == k]
+            if mine:
+                faces += self._merge(*([t[i] for t in mine] for i in range(3)), [f"centerface@{k * 90}"] * len(mine),
+                                     w, h, rotation=k)
+        if turned:
+            # one face turned two ways: keep the more confident reading
+            b = np.array([f.box for f in faces])
+            faces = [faces[i] for i in sorted(nms(b, np.array([f.score for f in faces]), s.nms_iou))]
+        faces.sort(key=lambda f: (round(f.box[1] / 8), f.box[0]))
+        return faces
+
+    def _merge(self, boxes, scores, lms, sources, w: int, h: int, *, rotation: int) -> list[Face]:
+        """NMS over one set of detections, clipped to the image, as Faces."""
+        s = self.settings
+        if not len(boxes):
             return []
         b = np.array(boxes, dtype=np.float64)
         sc = np.array(scores, dtype=np.float64)
@@ -232,9 +263,27 @@ class FaceDetector:
             if box[2] < s.min_face_px or box[3] < s.min_face_px:
                 continue
             lm = tuple((float(x), float(y)) for x, y in np.asarray(lms[i]).reshape(-1, 2))
-            faces.append(Face(box=box, score=float(sc[i]), landmarks=lm, source=sources[i]))
-        faces.sort(key=lambda f: (round(f.box[1] / 8), f.box[0]))
+            turns = _quarter_turns(lm)
+            faces.append(Face(box=box, score=float(sc[i]), landmarks=lm, source=sources[i],
+                              rotation=rotation if turns is None else turns))
         return faces
+
+    def _rotated_faces(self, rgb: np.ndarray):
+        """Confident CenterFace detections on the photo turned by 90, 180 and 270 degrees."""
+        s = self.settings
+        if s.rotated_long_side <= 0:
+            return
+        h, w = rgb.shape[:2]
+        scale = min(1.0, s.rotated_long_side / max(h, w))
+        small = _resize(rgb, scale)
+        for k in (1, 2, 3):
+            rb, rs, rl = self._centerface_run(np.ascontiguousarray(np.rot90(small, k)), s.rotated_score)
+            for box, score, lm in zip(rb, rs, rl):
+                x, y, bw, bh = box
+                corners = unrotate_points(np.array([[x, y], [x + bw, y + bh]]), k, small.shape)
+                (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+                pts = unrotate_points(lm.reshape(-1, 2), k, small.shape).reshape(-1)
+                yield np.array([x0, y0, x1 - x0, y1 - y0]) / scale, float(score), pts / scale, k
 
     def _second_look(self, img: np.ndarray, boxes: np.ndarray):
         """Re-detect each weak proposal with CenterFace on an upscaled crop around it.
@@ -380,6 +429,32 @@ def _match_score(boxes: np.ndarray, scores: np.ndarray, box: np.ndarray, min_iou
         return 0.0
     ok = iou_matrix(boxes, box[None])[:, 0] >= min_iou
     return float(scores[ok].max()) if ok.any() else 0.0
+
+
+def _quarter_turns(landmarks) -> int | None:
+    """np.rot90's k that stands the face upright, read off its landmarks.
+
+    CenterFace's landmarks follow the face's roll even where its box does not, so
+    a face lying sideways in an upright photo is still recognised as sideways.
+    Eyes first, mouth last (two points, or one repeated); None without them.
+    """
+    pts = np.asarray(landmarks, dtype=np.float64).reshape(-1, 2)
+    if len(pts) < 4:
+        return None
+    down = pts[-2:].mean(axis=0) - pts[:2].mean(axis=0)  # eyes -> mouth
+    if not np.any(down):
+        return None
+    roll = np.degrees(np.arctan2(down[0], down[1]))  # 0: mouth straight below the eyes
+    return int(-round(roll / 90)) % 4
+
+
+def _overlap(boxes: np.ndarray, box) -> np.ndarray:
+    """Intersection over the smaller box's area: a turned box is w/h-swapped, so IoU understates overlap."""
+    bx = np.asarray(box, dtype=np.float64)
+    iw = np.minimum(boxes[:, 0] + boxes[:, 2], bx[0] + bx[2]) - np.maximum(boxes[:, 0], bx[0])
+    ih = np.minimum(boxes[:, 1] + boxes[:, 3], bx[1] + bx[3]) - np.maximum(boxes[:, 1], bx[1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    return inter / np.minimum(boxes[:, 2] * boxes[:, 3], bx[2] * bx[3])
 
 
 def _mirror(boxes: np.ndarray, lms: np.ndarray, width: int):

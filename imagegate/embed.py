@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .errors import ModelError
+from .geometry import rotate_box
 from .modelfiles import model_file
 
 MODEL_ID = "dlib-resnet-v1"
@@ -144,8 +145,19 @@ class FaceEmbedder:
         arr = np.array([np.array(v) for v in vecs], dtype=np.float32).reshape(len(chips), 2, 128)
         return arr.mean(axis=1)
 
-    def embed(self, rgb: np.ndarray, boxes) -> np.ndarray:
-        return self.describe([self.align(rgb, b).chip for b in boxes])
+    def embed(self, rgb: np.ndarray, boxes, rotations=None) -> np.ndarray:
+        """Descriptors for faces at `boxes`; a face with rotation k is aligned on
+        the photo turned by k quarter turns, where it stands upright (dlib's
+        landmark model only knows upright faces)."""
+        rotations = rotations or [0] * len(boxes)
+        turned = {0: rgb}
+        chips = []
+        for box, k in zip(boxes, rotations):
+            k %= 4
+            if k not in turned:
+                turned[k] = np.ascontiguousarray(np.rot90(rgb, k))
+            chips.append(self.align(turned[k], rotate_box(box, k, rgb.shape)).chip)
+        return self.describe(chips)
 
 
 #: below this many faces a worker round-trip costs more than it saves

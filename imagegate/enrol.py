@@ -58,6 +58,10 @@ def prepare(gate: Gate, photo: str | os.PathLike) -> EnrolledPhoto:
     if largest.box[3] < MIN_ENROL_PX:
         raise EnrolmentError(f"{source}: the face is {largest.box[3]:.0f} px high; at least {MIN_ENROL_PX:.0f} px "
                              "is needed", hint="use a larger or higher-resolution photo")
+    if largest.rotation:
+        raise EnrolmentError(f"{source}: the face is sideways or upside down (the photo would need turning "
+                             f"{largest.rotation * 90} degrees anticlockwise)",
+                             hint="rotate the photo so the face is upright")
     aligned = gate.embedder.align(analysis.image.rgb, largest.box)
     if abs(aligned.yaw) > MAX_YAW:
         raise EnrolmentError(f"{source}: the face is turned too far from the camera "

@@ -145,7 +145,8 @@ class Gate:
         matches: dict[int, Match] = {}
         if needed:
             if len(gallery):
-                vecs = self.embedder.embed(img.rgb, [analysis.faces[i].box for i in needed])
+                vecs = self.embedder.embed(img.rgb, [analysis.faces[i].box for i in needed],
+                                           [analysis.faces[i].rotation for i in needed])
                 for i, m in zip(needed, match_faces(vecs, gallery, strict=self.settings.match_strict,
                                                     loose=self.settings.match_loose)):
                     matches[i] = m

@@ -50,3 +50,39 @@ def clip_box(box, width: int, height: int):
     x1, y1 = max(0.0, x), max(0.0, y)
     x2, y2 = min(float(width), x + w), min(float(height), y + h)
     return (x1, y1, max(0.0, x2 - x1), max(0.0, y2 - y1))
+
+
+def unrotate_points(pts: np.ndarray, k: int, shape) -> np.ndarray:
+    """Points in `np.rot90(img, k)` back to `img` coordinates (`shape` is img's)."""
+    h, w = shape[:2]
+    x, y = pts[:, 0], pts[:, 1]
+    k %= 4
+    if k == 1:
+        return np.stack([w - y, x], axis=1)
+    if k == 2:
+        return np.stack([w - x, h - y], axis=1)
+    if k == 3:
+        return np.stack([y, h - x], axis=1)
+    return pts.copy()
+
+
+def rotate_points(pts: np.ndarray, k: int, shape) -> np.ndarray:
+    """Points in `img` to `np.rot90(img, k)` coordinates (`shape` is img's)."""
+    h, w = shape[:2]
+    x, y = pts[:, 0], pts[:, 1]
+    k %= 4
+    if k == 1:
+        return np.stack([y, w - x], axis=1)
+    if k == 2:
+        return np.stack([w - x, h - y], axis=1)
+    if k == 3:
+        return np.stack([h - y, x], axis=1)
+    return pts.copy()
+
+
+def rotate_box(box, k: int, shape) -> tuple[float, float, float, float]:
+    """An [x, y, w, h] box in `img` to `np.rot90(img, k)` coordinates."""
+    x, y, w, h = box
+    c = rotate_points(np.array([[x, y], [x + w, y + h]], dtype=np.float64), k, shape)
+    (x0, y0), (x1, y1) = c.min(axis=0), c.max(axis=0)
+    return float(x0), float(y0), float(x1 - x0), float(y1 - y0)

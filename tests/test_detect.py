@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from imagegate.geometry import iou_matrix
+from imagegate.geometry import iou, iou_matrix
 from imagegate.loader import load_image
 from imagegate.measure import measure
 
@@ -93,3 +93,18 @@ def test_no_mediapipe_noise_on_stderr():
     assert r.returncode == 0
     assert r.stdout.strip() == "1"
     assert r.stderr == "", f"stderr not clean: {r.stderr[:500]}"
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_faces_the_wrong_way_up_are_found_where_they_are(detector, k):
+    from imagegate.geometry import rotate_box
+
+    img = load_image(SAMPLES / "grace_hopper.jpg").rgb
+    [upright] = detector.detect(img)
+    turned = np.ascontiguousarray(np.rot90(img, -k))  # the photo as saved sideways / upside down
+    faces = detector.detect(turned)
+    assert len(faces) == 1
+    assert faces[0].rotation == k
+    # the face's box, turned with the photo
+    expected = rotate_box(upright.box, -k, img.shape)
+    assert iou(faces[0].box, expected) > 0.5
