@@ -52,8 +52,11 @@ def build_register(path: Path, gate_parts: dict, people: list[dict], data: Path 
     return path
 
 
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # once: it embeds a timestamp
+
+
 def srgb_icc() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return _SRGB
 
 
 def _ifd(entries: list[tuple[int, int, int, bytes]], offset: int, next_ifd: int) -> tuple[bytes, bytes]:
