@@ -177,7 +177,8 @@ class FaceDetector:
             if long_side <= 0 or scale >= min(done) * 0.75:
                 continue  # not coarse enough to see anything new
             done.append(scale)
-            passes.append(self._centerface_pass(_resize(rgb, scale), scale, s.evidence_score))
+            # derived from the analysis image: resizing a 12 MP photo again costs ~100 ms
+            passes.append(self._centerface_pass(_resize(fine, scale / fine_scale), scale, s.evidence_score))
         cand = passes[0]
         for p in passes[1:]:
             cand = _concat(cand, p)
@@ -197,7 +198,7 @@ class FaceDetector:
         # `blazeface_score` are weak proposals like CenterFace's: a false large face
         # is costly downstream (it alone can make a crowd photo need consent).
         bf_weak = []
-        for box, score, lm in self._blazeface_faces(self._full, rgb):
+        for box, score, lm in self._blazeface_faces(self._full, fine, fine_scale):
             if score >= s.blazeface_score:
                 boxes.append(box)
                 scores.append(score)
@@ -234,7 +235,7 @@ class FaceDetector:
         # Turned faces only add what the upright passes did not find: CenterFace also
         # fires on some upright faces turned upside down, and an upright face must be
         # aligned upright for matching.
-        turned = list(self._rotated_faces(rgb))
+        turned = list(self._rotated_faces(fine, fine_scale))
         if turned and faces:
             upright = np.array([f.box for f in faces])
             turned = [t for t in turned if _overlap(upright, t[0]).max() < 0.3]
@@ -268,14 +269,15 @@ class FaceDetector:
                               rotation=rotation if turns is None else turns))
         return faces
 
-    def _rotated_faces(self, rgb: np.ndarray):
-        """Confident CenterFace detections on the photo turned by 90, 180 and 270 degrees."""
+    def _rotated_faces(self, fine: np.ndarray, fine_scale: float):
+        """Confident CenterFace detections on the photo turned by 90, 180 and 270 degrees
+        (`fine` is the photo resized by `fine_scale`; results are in the photo's pixels)."""
         s = self.settings
         if s.rotated_long_side <= 0:
             return
-        h, w = rgb.shape[:2]
+        h, w = fine.shape[0] / fine_scale, fine.shape[1] / fine_scale
         scale = min(1.0, s.rotated_long_side / max(h, w))
-        small = _resize(rgb, scale)
+        small = _resize(fine, scale / fine_scale)
         for k in (1, 2, 3):
             rb, rs, rl = self._centerface_run(np.ascontiguousarray(np.rot90(small, k)), s.rotated_score)
             for box, score, lm in zip(rb, rs, rl):
@@ -355,12 +357,14 @@ class FaceDetector:
         self._centerface.setInput(blob)
         return self._centerface.forward(CENTERFACE_OUTPUTS)
 
-    def _blazeface_faces(self, detector, rgb: np.ndarray):
+    def _blazeface_faces(self, detector, rgb: np.ndarray, scale: float = 1.0):
+        """BlazeFace on `rgb` (the photo resized by `scale`), in the photo's pixels."""
         h, w = rgb.shape[:2]
+        h, w = h / scale, w / scale
         result = self._run_blazeface(detector, rgb)
         for d in result.detections:
             bb = d.bounding_box
-            box = np.array([bb.origin_x, bb.origin_y, bb.width, bb.height], dtype=np.float64)
+            box = np.array([bb.origin_x, bb.origin_y, bb.width, bb.height], dtype=np.float64) / scale
             kp = d.keypoints or []
             # BlazeFace keypoints: right eye, left eye, nose, mouth, right ear, left ear.
             # Keep CenterFace's order (eye, eye, nose, mouth-left, mouth-right) where possible.

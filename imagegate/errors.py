@@ -23,6 +23,11 @@ class ImagegateError(Exception):
             return f"{self.message} ({self.hint})"
         return self.message
 
+    def __reduce__(self):
+        # Subclasses take different constructor arguments; rebuild from state so errors
+        # cross process boundaries (batch workers) intact.
+        return _restore, (type(self), dict(self.__dict__))
+
     def to_dict(self) -> dict:
         out = {"kind": self.kind, "message": self.message}
         if self.hint:
@@ -63,3 +68,10 @@ class ConfigError(ImagegateError):
     """A setting or configuration file is invalid."""
 
     kind = "config_error"
+
+
+def _restore(cls: type, state: dict) -> ImagegateError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, state.get("message", ""))
+    err.__dict__.update(state)
+    return err

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Iterable, Iterator
-
-import numpy as np
 
 from . import messages
 from .config import Settings, load_settings
 from .detect import Face, FaceDetector
 from .embed import FaceEmbedder
-from .errors import ImagegateError, ImageLoadError, ModelError, RegisterError
+from .errors import ImagegateError, ImageLoadError, ModelError
 from .loader import ImageInput, LoadedImage, describe, load_image
 from .metadata import reasons as metadata_reasons
 from .match import Match, match_faces

@@ -85,6 +85,10 @@ class ReviewSheet:
         thumb = thumbnail(rgb, result) if rgb is not None and isinstance(result, Verdict) else None
         self.entries.append(SheetEntry(result, thumb))
 
+    def add_checked(self, result: Verdict | Failure, thumbnail: bytes | None) -> None:
+        """Add a result whose thumbnail was already made (e.g. in a worker process)."""
+        self.entries.append(SheetEntry(result, thumbnail))
+
     def counts(self) -> dict[str, int]:
         return count(self.entries)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Iterable, Optional
@@ -11,8 +11,7 @@ from typing import Annotated, Iterable, Optional
 import typer
 
 from .. import messages
-from ..errors import ImagegateError, ModelError
-from ..loader import load_image
+from ..errors import ImagegateError
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
 from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
@@ -54,47 +53,17 @@ def open_gate(ctx, lang, channel: str, on: str | None, register, config):
         raise fail(exc)
 
 
-def _progress(targets: list[Target], enabled: bool):
-    if not enabled or len(targets) < 2:
-        return _Null(targets)
-    return typer.progressbar(targets, label="checking", file=sys.stderr, show_pos=True)
-
-
-class _Null:
-    def __init__(self, items):
-        self.items = items
-
-    def __enter__(self):
-        return self.items
-
-    def __exit__(self, *exc):
-        return False
-
-
-def run_checks(gate, targets: list[Target], *, channel: str, on: dt.date | None, annotate: Path | None,
-               progress: bool, sheet=None) -> Iterable[Verdict | Failure]:
-    """Check targets in order; every failure becomes a Failure result (fail closed)."""
-    from ..annotate import write_preview
-
-    with _progress(targets, progress) as items:
-        for t in items:
-            if t.error:
-                from ..errors import ImageLoadError
-
-                yield Failure(t.path, ImageLoadError(t.path, t.error))
-                continue
-            try:
-                img = load_image(t.path, gate.settings.limits)
-                verdict = gate.check(img, channel=channel, on=on)
-                if annotate is not None:
-                    write_preview(img.rgb, verdict, annotate, icc_profile=img.icc_profile)
-                if sheet is not None:
-                    sheet.add(verdict, img.rgb)
-                yield verdict
-            except ImagegateError as exc:
-                yield Failure(t.path, exc)
-            except Exception as exc:  # noqa: BLE001 - a crash on one photo must not pass it
-                yield Failure(t.path, ModelError(f"internal error: {type(exc).__name__}: {exc}"))
+def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable[Verdict | Failure]:
+    """Results in input order, with a progress bar on stderr for long batches."""
+    results = batch.run(targets, job)
+    if not progress or len(targets) < 2:
+        for checked in results:
+            yield checked
+        return
+    with typer.progressbar(length=len(targets), label="checking", file=sys.stderr, show_pos=True) as bar:
+        for checked in results:
+            bar.update(1)
+            yield checked
 
 
 def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
@@ -133,6 +102,8 @@ def check(
     on: Annotated[Optional[str], typer.Option(
         "--on", help="Check consents as of this date (YYYY-MM-DD), e.g. a scheduled post's date.",
         show_default=False)] = None,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=0, help="Worker processes for many photos (0 = one per CPU core).")] = 0,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
@@ -143,11 +114,16 @@ def check(
     """
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     sheet = _sheet(gate, lang) if report is not None else None
-    with gate:
+    from ..batch import Batch, Job
+
+    job = Job(channel=channel, on=day, annotate=annotate, thumbnail=sheet is not None)
+    workers = jobs if jobs > 0 else (os.cpu_count() or 1)
+    with gate, Batch(settings=gate.settings, register=pick(register, ctx, "register"), lang=lang,
+                     jobs=workers, gate=gate) as batch:
         if paths:
-            worst = _check_batch(gate, paths, channel, day, annotate, json_out, details, lang, sheet)
+            worst = _check_batch(batch, job, paths, json_out, details, lang, sheet)
         else:
-            worst = _interactive(gate, channel, day, annotate, json_out, details, lang, sheet)
+            worst = _interactive(batch, job, json_out, details, lang, sheet)
     if sheet is not None:
         try:
             sheet.write(report)
@@ -162,15 +138,15 @@ def _sheet(gate, lang):
     return ReviewSheet(lang, version=gate.versions()["imagegate"])
 
 
-def _check_batch(gate, paths, channel, day, annotate, json_out, details, lang, sheet=None) -> str:
+def _check_batch(batch, job, paths, json_out, details, lang, sheet=None) -> str:
     targets = list(collect(paths))
     counts = {k: 0 for k in SEVERITY}
     worst = "allowed"
     results = []
-    for result in run_checks(gate, targets, channel=channel, on=day, annotate=annotate,
-                             progress=stderr_is_tty() and len(targets) > 3, sheet=sheet):
-        if sheet is not None and isinstance(result, Failure):
-            sheet.add(result)
+    for checked in run_checks(batch, targets, job, progress=stderr_is_tty() and len(targets) > 3):
+        result = checked.result
+        if sheet is not None:
+            sheet.add_checked(result, checked.thumbnail)
         counts[result.decision] += 1
         if SEVERITY[result.decision] > SEVERITY[worst]:
             worst = result.decision
@@ -190,7 +166,7 @@ def _check_batch(gate, paths, channel, day, annotate, json_out, details, lang, s
     return worst
 
 
-def _interactive(gate, channel, day, annotate, json_out, details, lang, sheet=None) -> str:
+def _interactive(batch, job, json_out, details, lang, sheet=None) -> str:
     worst = "allowed"
     interactive = sys.stdin.isatty()
     while True:
@@ -207,7 +183,7 @@ def _interactive(gate, channel, day, annotate, json_out, details, lang, sheet=No
             if interactive:
                 continue
             continue
-        w = _check_batch(gate, paths, channel, day, annotate, json_out, details, lang, sheet)
+        w = _check_batch(batch, job, paths, json_out, details, lang, sheet)
         if SEVERITY[w] > SEVERITY[worst]:
             worst = w
     return worst

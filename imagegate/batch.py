@@ -1,0 +1,217 @@
+"""Checking many photos: in this process, or in worker processes that each load
+the models once. Results always come back in input order, so output does not
+depend on which worker finished first.
+
+dlib and OpenCV's DNN hold the GIL or use their own threads, so parallelism is
+per process; each worker runs single-threaded OpenCV and a descriptor engine
+without its own pool, so N workers use N cores without oversubscription.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .config import Settings
+from .errors import ImageLoadError, ImagegateError, ModelError
+from .loader import load_image
+from .paths import Target
+from .verdict import Failure, Verdict
+
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to do with each photo of a batch."""
+
+    channel: str
+    on: dt.date | None = None
+    annotate: Path | None = None
+    #: also make a review-sheet thumbnail (made where the pixels are, so they never travel)
+    thumbnail: bool = False
+
+
+@dataclass(frozen=True)
+class Checked:
+    result: Verdict | Failure
+    thumbnail: bytes | None = None
+
+
+def check_target(gate, target: Target, job: Job) -> Checked:
+    """One photo through the gate; every failure becomes a Failure (fail closed)."""
+    if target.error:
+        return Checked(Failure(target.path, ImageLoadError(target.path, target.error)))
+    try:
+        img = load_image(target.path, gate.settings.limits)
+        verdict = gate.check(img, channel=job.channel, on=job.on)
+        if job.annotate is not None:
+            from .annotate import write_preview
+
+            write_preview(img.rgb, verdict, job.annotate, icc_profile=img.icc_profile)
+        thumb = None
+        if job.thumbnail:
+            from .report_html import thumbnail
+
+            thumb = thumbnail(img.rgb, verdict)
+        return Checked(verdict, thumb)
+    except ImagegateError as exc:
+        return Checked(Failure(target.path, exc))
+    except Exception as exc:  # noqa: BLE001 - a crash on one photo must not pass it
+        return Checked(Failure(target.path, ModelError(f"internal error: {type(exc).__name__}: {exc}")))
+
+
+def file_digest(path: str) -> str | None:
+    """sha256 of a file's bytes, or None if it cannot be read (the check will say why)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+class Batch:
+    """Checks lists of targets with `jobs` processes (1 = in this process, using `gate`)."""
+
+    def __init__(self, *, settings: Settings, register: str | os.PathLike | None, lang: str,
+                 jobs: int = 1, gate=None) -> None:
+        self.settings = settings
+        self.register = None if register is None else os.fspath(register)
+        self.lang = lang
+        self.jobs = max(1, int(jobs))
+        self._gate = gate
+        self._pool: ProcessPoolExecutor | None = None
+
+    def run(self, targets: Iterable[Target], job: Job) -> Iterator[Checked]:
+        """Results in input order. Identical files (same bytes) are checked once per run."""
+        targets = list(targets)
+        if self.jobs == 1 or len(targets) < 2:
+            yield from self._run_here(targets, job)
+        else:
+            yield from self._run_pool(targets, job)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._gate is not None and self._owns_gate:
+            self._gate.close()
+            self._gate = None
+
+    def __enter__(self) -> "Batch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- in this process ---------------------------------------------------------------
+
+    _owns_gate = False
+
+    def _here(self):
+        if self._gate is None:
+            from .gate import Gate
+
+            self._gate = Gate(register=self.register, settings=self.settings, lang=self.lang)
+            self._owns_gate = True
+        return self._gate
+
+    def _run_here(self, targets: list[Target], job: Job) -> Iterator[Checked]:
+        done: dict[str, Checked] = {}
+        for t in targets:
+            digest = None if t.error or job.annotate else file_digest(t.path)
+            if digest in done:
+                yield _for_file(done[digest], t.path)
+                continue
+            result = check_target(self._here(), t, job)
+            if digest is not None:
+                done[digest] = result
+            yield result
+
+    # -- worker processes ----------------------------------------------------------------
+
+    def _run_pool(self, targets: list[Target], job: Job) -> Iterator[Checked]:
+        pool = self._get_pool()
+        done: dict[str, Checked] = {}
+        pending: deque[tuple[Target, str | None, Future | None]] = deque()
+        window = 2 * self.jobs  # bounded: at most this many photos in flight
+        it = iter(targets)
+        first_of: dict[str, Future] = {}
+
+        def submit(t: Target) -> None:
+            digest = None if t.error or job.annotate else file_digest(t.path)
+            if digest is not None and digest in first_of:
+                pending.append((t, digest, None))  # a copy: reuse the first one's result
+                return
+            fut = pool.submit(_worker_check, t, job)
+            if digest is not None:
+                first_of[digest] = fut
+            pending.append((t, digest, fut))
+
+        for t in it:
+            submit(t)
+            if len(pending) >= window:
+                break
+        while pending:
+            t, digest, fut = pending.popleft()
+            if fut is None:
+                result = _for_file(done[digest], t.path)
+            else:
+                try:
+                    result = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a dead worker fails its photo, never passes it
+                    result = Checked(Failure(t.path, ModelError(
+                        f"worker process failed: {type(exc).__name__}: {exc}")))
+                    self._reset_pool()
+                    pool = self._get_pool()
+                if digest is not None:
+                    done[digest] = result
+            yield result
+            for nxt in it:
+                submit(nxt)
+                break
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: the parent may hold mediapipe/OpenCV threads that fork would copy half-alive
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_init, initargs=(self.settings, self.register, self.lang))
+        return self._pool
+
+    def _reset_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def _for_file(checked: Checked, path: str) -> Checked:
+    """The result of an identical file, reported under this file's name."""
+    return replace(checked, result=replace(checked.result, file=path))
+
+
+_GATE = None
+
+
+def _worker_init(settings: Settings, register: str | None, lang: str) -> None:
+    global _GATE
+    import cv2
+
+    cv2.setNumThreads(1)
+    from .embed import FaceEmbedder
+    from .gate import Gate
+
+    _GATE = Gate(register=register, settings=settings, lang=lang, embedder=FaceEmbedder(workers=0))
+
+
+def _worker_check(target: Target, job: Job) -> Checked:
+    return check_target(_GATE, target, job)

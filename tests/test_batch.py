@@ -1,0 +1,70 @@
+"""Batches: worker processes give the same verdicts, in the same order, as one process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import pytest
+
+from imagegate.batch import Batch, Job
+from imagegate.config import Settings
+from imagegate.enrol import enrol
+from imagegate.gate import Gate
+from imagegate.paths import collect
+from imagegate.register import Register
+
+from .conftest import SAMPLES, shared_data
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory, detector, embedder):
+    """A register built from scenarios.json, and a folder of development photos to check."""
+    data = shared_data()
+    suite = json.loads((data / "scenarios.json").read_text())
+    tmp = tmp_path_factory.mktemp("batch")
+    reg_path = tmp / "register.sqlite3"
+    with Register(reg_path) as reg:
+        gate = Gate(register=reg, detector=detector, embedder=embedder)
+        for person in suite["register"]:
+            enrol(gate, person["name"], person["role"], [str(data / p) for p in person["photos"]], None)
+            for c in person["consents"]:
+                reg.add_consent(person["name"], c["channels"], valid_until=c.get("until"),
+                                risks_explained=c.get("risks_explained", False))
+                if c.get("withdrawn"):
+                    reg.withdraw(person["name"])
+    folder = tmp / "photos"
+    folder.mkdir()
+    cases = [c["image"] for c in suite["cases"] if c["channel"] == "facebook"]
+    for i, rel in enumerate(sorted(set(cases))[:10]):
+        shutil.copy(data / rel, folder / f"{i:02d}_{(data / rel).name}")
+    shutil.copy(SAMPLES / "grace_hopper.jpg", folder / "50_grace.jpg")
+    shutil.copy(SAMPLES / "grace_hopper.jpg", folder / "51_grace_copy.jpg")  # identical bytes
+    (folder / "52_broken.jpg").write_bytes((SAMPLES / "grace_hopper.jpg").read_bytes()[:5000])
+    return reg_path, folder, dt.date.fromisoformat(suite["today"])
+
+
+def run(reg_path, folder, day, jobs):
+    with Batch(settings=Settings(), register=reg_path, lang="en", jobs=jobs) as batch:
+        return [c.result for c in batch.run(list(collect([folder])), Job(channel="facebook", on=day))]
+
+
+def test_two_workers_give_the_same_verdicts_in_the_same_order(photos):
+    reg_path, folder, day = photos
+    one = run(reg_path, folder, day, jobs=1)
+    two = run(reg_path, folder, day, jobs=2)
+    assert [r.file for r in two] == [r.file for r in one] == [t.path for t in collect([folder])]
+    assert [r.to_dict() for r in two] == [r.to_dict() for r in one]
+    decisions = [r.decision for r in one]
+    assert decisions[-3:] == ["needs_consent", "needs_consent", "error"]
+    assert "blocked" in decisions and "allowed" in decisions
+
+
+def test_an_identical_file_is_reported_under_its_own_name(photos):
+    reg_path, folder, day = photos
+    with Batch(settings=Settings(), register=reg_path, lang="en", jobs=1) as batch:
+        targets = [t for t in collect([folder]) if "grace" in t.path]
+        a, b = (c.result for c in batch.run(targets, Job(channel="facebook", on=day)))
+    assert a.file.endswith("50_grace.jpg") and b.file.endswith("51_grace_copy.jpg")
+    assert a.sha256 == b.sha256 and a.to_dict() | {"file": b.file} == b.to_dict()
