@@ -79,7 +79,7 @@ def _tail(fd: int, size: int) -> tuple[bytes | None, int]:
     while pos > 0:
         step = min(_TAIL_CHUNK, pos)
         pos -= step
-        buf = os.pread(fd, step, pos) + buf
+        buf = _read_at(fd, step, pos) + buf
         last_nl = buf.rfind(b"\n")
         if last_nl < 0:
             continue
@@ -87,6 +87,12 @@ def _tail(fd: int, size: int) -> tuple[bytes | None, int]:
         if before >= 0 or pos == 0:
             return buf[before + 1:last_nl], pos + last_nl + 1
     return None, 0
+
+
+def _read_at(fd: int, n: int, offset: int) -> bytes:
+    # lseek + read rather than os.pread, which Windows lacks; appends (O_APPEND) ignore the offset
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, n)
 
 
 def _open(path: Path) -> int:
@@ -114,7 +120,7 @@ def _repair(fd: int) -> tuple[bytes | None, dict | None]:
     last, complete_end = _tail(fd, size)
     if complete_end == size:
         return last, None
-    torn = os.pread(fd, size - complete_end, complete_end)
+    torn = _read_at(fd, size - complete_end, complete_end)
     os.ftruncate(fd, complete_end)
     os.fsync(fd)
     return last, {"torn_bytes": len(torn), "torn_sha256": hashlib.sha256(torn).hexdigest(),

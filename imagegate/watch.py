@@ -39,8 +39,8 @@ from .watch_worker import CheckPool
 log = logging.getLogger(__name__)
 
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp")
-#: attempts per photo when its worker process dies (the second death rejects it)
-MAX_ATTEMPTS = 2
+#: a photo is rejected when its worker died this many times, the last time checking it alone
+MAX_DEATHS = 2
 
 
 class WatchError(ImagegateError):
@@ -127,7 +127,8 @@ class _Enqueue:
 class _Job:
     path: str
     token: str
-    attempts: int = 1
+    deaths: int = 0
+    alone: bool = False
 
 
 class Watcher:
@@ -150,6 +151,7 @@ class Watcher:
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._pending: dict[str, tuple[tuple[int, int], float, float]] = {}  # path -> (stat, since, next check)
         self._ready: deque[str] = deque()
+        self._suspects: deque[_Job] = deque()  # in flight when a worker died: retried one at a time
         self._busy: dict[Future, _Job] = {}
         self._queued: set[str] = set()  # paths ready or being checked, so rescans do not add them twice
         self._journal: Journal | None = None
@@ -234,6 +236,8 @@ class Watcher:
         if self._observer is not None:
             self._observer.join(timeout=5)
         if self._journal is not None:
+            if not self._busy:
+                self._journal.clean()  # previews staged by abandoned or superseded checks
             self._journal.close()
 
     # -- finding candidates ----------------------------------------------------------------
@@ -289,6 +293,12 @@ class Watcher:
     # -- checking and sorting ----------------------------------------------------------------
 
     def _submit(self) -> None:
+        if self._suspects:
+            if not self._busy and not self._stop.is_set():
+                job = self._suspects.popleft()
+                job.alone = True
+                self._busy[self._pool.submit(job.path, job.token)] = job
+            return
         limit = 2 * self.watch.jobs
         while self._ready and len(self._busy) < limit and not self._stop.is_set():
             job = _Job(self._ready.popleft(), uuid.uuid4().hex)
@@ -317,8 +327,9 @@ class Watcher:
             self._worker_died(broken, retry)
 
     def _worker_died(self, jobs: list[_Job], retry: bool) -> None:
-        # One death breaks the whole pool, so every photo in flight shares the blame: each gets
-        # one more try; a photo that kills a worker twice is rejected.
+        # One death breaks the whole pool, so every photo in flight is a suspect. Suspects are
+        # retried one at a time: a photo is rejected only when it killed a worker a second time
+        # while nothing else was running, so innocent photos beside it are never rejected.
         for fut, job in list(self._busy.items()):
             self._busy.pop(fut)
             jobs.append(job)
@@ -326,13 +337,14 @@ class Watcher:
             return  # stopping: these photos stay in the inbox for the next run
         self._pool.restart()
         for job in jobs:
-            if job.attempts >= MAX_ATTEMPTS:
+            job.deaths += 1
+            if job.alone and job.deaths >= MAX_DEATHS:
                 self._sort(job, self._failure(job, ModelError(
-                    f"the checking process died {job.attempts} times on this photo",
+                    f"the checking process died {job.deaths} times on this photo",
                     hint="check it by hand; it is kept in rejected/")))
             else:
-                job.attempts += 1
-                self._busy[self._pool.submit(job.path, job.token)] = job
+                job.token = uuid.uuid4().hex  # the old pool's surviving worker may still write the old one
+                self._suspects.append(job)
 
     def _failure(self, job: _Job, error: ImagegateError) -> dict:
         try:
@@ -370,7 +382,7 @@ class Watcher:
 
     def _watch_block(self, job: _Job) -> dict:
         return {"source_name": os.path.basename(job.path), "inbox": str(self.inbox), "channel": self.channel,
-                "config_sha256": self.config_sha256, "attempts": job.attempts,
+                "config_sha256": self.config_sha256, "worker_deaths": job.deaths,
                 "sorted_at": _utc_now()}
 
     def _audit_entry(self, job: _Job, result: dict) -> dict:

@@ -42,10 +42,10 @@ def _init(settings, register, lang: str, channel: str, staging: str) -> None:
     from .embed import FaceEmbedder
     from .gate import Gate
 
-    # Ctrl-C and systemd's SIGTERM reach the whole process group; the main process decides
-    # when workers stop (it finishes or abandons their photos safely), so they ignore both.
+    # Ctrl-C reaches the whole process group; the main process decides when workers stop.
+    # SIGTERM stays deadly: the pool uses it to end workers of a broken pool (a worker killed
+    # by systemd along with the watcher only leaves its photo in the inbox for the next run).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_orphan_guard, args=(os.getppid(),), daemon=True).start()
     gate = Gate(register=register, settings=settings, lang=lang,
                 embedder=FaceEmbedder(workers=0))  # no nested pools: the watcher's pool is the parallelism
