@@ -113,6 +113,16 @@ def redact(gate, image: ImageInput | LoadedImage, *, channel: str, style: str = 
     # Lossless input stays lossless so kept faces stay pixel-identical in the file too.
     fmt = "PNG" if img.format == "PNG" else "JPEG"
     before = gate.check(img, channel=channel, on=on)
+    try:
+        return _redact_rounds(gate, img, before, fmt, channel=channel, style=style, on=on, max_rounds=max_rounds)
+    except ImagegateError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - fail closed: an unexpected failure is a typed error, never a copy
+        raise RedactionError(f"{img.source}: redaction failed: {type(exc).__name__}: {exc}") from None
+
+
+def _redact_rounds(gate, img: LoadedImage, before: Verdict, fmt: str, *, channel: str, style: str,
+                   on: dt.date | None, max_rounds: int) -> Redaction:
     rgb = img.rgb.copy()
     areas: list[HiddenArea] = []
     verdict, rounds = before, 0

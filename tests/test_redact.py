@@ -250,3 +250,15 @@ def test_cli_usage_and_errors(reg_path, tmp_path):
     rows = json.loads(r.stdout)
     assert [(x["decision"], x["output"] is None) for x in rows] == [("error", True), ("allowed", False)]
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["coffee.redacted.png"]
+
+
+def test_library_failures_are_typed_errors(gate, monkeypatch):
+    with pytest.raises(RedactionError, match="unknown redaction style 'swirl'; expected one of blur, pixelate, box"):
+        redact(gate, SAMPLES / "coffee.png", channel="facebook", style="swirl")
+
+    def broken(*a, **kw):
+        raise ValueError("encoder exploded")
+
+    monkeypatch.setattr("imagegate.redact.encode", broken)
+    with pytest.raises(RedactionError, match="redaction failed: ValueError: encoder exploded"):
+        redact(gate, SAMPLES / "grace_hopper.jpg", channel="facebook", on=TODAY)
