@@ -83,7 +83,11 @@ class ReviewSheet:
 
     def add(self, result: Verdict | Failure, rgb: np.ndarray | None = None) -> None:
         thumb = thumbnail(rgb, result) if rgb is not None and isinstance(result, Verdict) else None
-        self.entries.append(SheetEntry(result, thumb))
+        self.add_checked(result, thumb)
+
+    def add_checked(self, result: Verdict | Failure, thumb: bytes | None) -> None:
+        """Add a result whose thumbnail was made elsewhere (a worker process, see batch.py)."""
+        self.entries.append(SheetEntry(result, thumb if isinstance(result, Verdict) else None))
 
     def add_checked(self, result: Verdict | Failure, thumbnail: bytes | None) -> None:
         """Add a result whose thumbnail was already made (e.g. in a worker process)."""
