@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import queue
+import stat
 import threading
 import time
 import uuid
@@ -273,11 +274,11 @@ class Watcher:
             if now < next_check:
                 continue
             try:
-                st = os.stat(path)
+                st = os.lstat(path)  # a symbolic link is judged (and rejected) as itself
             except OSError:
                 del self._pending[path]  # gone (renamed or deleted): its new name arrives as its own event
                 continue
-            if not os.path.isfile(path):
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
                 del self._pending[path]
                 continue
             new = (st.st_size, st.st_mtime_ns)
@@ -348,7 +349,7 @@ class Watcher:
 
     def _failure(self, job: _Job, error: ImagegateError) -> dict:
         try:
-            st = os.stat(job.path)
+            st = os.lstat(job.path)
             sha = sha256_file(Path(job.path))
         except OSError:
             return {"path": job.path, "vanished": True}
@@ -363,7 +364,7 @@ class Watcher:
         if result.get("vanished"):
             return
         try:
-            st = os.stat(job.path)
+            st = os.lstat(job.path)
             unchanged = (st.st_size, st.st_mtime_ns) == (result["size"], result["mtime_ns"])
         except OSError:
             unchanged = False

@@ -13,15 +13,17 @@ when checking a file whose name contains TEXT (a worker dying on a photo).
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import signal
+import stat
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from .errors import ImagegateError, ModelError
+from .errors import ImagegateError, ImageLoadError, ModelError
 from .verdict import Failure
 
 WORKER_CRASH_ENV = "IMAGEGATE_WATCH_WORKER_CRASH_ON"
@@ -88,13 +90,18 @@ def check_file(path: str, token: str) -> dict:
         os._exit(1)
     gate = _fresh_gate()
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except FileNotFoundError:
         return {"path": path, "vanished": True}
     out = {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "preview": None,
            "versions": gate.versions()}
     img = None
     try:
+        if stat.S_ISLNK(st.st_mode):
+            # a link's target can change after the check, so what was checked would not be what is posted
+            out["sha256"] = hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
+            raise ImageLoadError(path, "expected a photo file, found a symbolic link",
+                                 hint="copy the photo itself into the inbox")
         img = load_image(path, gate.settings.limits)  # reads the file once and hashes those bytes
         out["sha256"] = img.sha256
         verdict = gate.check(img, channel=_state["channel"])

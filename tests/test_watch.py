@@ -38,7 +38,9 @@ SIDE_FILES = (".json", ".preview.jpg")
 
 
 def sha(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """Of the bytes a watcher would record: a symbolic link is judged as itself (its target path)."""
+    p = Path(path)
+    return hashlib.sha256(os.fsencode(os.readlink(p)) if p.is_symlink() else p.read_bytes()).hexdigest()
 
 
 def wait_for(pred, timeout: float, what: str):
@@ -229,9 +231,11 @@ def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, reg
     (out / "blocked" / "grace_hopper.jpg").write_bytes(b"an older photo with this name")
     inputs = {name: drop(SAMPLES / name, inbox, name) for name in ("grace_hopper.jpg", "astronaut.png", "coffee.png")}
     inputs.update(corrupt_inputs(inbox))
+    os.symlink(SAMPLES / "coffee.png", inbox / "link.png")  # its target could change after the check
+    inputs["link.png"] = sha(inbox / "link.png")
     w = Watch(inbox, out, register)
     w.wait_started()
-    wait_for(lambda: len(audit_entries(out)) == 6, 120, "six audit entries")
+    wait_for(lambda: len(audit_entries(out)) == 7, 120, "seven audit entries")
     assert w.terminate() == 0, w.text()
 
     start = next(x for x in w.out_lines if x.startswith("imagegate watch:"))
@@ -239,14 +243,14 @@ def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, reg
     assert "jobs 2; observer InotifyObserver" in start
     assert photos_in(out) == {"allowed": ["coffee.png"], "needs_consent": ["astronaut.png"],
                               "blocked": ["grace_hopper (2).jpg", "grace_hopper.jpg"],
-                              "rejected": ["notes.txt", "random.jpg", "truncated.jpg"]}
+                              "rejected": ["link.png", "notes.txt", "random.jpg", "truncated.jpg"]}
     assert (out / "blocked" / "grace_hopper.jpg").read_bytes() == b"an older photo with this name"
     (out / "blocked" / "grace_hopper.jpg").unlink()  # not ours: leave only what the watcher sorted
     where = assert_exactly_once(inputs, inbox, out)
     assert where["grace_hopper.jpg"] == "blocked"
     assert "BLOCKED        grace_hopper.jpg -> blocked/grace_hopper (2).jpg" in w.out_lines
     assert "ALLOWED        coffee.png -> allowed/coffee.png" in w.out_lines
-    assert w.out_lines[-1] == "stopped: 1 allowed, 1 need consent, 1 blocked, 3 rejected"
+    assert w.out_lines[-1] == "stopped: 1 allowed, 1 need consent, 1 blocked, 4 rejected"
 
     blocked = report_of(out, "blocked/grace_hopper (2).jpg")
     assert blocked["decision"] == "blocked" and any(r["rule"] == "6" for r in blocked["reasons"])
@@ -260,11 +264,13 @@ def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, reg
         assert rep["decision"] == "error" and rep["error"]["kind"] == "unreadable_image"
         assert rep["watch"]["preview"] is None and not (out / "rejected" / f"{name}.preview.jpg").exists()
     assert "truncated" in report_of(out, "rejected/truncated.jpg")["error"]["message"]
+    assert (out / "rejected" / "link.png").is_symlink()
+    assert "found a symbolic link" in report_of(out, "rejected/link.png")["error"]["message"]
 
     entries = {e["file"]: e for e in audit_entries(out)}
     assert {k: e["decision"] for k, e in entries.items()} == {
         "grace_hopper.jpg": "blocked", "astronaut.png": "needs_consent", "coffee.png": "allowed",
-        "truncated.jpg": "error", "random.jpg": "error", "notes.txt": "error"}
+        "truncated.jpg": "error", "random.jpg": "error", "notes.txt": "error", "link.png": "error"}
     e = entries["grace_hopper.jpg"]
     assert set(e) == {"time", "file", "sha256", "decision", "reasons", "channel", "config_sha256", "versions",
                       "intent", "destination", "seq", "prev", "hash"}
@@ -273,7 +279,7 @@ def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, reg
     assert e["channel"] == "facebook" and e["time"].endswith("Z") and len(e["config_sha256"]) == 64
     assert "error" in entries["random.jpg"]
     r = runner.invoke(app, ["audit", "verify", str(out / "audit.jsonl")])
-    assert r.exit_code == 0 and "6 entries" in r.stdout
+    assert r.exit_code == 0 and "7 entries" in r.stdout
 
 
 # -- arrivals while running ------------------------------------------------------------------
