@@ -205,6 +205,7 @@ class Watcher:
         if self._journal is None:
             self.start()
         next_rescan = 0.0
+        failed = True
         try:
             for outcome in self._journal.recover():
                 self._emit(outcome)
@@ -217,12 +218,17 @@ class Watcher:
                 self._settle(now)
                 self._submit()
                 self._collect(timeout=0.2)
+            failed = False
         finally:
-            self._shutdown()
+            self._shutdown(finish=not failed)
 
-    def _shutdown(self) -> None:
+    def _shutdown(self, *, finish: bool) -> None:
         if self._observer is not None:
             self._observer.stop()
+        if not finish:
+            # sorting itself failed (e.g. the disk is full): touch nothing more; the journal and the
+            # next start take it from here
+            self._busy.clear()
         # Photos being checked are finished if they are quick; the rest stay in the inbox, where
         # the next run finds them (nothing has been moved or journaled for them yet).
         deadline = time.monotonic() + self.watch.finish_seconds
@@ -237,7 +243,7 @@ class Watcher:
         if self._observer is not None:
             self._observer.join(timeout=5)
         if self._journal is not None:
-            if not self._busy:
+            if finish and not self._busy:
                 self._journal.clean()  # previews staged by abandoned or superseded checks
             self._journal.close()
 
