@@ -229,6 +229,7 @@ class Register:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = FULL")
             self._migrate()
+            self._check_integrity()
             if not self.in_memory:
                 # finishes the wiping of an earlier forget() that a reader kept from completing
                 self._checkpoint()
@@ -313,6 +314,74 @@ class Register:
                 f"{self.path} was written by a newer imagegate (schema {version}; this version knows {SCHEMA_VERSION})",
                 hint="upgrade imagegate")
         return blank
+
+    def _check_integrity(self) -> None:
+        """A damaged register must never read as a smaller one (someone's consent or
+        template silently missing); quick_check is cheap at this size."""
+        problems = [r[0] for r in self._db.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise RegisterError(f"{self.path} is damaged: {'; '.join(problems[:3])}",
+                                hint="restore it from a backup (`imagegate register restore`)")
+
+    def backup(self, dest: str | os.PathLike) -> Path:
+        """A consistent copy of the register, made while others may be using it.
+
+        The copy holds the same biometric data, so it is created 0600 and never
+        overwrites an existing file.
+        """
+        dest = Path(dest)
+        if dest.exists():
+            raise RegisterError(f"{dest} already exists; a backup never overwrites a file",
+                                hint="choose a new file name")
+        _private_parent(dest.parent)
+        try:
+            os.close(os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+        except OSError as exc:
+            raise RegisterError(f"cannot create the backup {dest}: {exc.strerror}") from None
+        try:
+            out = sqlite3.connect(dest)
+            try:
+                self._db.backup(out)
+                out.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            finally:
+                out.close()
+        except sqlite3.DatabaseError as exc:
+            dest.unlink(missing_ok=True)
+            raise RegisterError(f"backup to {dest} failed: {exc}") from None
+        return dest
+
+    def restore_from(self, source: str | os.PathLike) -> None:
+        """Replace this register's whole contents with a backup's.
+
+        The backup is opened read-only and checked like a register (ours, not newer,
+        intact) before anything here changes; it is left exactly as it was.
+        """
+        src = Path(source)
+        if not src.is_file():
+            raise RegisterError(f"backup {src} does not exist or is not a file")
+        _prepare_file(src, create=False)
+        try:
+            other = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.DatabaseError as exc:
+            raise RegisterError(f"cannot open the backup {src}: {exc}") from None
+        try:
+            app_id, version, tables = (other.execute(q).fetchone()[0] for q in (
+                "PRAGMA application_id", "PRAGMA user_version", "SELECT count(*) FROM sqlite_master"))
+            if app_id != APPLICATION_ID:
+                raise RegisterError(f"{src} is not an imagegate register backup")
+            if version > SCHEMA_VERSION:
+                raise RegisterError(f"{src} was written by a newer imagegate (schema {version}; this version "
+                                    f"knows {SCHEMA_VERSION})", hint="upgrade imagegate")
+            problems = [r[0] for r in other.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                raise RegisterError(f"the backup {src} is damaged: {'; '.join(problems[:3])}")
+            other.backup(self._db)
+        except sqlite3.DatabaseError as exc:
+            raise RegisterError(f"restore from {src} failed: {exc}") from None
+        finally:
+            other.close()
+        self._migrate()  # a backup from an older version is brought up to date
+        self._scrub()
 
     def _migrate(self) -> None:
         # Read the version inside the write transaction: two processes opening a new

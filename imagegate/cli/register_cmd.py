@@ -172,3 +172,41 @@ def list_(
                 cell = "no-risks"
             cells.append(f"{cell:<10}")
         typer.echo(f"{r['name']:<24} {r['role']:<8} {r['templates']:>6}  " + " ".join(cells))
+
+
+@app.command("backup")
+def backup(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="New file for the copy (never overwritten).")],
+    register: RegisterOpt = None,
+) -> None:
+    """Write a consistent copy of the register, safe while other imagegate processes use it.
+
+    The copy holds the same biometric templates: keep it as private as the register (it is created 0600).
+    """
+    with _open(ctx, register, create=False) as reg:
+        try:
+            out = reg.backup(file)
+        except ImagegateError as exc:
+            raise fail(exc)
+    typer.echo(f"backed up {reg.path} to {out}")
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A backup made with `imagegate register backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    register: RegisterOpt = None,
+) -> None:
+    """Replace the register's whole contents with a backup (people enrolled since are lost)."""
+    with _open(ctx, register, create=True) as reg:
+        if not yes and not typer.confirm(f"Replace everything in {reg.path} with {file}?"):
+            typer.echo("nothing restored")
+            raise typer.Exit(1)
+        try:
+            reg.restore_from(file)
+            n = len(reg.people())
+        except ImagegateError as exc:
+            raise fail(exc)
+    typer.echo(f"restored {reg.path} from {file}: {n} people")
