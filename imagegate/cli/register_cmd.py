@@ -31,6 +31,13 @@ ChannelOpt = Annotated[list[str], typer.Option(
     help=f"Channel(s): {', '.join(CHANNELS)} or all. Repeat or comma-separate.")]
 
 
+def _confirm(yes: bool, question: str, refused: str) -> None:
+    """Destructive commands ask first unless --yes; a refusal exits 1 having changed nothing."""
+    if not yes and not typer.confirm(question):
+        typer.echo(refused)
+        raise typer.Exit(1)
+
+
 def _open(ctx: typer.Context, register: Path | None, *, create: bool) -> Register:
     path = pick(register, ctx, "register") or default_register_path()
     try:
@@ -128,9 +135,7 @@ def forget(
             reg.get(name)
         except ImagegateError as exc:
             raise fail(exc)
-        if not yes and not typer.confirm(f"Erase {name} and all their data from {reg.path}?"):
-            typer.echo("nothing erased")
-            raise typer.Exit(1)
+        _confirm(yes, f"Erase {name} and all their data from {reg.path}?", "nothing erased")
         try:
             reg.forget(name)
         except ImagegateError as exc:
@@ -201,9 +206,7 @@ def restore(
 ) -> None:
     """Replace the register's whole contents with a backup (people enrolled since are lost)."""
     with _open(ctx, register, create=True) as reg:
-        if not yes and not typer.confirm(f"Replace everything in {reg.path} with {file}?"):
-            typer.echo("nothing restored")
-            raise typer.Exit(1)
+        _confirm(yes, f"Replace everything in {reg.path} with {file}?", "nothing restored")
         try:
             reg.restore_from(file)
             n = len(reg.people())
