@@ -89,10 +89,6 @@ class ReviewSheet:
         """Add a result whose thumbnail was made elsewhere (a worker process, see batch.py)."""
         self.entries.append(SheetEntry(result, thumb if isinstance(result, Verdict) else None))
 
-    def add_checked(self, result: Verdict | Failure, thumbnail: bytes | None) -> None:
-        """Add a result whose thumbnail was already made (e.g. in a worker process)."""
-        self.entries.append(SheetEntry(result, thumbnail))
-
     def counts(self) -> dict[str, int]:
         return count(self.entries)
 
