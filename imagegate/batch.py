@@ -79,6 +79,10 @@ def file_digest(path: str) -> str | None:
     return h.hexdigest()
 
 
+#: below this many photos, starting workers (each loads the models, ~2 s) costs more than it saves
+POOL_MIN_PHOTOS = 4
+
+
 class Batch:
     """Checks lists of targets with `jobs` processes (1 = in this process, using `gate`)."""
 
@@ -94,7 +98,7 @@ class Batch:
     def run(self, targets: Iterable[Target], job: Job) -> Iterator[Checked]:
         """Results in input order. Identical files (same bytes) are checked once per run."""
         targets = list(targets)
-        if self.jobs == 1 or len(targets) < 2:
+        if self.jobs == 1 or len(targets) < POOL_MIN_PHOTOS:
             yield from self._run_here(targets, job)
         else:
             yield from self._run_pool(targets, job)
