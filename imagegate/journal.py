@@ -33,7 +33,7 @@ import logging
 import os
 import shutil
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 
 from . import audit
@@ -47,6 +47,7 @@ STAGING_DIR = "staging"
 TMP_SUFFIX = ".imagegate-tmp"
 INTENT_SUFFIX = ".intent.json"
 AUDIT_NAME = "audit.jsonl"
+REDACTED_DIR = "redacted"
 CRASH_ENV = "IMAGEGATE_WATCH_CRASH_AT"
 
 _crash_counts: dict[str, int] = {}
@@ -117,6 +118,9 @@ class Intent:
     staged_preview: str | None
     report: dict = field(repr=False)
     audit: dict = field(repr=False)
+    #: `watch --redact`: the publishable copy's name in REDACTED_DIR and where it is staged
+    redacted_name: str | None = None
+    staged_redacted: str | None = None
 
     @property
     def destination(self) -> str:
@@ -127,7 +131,8 @@ class Intent:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Intent":
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+        fields = cls.__dataclass_fields__
+        return cls(**{k: d[k] if f.default is MISSING else d.get(k, f.default) for k, f in fields.items()})
 
 
 @dataclass(frozen=True)
@@ -199,18 +204,26 @@ class Journal:
             n += 1
 
     def plan(self, *, source: str, sha256: str, decision: str, report: dict, audit_entry: dict,
-             staged_preview: str | None) -> Intent:
+             staged_preview: str | None, staged_redacted: str | None = None) -> Intent:
         folder = FOLDERS[decision]
         dest = self.free_name(folder, os.path.basename(source))
         iid = uuid.uuid4().hex
         preview = f"{dest}.preview.jpg" if staged_preview else None
         destination = f"{folder}/{dest}"
+        redacted = None
+        if staged_redacted:
+            (self.out / REDACTED_DIR).mkdir(exist_ok=True)
+            stem = os.path.splitext(os.path.basename(source))[0]
+            redacted = self.free_name(REDACTED_DIR, f"{stem}.redacted{os.path.splitext(staged_redacted)[1]}")
         report = {**report, "watch": {**report.get("watch", {}), "id": iid, "destination": destination,
-                                      "preview": f"{folder}/{preview}" if preview else None}}
+                                      "preview": f"{folder}/{preview}" if preview else None,
+                                      "redacted": f"{REDACTED_DIR}/{redacted}" if redacted else None}}
         entry = {**audit_entry, "intent": iid, "destination": destination}
+        if redacted:
+            entry["redacted"] = f"{REDACTED_DIR}/{redacted}"
         return Intent(id=iid, source=str(source), sha256=sha256, decision=decision, folder=folder, dest_name=dest,
                       report_name=f"{dest}.json", preview_name=preview, staged_preview=staged_preview,
-                      report=report, audit=entry)
+                      report=report, audit=entry, redacted_name=redacted, staged_redacted=staged_redacted)
 
     def _intent_path(self, iid: str) -> Path:
         return self.dir / f"{iid}{INTENT_SUFFIX}"
@@ -242,6 +255,11 @@ class Journal:
                 elif not (folder / intent.preview_name).exists():
                     log.warning("%s: its preview was lost in a crash; the report and photo are sorted without it",
                                 src.name)
+            if intent.redacted_name:
+                staged = Path(intent.staged_redacted)
+                if staged.exists():
+                    os.replace(staged, self.out / REDACTED_DIR / intent.redacted_name)
+                    fsync_dir(self.out / REDACTED_DIR)
             fsync_dir(folder)
             _crash_point("after_report")
             self._move(intent, src, dest)
@@ -284,8 +302,11 @@ class Journal:
         for name in (intent.report_name, intent.preview_name):
             if name:
                 (folder / name).unlink(missing_ok=True)
-        if intent.staged_preview:
-            Path(intent.staged_preview).unlink(missing_ok=True)
+        if intent.redacted_name:
+            (self.out / REDACTED_DIR / intent.redacted_name).unlink(missing_ok=True)
+        for staged in (intent.staged_preview, intent.staged_redacted):
+            if staged:
+                Path(staged).unlink(missing_ok=True)
         fsync_dir(folder)
         self._forget(intent)
         return Outcome(id=intent.id, name=os.path.basename(intent.source), decision=intent.decision,
@@ -321,7 +342,7 @@ class Journal:
 
     def clean(self) -> None:
         """Remove temporary files and previews staged for photos that never got an intent."""
-        for folder in (*FOLDERS.values(), JOURNAL_DIR):
+        for folder in (*FOLDERS.values(), JOURNAL_DIR, REDACTED_DIR):
             for p in (self.out / folder).glob(f".*{TMP_SUFFIX}"):
                 p.unlink(missing_ok=True)
         for p in self.staging.iterdir():

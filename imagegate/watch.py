@@ -62,6 +62,8 @@ class WatchSettings:
     polling: bool = False
     #: on stop, wait at most this long for photos already being checked (the rest stay in the inbox)
     finish_seconds: float = 30.0
+    #: also write a publishable copy of each needs-consent photo, faces without consent hidden, to OUT/redacted/
+    redact: bool = False
 
     def validate(self) -> "WatchSettings":
         if not 0 < self.settle_seconds <= 600:
@@ -171,7 +173,7 @@ class Watcher:
         self.out.mkdir(parents=True, exist_ok=True)
         self._journal = Journal(self.out)
         self._pool = CheckPool(self.watch.jobs, settings=self.settings, register=self.register, lang=self.lang,
-                               channel=self.channel, staging=self._journal.staging)
+                               channel=self.channel, staging=self._journal.staging, redact=self.watch.redact)
         self._start_observer()
         return WatchInfo(inbox=str(self.inbox), out=str(self.out), channel=self.channel,
                          register=None if self.register is None else str(self.register),
@@ -376,14 +378,16 @@ class Watcher:
             unchanged = False
         if not unchanged:
             # written to again (or removed) while being checked: what was checked is not what is there
-            if staged:
-                Path(staged).unlink(missing_ok=True)
+            for leftover in (staged, result.get("redacted")):
+                if leftover:
+                    Path(leftover).unlink(missing_ok=True)
             self._consider(job.path, time.monotonic())
             return
         journal = self._journal
         intent = journal.plan(source=job.path, sha256=result["sha256"], decision=result["decision"],
                               report={**result["report"], "watch": self._watch_block(job)},
-                              audit_entry=self._audit_entry(job, result), staged_preview=staged)
+                              audit_entry=self._audit_entry(job, result), staged_preview=staged,
+                              staged_redacted=result.get("redacted"))
         journal.record(intent)
         self._emit(journal.complete(intent))
 

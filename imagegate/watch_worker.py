@@ -40,7 +40,7 @@ def _orphan_guard(parent: int) -> None:
             os._exit(0)
 
 
-def _init(settings, register, lang: str, channel: str, staging: str) -> None:
+def _init(settings, register, lang: str, channel: str, staging: str, redact: bool = False) -> None:
     from .embed import FaceEmbedder
     from .gate import Gate
 
@@ -53,7 +53,7 @@ def _init(settings, register, lang: str, channel: str, staging: str) -> None:
                 embedder=FaceEmbedder(workers=0))  # no nested pools: the watcher's pool is the parallelism
     gate.detector  # noqa: B018 - load now, so model versions are known and the first photo is not slow
     _state.update(gate=gate, channel=channel, staging=Path(staging), register=register,
-                  register_stamp=_register_stamp(register))
+                  register_stamp=_register_stamp(register), redact=redact)
 
 
 def _register_stamp(register) -> tuple:
@@ -108,6 +108,8 @@ def check_file(path: str, token: str) -> dict:
         out.update(decision=verdict.decision, report=verdict.to_dict())
         if not verdict.allowed:
             out["preview"] = _write_preview(img.rgb, verdict, token)
+        if verdict.decision == "needs_consent" and _state.get("redact"):
+            out["redacted"] = _write_redacted(gate, img, token)
     except FileNotFoundError:
         return {"path": path, "vanished": True}
     except Exception as exc:  # noqa: BLE001 - anything unexpected rejects the photo, never passes it
@@ -129,6 +131,28 @@ def _sha_of_file(path: str) -> str:
     from .journal import sha256_file
 
     return sha256_file(Path(path))
+
+
+def _write_redacted(gate, img, token: str) -> str | None:
+    """A publishable copy with the faces lacking consent hidden, staged like the preview.
+
+    Only a copy whose own re-check came out allowed is staged; otherwise None (the
+    photo is sorted as it is, without a copy).
+    """
+    from .redact import redact
+
+    try:
+        red = redact(gate, img, channel=_state["channel"])
+    except ImagegateError:  # no copy; the photo itself is still sorted by its own verdict
+        return None
+    if not red.allowed:
+        return None
+    path = _state["staging"] / f"{token}.redacted{red.suffix}"
+    with open(path, "wb") as fh:
+        fh.write(red.data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return str(path)
 
 
 def _write_preview(rgb, verdict, token: str, message: str | None = None) -> str:
@@ -169,9 +193,11 @@ def _error_preview(rgb, message: str):
 class CheckPool:
     """A restartable pool of checking processes (spawned: no half-copied model threads)."""
 
-    def __init__(self, jobs: int, *, settings, register, lang: str, channel: str, staging: Path) -> None:
+    def __init__(self, jobs: int, *, settings, register, lang: str, channel: str, staging: Path,
+                 redact: bool = False) -> None:
         self.jobs = jobs
-        self._initargs = (settings, None if register is None else str(register), lang, channel, str(staging))
+        self._initargs = (settings, None if register is None else str(register), lang, channel, str(staging),
+                          redact)
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:

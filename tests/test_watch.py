@@ -575,3 +575,28 @@ def test_recovery_rolls_back_an_intent_whose_photo_changed(tmp_path):
     assert not any((tmp_path / "out" / "allowed").iterdir())
     assert audit.read(journal.audit_path) == []
     assert_no_leftovers(tmp_path / "out")
+
+
+def test_redact_writes_one_publishable_copy_per_needs_consent_photo_even_across_a_crash(tmp_path, register):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    inputs = small_batch(inbox, 2)
+    w = Watch(inbox, out, register, "--redact", env={"IMAGEGATE_WATCH_CRASH_AT": "after_report:2"})
+    assert w.finish(timeout=150) == 137, w.text()
+    w2 = Watch(inbox, out, register, "--redact")
+    w2.wait_started()
+    wait_for(lambda: len(audit_entries(out)) == len(inputs), 120, "every photo in the audit log")
+    assert w2.terminate() == 0, w2.text()
+    where = assert_exactly_once(inputs, inbox, out)
+    assert where == {n: EXPECTED[n.rsplit("-", 1)[0]] for n in inputs}
+    copies = sorted(p.name for p in (out / "redacted").iterdir())
+    assert copies == ["astronaut-0.redacted.png", "astronaut-1.redacted.png"]
+    for k in (0, 1):
+        rep = report_of(out, f"needs_consent/astronaut-{k}.png")
+        assert rep["watch"]["redacted"] == f"redacted/astronaut-{k}.redacted.png"
+        r = runner.invoke(app, ["--register", str(register), "check", "--json", "--jobs", "1",
+                                str(out / "redacted" / f"astronaut-{k}.redacted.png")])
+        assert r.exit_code == 0 and json.loads(r.stdout)[0]["decision"] == "allowed", r.output
+    entries = {e["file"]: e for e in audit_entries(out)}
+    assert entries["astronaut-0.png"]["redacted"] == "redacted/astronaut-0.redacted.png"
+    assert "redacted" not in entries["grace_hopper-0.jpg"] and "redacted" not in entries["coffee-0.png"]

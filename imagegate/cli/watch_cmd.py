@@ -66,6 +66,8 @@ def watch(
                                           "before it is read (still being copied otherwise).")] = 1.0,
     rescan: Annotated[float, typer.Option("--rescan", help="Seconds between full rescans of the inbox "
                                           "(a safety net for missed file events).")] = 5.0,
+    redact: Annotated[bool, typer.Option("--redact", help="Also write a publishable copy of each needs-consent "
+                                         "photo, faces without consent hidden, into OUT/redacted/.")] = False,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
@@ -96,7 +98,7 @@ def watch(
         kwargs = {} if jobs is None else {"jobs": jobs}
         watcher = Watcher(inbox, out, channel=channel, settings=settings, register=reg, lang=lang, config=config,
                           watch=WatchSettings(settle_seconds=settle, rescan_seconds=rescan, polling=polling,
-                                              **kwargs),
+                                              redact=redact, **kwargs),
                           on_outcome=_printer(lang))
         info = watcher.start()
     except ImagegateError as exc:
