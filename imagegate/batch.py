@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .config import Settings
-from .errors import ImageLoadError, ImagegateError, ModelError
+from .errors import ImageLoadError, ImagegateError, ModelError, internal_error
 from .loader import load_image
 from .paths import Target
 from .verdict import Failure, Verdict
@@ -64,7 +64,7 @@ def check_target(gate, target: Target, job: Job) -> Checked:
     except ImagegateError as exc:
         return Checked(Failure(target.path, exc))
     except Exception as exc:  # noqa: BLE001 - a crash on one photo must not pass it
-        return Checked(Failure(target.path, ModelError(f"internal error: {type(exc).__name__}: {exc}")))
+        return Checked(Failure(target.path, internal_error(exc)))
 
 
 def file_digest(path: str) -> str | None:

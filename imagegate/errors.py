@@ -70,6 +70,16 @@ class ConfigError(ImagegateError):
     kind = "config_error"
 
 
+def internal_error(exc: BaseException, doing: str = "checking") -> ModelError:
+    """An unexpected exception as a ModelError that names only its type.
+
+    The original message is dropped on purpose: an exception raised deep in decoding,
+    detection or matching can carry pixel values, embeddings or names in its text.
+    """
+    return ModelError(f"internal error ({type(exc).__name__}) while {doing}; details are not shown "
+                      "because they could contain personal data")
+
+
 def _restore(cls: type, state: dict) -> ImagegateError:
     err = cls.__new__(cls)
     Exception.__init__(err, state.get("message", ""))

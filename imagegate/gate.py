@@ -16,7 +16,7 @@ from . import messages
 from .config import Settings, load_settings
 from .detect import Face, FaceDetector
 from .embed import FaceEmbedder
-from .errors import ImagegateError, ImageLoadError, ModelError
+from .errors import ImagegateError, ImageLoadError, internal_error
 from .loader import ImageInput, LoadedImage, describe, load_image
 from .metadata import reasons as metadata_reasons
 from .match import Match, match_faces
@@ -189,7 +189,7 @@ class Gate:
             except ImagegateError as exc:
                 yield Failure(describe(image), exc)
             except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
-                yield Failure(describe(image), ModelError(f"internal error while checking: {type(exc).__name__}: {exc}"))
+                yield Failure(describe(image), internal_error(exc))
 
 
 def check(image: ImageInput, *, channel: str = "facebook", register: Register | str | os.PathLike | None = None,

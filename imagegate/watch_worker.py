@@ -23,7 +23,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from .errors import ImagegateError, ImageLoadError, ModelError
+from .errors import ImagegateError, ImageLoadError, internal_error
 from .verdict import Failure
 
 WORKER_CRASH_ENV = "IMAGEGATE_WATCH_WORKER_CRASH_ON"
@@ -113,8 +113,7 @@ def check_file(path: str, token: str) -> dict:
     except FileNotFoundError:
         return {"path": path, "vanished": True}
     except Exception as exc:  # noqa: BLE001 - anything unexpected rejects the photo, never passes it
-        error = exc if isinstance(exc, ImagegateError) else ModelError(
-            f"internal error while checking: {type(exc).__name__}: {exc}")
+        error = exc if isinstance(exc, ImagegateError) else internal_error(exc)
         if "sha256" not in out:
             try:
                 out["sha256"] = _sha_of_file(path)

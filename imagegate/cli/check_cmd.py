@@ -15,7 +15,7 @@ from ..errors import ImagegateError
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
 from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
-                     fail, lang_or_fail, pick, stderr_is_tty)
+                     fail, lang_or_fail, pick, printable, stderr_is_tty)
 
 COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
           "error": typer.colors.MAGENTA}
@@ -72,7 +72,7 @@ def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
     typer.secho(f"{word:<14}", fg=COLOUR[result.decision], bold=True, nl=False)
     typer.echo(f" {name}")
     if isinstance(result, Failure):
-        typer.echo(f"    {result.error}")
+        typer.echo(printable(f"    {result.error}"))
         return
     for r in result.reasons:
         rule = f"[{'sääntö' if lang == 'fi' else 'rule'} {r.rule}] " if r.rule else ""
@@ -155,7 +155,7 @@ def _check_batch(batch, job, paths, json_out, details, lang, sheet=None) -> str:
         else:
             print_human(result, lang, details)
     if json_out:
-        typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        typer.echo(printable(json.dumps(results, ensure_ascii=False, indent=2)))
     elif not targets:
         typer.secho("no photos found in the given paths" if lang == "en" else "annetuista poluista ei löytynyt kuvia",
                     err=True, fg=typer.colors.YELLOW)
@@ -218,7 +218,7 @@ def faces(
                 if json_out:
                     out.append({"file": t.path, "error": exc.to_dict(), "faces": []})
                 else:
-                    typer.secho(f"{display_path(t.path)}: error: {exc.message if hasattr(exc, 'message') else exc}",
+                    typer.secho(printable(f"{display_path(t.path)}: error: {exc.message if hasattr(exc, 'message') else exc}"),
                                 fg=typer.colors.MAGENTA)
                 continue
             if json_out:
@@ -236,7 +236,7 @@ def faces(
                 typer.echo(f"    {i + 1:>3} {x:6.0f} {y:6.0f} {w:5.0f} {h:5.0f} {m.publish_height_px:9.0f} "
                            f"{f.score:6.2f}  {'yes' if m.identifiable else 'no'}")
     if json_out:
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        typer.echo(printable(json.dumps(out, ensure_ascii=False, indent=2)))
     if not targets:
         typer.secho("no photos found in the given paths", err=True, fg=typer.colors.YELLOW)
     raise typer.Exit(EXIT_ERROR if errors or not targets else 0)

@@ -74,9 +74,17 @@ def lang_or_fail(lang: str | None) -> str:
         raise typer.BadParameter(str(exc), param_hint="--lang") from None
 
 
+def printable(text: str) -> str:
+    """Text that any UTF-8 stream can write. A file name that is not valid UTF-8 reaches Python
+    with lone surrogates (os.fsdecode); they become `\\udcXX` escapes, which inside a JSON string
+    are valid JSON and decode back to the same name, instead of crashing the whole output."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def display_path(path: str) -> str:
     try:
         rel = os.path.relpath(path)
-        return rel if not rel.startswith("..") else path
+        path = rel if not rel.startswith("..") else path
     except ValueError:
-        return path
+        pass
+    return printable(path)

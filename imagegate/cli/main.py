@@ -60,7 +60,9 @@ def run() -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - last resort; details stay out of the terminal
-        typer.secho(f"imagegate: internal error: {type(exc).__name__}: {exc}", err=True, fg=typer.colors.RED)
+        from ..errors import internal_error
+
+        typer.secho(f"imagegate: {internal_error(exc, 'running the command')}", err=True, fg=typer.colors.RED)
         sys.exit(EXIT_ERROR)
 
 

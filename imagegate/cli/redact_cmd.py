@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import messages
-from ..errors import ImagegateError, ImageLoadError, ModelError
+from ..errors import ImagegateError, ImageLoadError, internal_error
 from ..paths import collect
 from ..verdict import Failure
 from .check_cmd import open_gate, print_human
@@ -27,7 +27,7 @@ def _one(gate, path: str, out: Path, *, channel: str, style: str, on):
     except ImagegateError as exc:
         return Failure(path, exc), None
     except Exception as exc:  # noqa: BLE001 - fail closed: a crash is an error result, never a copy
-        return Failure(path, ModelError(f"internal error: {type(exc).__name__}: {exc}")), None
+        return Failure(path, internal_error(exc, "redacting")), None
 
 
 def _print(result, saved: Path | None, lang: str, details: bool) -> None:
