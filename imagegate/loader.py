@@ -106,6 +106,7 @@ def load_image(image: ImageInput, limits: Limits = Limits()) -> LoadedImage:
         with warnings.catch_warnings():
             # Our own max_pixels check below decides; Pillow's hard error (> ~179 Mpx) still applies.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)  # e.g. a truncated TIFF's "Corrupt EXIF data"
             pil = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageLoadError(source, "not a photo in a supported format (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC)",
@@ -150,12 +151,19 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits)
             hint="resize the photo or raise the max_pixels setting",
         )
     fmt = pil.format
-    frames = int(getattr(pil, "n_frames", 1) or 1)
-    try:
-        orientation = int(pil.getexif().get(0x0112, 1) or 1)
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not hide the pixels
-        orientation = 1
-    metadata = inspect_metadata(pil)
+    with warnings.catch_warnings():
+        # "Corrupt EXIF data" and the like: Pillow copes, and users must not see its warnings
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            # Counting frames walks every frame header (a TIFF's later IFDs): a broken one raises here.
+            frames = int(getattr(pil, "n_frames", 1) or 1)
+            metadata = inspect_metadata(pil)
+        except Exception as exc:  # noqa: BLE001 - found by fuzz/fuzz_loader.py: TypeError from a TIFF IFD
+            raise ImageLoadError(source, f"the file is corrupt or unreadable: {exc}") from None
+        try:
+            orientation = int(pil.getexif().get(0x0112, 1) or 1)
+        except Exception:  # noqa: BLE001 - a broken EXIF block must not hide the pixels
+            orientation = 1
     icc = rgb_icc(pil.info.get("icc_profile"))
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Another library switched Pillow to accept truncated files globally; we must not.
@@ -164,6 +172,7 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # size already checked
+            warnings.simplefilter("ignore", UserWarning)  # e.g. corrupt EXIF read again by exif_transpose
             pil.seek(0)
             pil.load()
             if digest is None:

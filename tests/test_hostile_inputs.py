@@ -95,6 +95,12 @@ def png_bomb(side: int = 12000) -> bytes:
             + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
 
 
+def jpeg_with_corrupt_exif() -> bytes:
+    """Grace Hopper with an EXIF block whose IFD promises 5 entries and holds none (Pillow warns)."""
+    app1 = b"Exif\x00\x00" + b"II*\x00\x08\x00\x00\x00" + struct.pack("<H", 5)
+    return HOPPER_BYTES[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + HOPPER_BYTES[2:]
+
+
 CUTS = [int(len(HOPPER_BYTES) * (i + 0.5) / 20) for i in range(20)]
 RANDOM_SUFFIXES = (".jpg", ".png", ".heic", ".webp", ".gif", ".tif")
 
@@ -348,6 +354,8 @@ def test_console_script_on_hostile_files_is_bounded_and_quiet(tmp_path):
     (tmp_path / "random.heic").write_bytes(random.Random(3).randbytes(50000))
     os.symlink("loop2.jpg", tmp_path / "loop1.jpg")
     os.symlink("loop1.jpg", tmp_path / "loop2.jpg")
+    (tmp_path / "badexif.jpg").write_bytes(jpeg_with_corrupt_exif())  # Pillow's warnings stay off stderr
+    (tmp_path / "cut.tif").write_bytes(multipage_tiff()[:-40])
     shutil.copy(HOPPER, tmp_path / "good.jpg")
     code, out, err, peak_mb, seconds = run_console(["check", "--json", "--jobs", "1", str(tmp_path)], timeout=120)
     assert code == 4, err
@@ -355,7 +363,7 @@ def test_console_script_on_hostile_files_is_bounded_and_quiet(tmp_path):
     results = {Path(o["file"]).name: o["decision"] for o in json.loads(out)}
     assert results == {"bomb.png": "error", "huge_ihdr.png": "error", "huge_sof.jpg": "error", "cut.jpg": "error",
                        "random.heic": "error", "loop1.jpg": "error", "loop2.jpg": "error",
-                       "good.jpg": "needs_consent"}
+                       "cut.tif": "error", "good.jpg": "needs_consent", "badexif.jpg": "needs_consent"}
     # the bomb (144 Mpx, ~430 MB as RGB) was refused from its header, never decoded
     assert peak_mb < PEAK_RSS_MB, f"peak RSS {peak_mb:.0f} MB"
     assert seconds < 60, f"{seconds:.1f} s"
