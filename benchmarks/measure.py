@@ -8,15 +8,19 @@ import threading
 import time
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants (worker pools included), from /proc."""
+def tree_rss_kb(pid: int, field: str = "Rss:") -> int:
+    """Memory of a process and all its descendants (worker pools included), from /proc.
+
+    `Rss:` counts pages shared between processes (libraries, models) once per process;
+    `Pss:` splits each shared page among its sharers, so the sum is the tree's real footprint.
+    """
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
         try:
-            with open(f"/proc/{p}/status") as fh:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
                 for line in fh:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field):
                         total += int(line.split()[1])
                         break
             for task in os.listdir(f"/proc/{p}/task"):
@@ -29,15 +33,16 @@ def tree_rss_kb(pid: int) -> int:
 
 def run_measured(cmd: list[str], sample_every: float = 0.02) -> dict:
     """Run `cmd` to the end: wall seconds, CPU seconds (user + system, waited-for children included),
-    peak resident memory of the whole tree (sampled), exit code and stdout bytes."""
+    peak memory of the whole tree (sampled; RSS and PSS), exit code and stdout bytes."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], tree_rss_kb(proc.pid))
+            peak[1] = max(peak[1], tree_rss_kb(proc.pid, "Pss:"))
             time.sleep(sample_every)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -49,4 +54,4 @@ def run_measured(cmd: list[str], sample_every: float = 0.02) -> dict:
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": peak[0] / 1024,
-            "exit": proc.returncode, "stdout": out}
+            "peak_pss_mb": peak[1] / 1024, "exit": proc.returncode, "stdout": out}

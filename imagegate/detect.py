@@ -73,7 +73,7 @@ class DetectorSettings:
     # Faces the wrong way up (no EXIF orientation, people lying down, children held
     # upside down): CenterFace on the photo at `rotated_long_side`, turned 90/180/270
     # degrees. Only confident detections count, as a turned photo offers new clutter.
-    rotated_long_side: int = 640
+    rotated_long_side: int = 448
     rotated_score: float = 0.5
     # CenterFace inputs above this many pixels run in strips overlapping by
     # `tile_overlap` px (memory: ~700 MB for one 2048 x 1536 pass).
