@@ -8,17 +8,19 @@ import threading
 import time
 
 
-def tree_rss_kb(pid: int, field: str = "Rss:") -> int:
+def tree_rss_kb(pid: int, field: str = "VmRSS:") -> int:
     """Memory of a process and all its descendants (worker pools included), from /proc.
 
-    `Rss:` counts pages shared between processes (libraries, models) once per process;
-    `Pss:` splits each shared page among its sharers, so the sum is the tree's real footprint.
+    `VmRSS:` (cheap, from status) counts pages shared between processes (libraries, models) once
+    per process; `Pss:` (from smaps_rollup, which walks page tables and slows the measured
+    processes if read often) splits shared pages among their sharers: the tree's real footprint.
     """
+    source = "status" if field == "VmRSS:" else "smaps_rollup"
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
         try:
-            with open(f"/proc/{p}/smaps_rollup") as fh:
+            with open(f"/proc/{p}/{source}") as fh:
                 for line in fh:
                     if line.startswith(field):
                         total += int(line.split()[1])
@@ -40,9 +42,12 @@ def run_measured(cmd: list[str], sample_every: float = 0.02) -> dict:
     done = threading.Event()
 
     def sample() -> None:
+        n = 0
         while not done.is_set():
             peak[0] = max(peak[0], tree_rss_kb(proc.pid))
-            peak[1] = max(peak[1], tree_rss_kb(proc.pid, "Pss:"))
+            if n % 25 == 0:
+                peak[1] = max(peak[1], tree_rss_kb(proc.pid, "Pss:"))
+            n += 1
             time.sleep(sample_every)
 
     sampler = threading.Thread(target=sample, daemon=True)
