@@ -36,7 +36,7 @@ import numpy as np
 
 from . import quiet
 from .errors import ModelError
-from .geometry import clip_box, iou_matrix, nms, unrotate_points
+from .geometry import clip_box, iou_matrix, nms, rotate_box, rotate_points
 from .modelfiles import model_file
 
 CENTERFACE_OUTPUTS = ["537", "538", "539", "540"]
@@ -283,13 +283,13 @@ class FaceDetector:
         scale = min(1.0, s.rotated_long_side / max(h, w))
         small = _resize(fine, scale / fine_scale)
         for k in (1, 2, 3):
-            rb, rs, rl = self._centerface_run(np.ascontiguousarray(np.rot90(small, k)), s.rotated_score)
+            turned = np.ascontiguousarray(np.rot90(small, k))
+            rb, rs, rl = self._centerface_run(turned, s.rotated_score)
             for box, score, lm in zip(rb, rs, rl):
-                x, y, bw, bh = box
-                corners = unrotate_points(np.array([[x, y], [x + bw, y + bh]]), k, small.shape)
-                (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
-                pts = unrotate_points(lm.reshape(-1, 2), k, small.shape).reshape(-1)
-                yield np.array([x0, y0, x1 - x0, y1 - y0]) / scale, float(score), pts / scale, k
+                # turning the turned image back by -k maps its points onto `small`
+                back = np.array(rotate_box(box, -k, turned.shape))
+                pts = rotate_points(lm.reshape(-1, 2), -k, turned.shape).reshape(-1)
+                yield back / scale, float(score), pts / scale, k
 
     def _second_look(self, img: np.ndarray, boxes: np.ndarray):
         """Re-detect each weak proposal with CenterFace on an upscaled crop around it.

@@ -52,20 +52,6 @@ def clip_box(box, width: int, height: int):
     return (x1, y1, max(0.0, x2 - x1), max(0.0, y2 - y1))
 
 
-def unrotate_points(pts: np.ndarray, k: int, shape) -> np.ndarray:
-    """Points in `np.rot90(img, k)` back to `img` coordinates (`shape` is img's)."""
-    h, w = shape[:2]
-    x, y = pts[:, 0], pts[:, 1]
-    k %= 4
-    if k == 1:
-        return np.stack([w - y, x], axis=1)
-    if k == 2:
-        return np.stack([w - x, h - y], axis=1)
-    if k == 3:
-        return np.stack([y, h - x], axis=1)
-    return pts.copy()
-
-
 def rotate_points(pts: np.ndarray, k: int, shape) -> np.ndarray:
     """Points in `img` to `np.rot90(img, k)` coordinates (`shape` is img's)."""
     h, w = shape[:2]
