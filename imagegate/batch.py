@@ -10,7 +10,6 @@ without its own pool, so N workers use N cores without oversubscription.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import multiprocessing
 import os
 from collections import deque
@@ -21,7 +20,7 @@ from typing import Iterable, Iterator
 
 from .config import Settings
 from .errors import ImageLoadError, ImagegateError, ModelError, internal_error
-from .loader import load_image
+from .loader import load_image, sha256_file
 from .paths import Target
 from .verdict import Failure, Verdict
 
@@ -67,16 +66,15 @@ def check_target(gate, target: Target, job: Job) -> Checked:
         return Checked(Failure(target.path, internal_error(exc)))
 
 
-def file_digest(path: str) -> str | None:
-    """sha256 of a file's bytes, or None if it cannot be read (the check will say why)."""
-    h = hashlib.sha256()
+def _digest(target: Target, job: Job) -> str | None:
+    """The key under which an identical file's result is reused, or None when it must be checked
+    on its own: an unreadable file (the check will say why), or a preview to write per file."""
+    if target.error or job.annotate:
+        return None
     try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
+        return sha256_file(target.path)
     except OSError:
         return None
-    return h.hexdigest()
 
 
 #: below this many photos, starting workers (each loads the models, ~2 s) costs more than it saves
@@ -132,7 +130,7 @@ class Batch:
     def _run_here(self, targets: list[Target], job: Job) -> Iterator[Checked]:
         done: dict[str, Checked] = {}
         for t in targets:
-            digest = None if t.error or job.annotate else file_digest(t.path)
+            digest = _digest(t, job)
             if digest in done:
                 yield _for_file(done[digest], t.path)
                 continue
@@ -152,7 +150,7 @@ class Batch:
         first_of: dict[str, Future] = {}
 
         def submit(t: Target) -> None:
-            digest = None if t.error or job.annotate else file_digest(t.path)
+            digest = _digest(t, job)
             if digest is not None and digest in first_of:
                 pending.append((t, digest, None))  # a copy: reuse the first one's result
                 return

@@ -27,7 +27,6 @@ the N-th time it is reached (default the first), imitating a SIGKILL there.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from pathlib import Path
 
 from . import audit
 from .errors import ImagegateError
+from .loader import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +73,6 @@ def _crash_point(step: str) -> None:
 
 def fsync_dir(path: Path) -> None:
     audit._fsync_dir(path)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def dumps(obj) -> bytes:

@@ -75,6 +75,15 @@ class LoadedImage:
                 "width": self.width, "height": self.height, "frames": self.frames}
 
 
+def sha256_file(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, read in blocks (raises OSError if it cannot be read)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def describe(image: ImageInput) -> str:
     """A human name for an image input, used in messages."""
     if isinstance(image, (str, os.PathLike)):

@@ -82,7 +82,7 @@ def _fresh_gate():
 
 def check_file(path: str, token: str) -> dict:
     """Check one file; never raises for a bad photo (that is a Failure result, fail closed)."""
-    from .loader import load_image
+    from .loader import load_image, sha256_file
 
     name = os.path.basename(path)
     crash_on = os.environ.get(WORKER_CRASH_ENV)
@@ -116,7 +116,7 @@ def check_file(path: str, token: str) -> dict:
         error = exc if isinstance(exc, ImagegateError) else internal_error(exc)
         if "sha256" not in out:
             try:
-                out["sha256"] = _sha_of_file(path)
+                out["sha256"] = sha256_file(path)
             except FileNotFoundError:
                 return {"path": path, "vanished": True}
         out.update(decision="error", report=Failure(path, error).to_dict())
@@ -124,12 +124,6 @@ def check_file(path: str, token: str) -> dict:
         if img is not None:
             out["preview"] = _write_preview(img.rgb, None, token, message=str(error))
     return out
-
-
-def _sha_of_file(path: str) -> str:
-    from .journal import sha256_file
-
-    return sha256_file(Path(path))
 
 
 def _write_redacted(gate, img, token: str) -> str | None:
