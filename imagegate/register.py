@@ -224,12 +224,12 @@ class Register:
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             # Identify the file before anything writes to it: switching to WAL rewrites
             # the header, and a file we refuse must be left exactly as it was.
-            self._check_identity(*self._identity())
+            _check_identity(self.path, *_identity(self._db))
             if not self.in_memory:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = FULL")
             self._migrate()
-            self._check_integrity()
+            _check_integrity(self._db, self.path)
             if not self.in_memory:
                 # finishes the wiping of an earlier forget() that a reader kept from completing
                 self._checkpoint()
@@ -297,32 +297,6 @@ class Register:
         except sqlite3.DatabaseError as exc:
             raise RegisterError(f"{self.path}: read failed: {exc}") from None
 
-    def _identity(self) -> tuple[int, int, int]:
-        db = self._db
-        return (db.execute("PRAGMA application_id").fetchone()[0],
-                db.execute("PRAGMA user_version").fetchone()[0],
-                db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
-
-    def _check_identity(self, app_id: int, version: int, tables: int) -> bool:
-        """Refuse foreign or newer files; True when the database is still blank."""
-        blank = app_id == 0 and version == 0 and tables == 0
-        if not blank and app_id != APPLICATION_ID:
-            raise RegisterError(f"{self.path} is an SQLite database but not an imagegate register",
-                                hint="point --register at an imagegate register file")
-        if version > SCHEMA_VERSION:
-            raise RegisterError(
-                f"{self.path} was written by a newer imagegate (schema {version}; this version knows {SCHEMA_VERSION})",
-                hint="upgrade imagegate")
-        return blank
-
-    def _check_integrity(self) -> None:
-        """A damaged register must never read as a smaller one (someone's consent or
-        template silently missing); quick_check is cheap at this size."""
-        problems = [r[0] for r in self._db.execute("PRAGMA quick_check").fetchall()]
-        if problems != ["ok"]:
-            raise RegisterError(f"{self.path} is damaged: {'; '.join(problems[:3])}",
-                                hint="restore it from a backup (`imagegate register restore`)")
-
     def backup(self, dest: str | os.PathLike) -> Path:
         """A consistent copy of the register, made while others may be using it.
 
@@ -365,16 +339,9 @@ class Register:
         except sqlite3.DatabaseError as exc:
             raise RegisterError(f"cannot open the backup {src}: {exc}") from None
         try:
-            app_id, version, tables = (other.execute(q).fetchone()[0] for q in (
-                "PRAGMA application_id", "PRAGMA user_version", "SELECT count(*) FROM sqlite_master"))
-            if app_id != APPLICATION_ID:
-                raise RegisterError(f"{src} is not an imagegate register backup")
-            if version > SCHEMA_VERSION:
-                raise RegisterError(f"{src} was written by a newer imagegate (schema {version}; this version "
-                                    f"knows {SCHEMA_VERSION})", hint="upgrade imagegate")
-            problems = [r[0] for r in other.execute("PRAGMA quick_check").fetchall()]
-            if problems != ["ok"]:
-                raise RegisterError(f"the backup {src} is damaged: {'; '.join(problems[:3])}")
+            if _check_identity(src, *_identity(other)):
+                raise RegisterError(f"{src} is an empty database, not an imagegate register backup")
+            _check_integrity(other, src, hint="use another backup")
             other.backup(self._db)
         except sqlite3.DatabaseError as exc:
             raise RegisterError(f"restore from {src} failed: {exc}") from None
@@ -387,8 +354,8 @@ class Register:
         # Read the version inside the write transaction: two processes opening a new
         # register at once must not both create the schema.
         with self._tx() as db:
-            app_id, version, tables = self._identity()
-            if self._check_identity(app_id, version, tables):
+            app_id, version, tables = _identity(db)
+            if _check_identity(self.path, app_id, version, tables):
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             for v in range(version + 1, SCHEMA_VERSION + 1):
                 for stmt in MIGRATIONS[v].split(";"):
@@ -563,6 +530,35 @@ class Register:
                 "consent": {ch: self.consent_status(p, ch, day).to_dict() for ch in channels},
             })
         return out
+
+
+def _identity(db: sqlite3.Connection) -> tuple[int, int, int]:
+    """application_id, schema version and number of schema objects: enough to tell what a file is."""
+    return (db.execute("PRAGMA application_id").fetchone()[0],
+            db.execute("PRAGMA user_version").fetchone()[0],
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+
+
+def _check_identity(path, app_id: int, version: int, tables: int) -> bool:
+    """Refuse foreign or newer files; True when the database is still blank."""
+    blank = app_id == 0 and version == 0 and tables == 0
+    if not blank and app_id != APPLICATION_ID:
+        raise RegisterError(f"{path} is an SQLite database but not an imagegate register",
+                            hint="point --register at an imagegate register file")
+    if version > SCHEMA_VERSION:
+        raise RegisterError(
+            f"{path} was written by a newer imagegate (schema {version}; this version knows {SCHEMA_VERSION})",
+            hint="upgrade imagegate")
+    return blank
+
+
+def _check_integrity(db: sqlite3.Connection, path,
+                     hint: str = "restore it from a backup (`imagegate register restore`)") -> None:
+    """A damaged register must never read as a smaller one (someone's consent or template
+    silently missing); quick_check is cheap at this size."""
+    problems = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
+    if problems != ["ok"]:
+        raise RegisterError(f"{path} is damaged: {'; '.join(problems[:3])}", hint=hint)
 
 
 def _embedding_bytes(embedding) -> bytes:

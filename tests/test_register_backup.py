@@ -57,11 +57,13 @@ def test_backup_never_overwrites(tmp_path):
     assert (tmp_path / "taken").read_text() == "keep"
 
 
-@pytest.mark.parametrize("kind", ["foreign", "newer", "garbage"])
+@pytest.mark.parametrize("kind", ["foreign", "newer", "garbage", "empty"])
 def test_restore_refuses_what_is_not_a_usable_backup_and_changes_nothing(tmp_path, kind):
     bad = tmp_path / "bad.sqlite3"
     if kind == "garbage":
         bad.write_bytes(os.urandom(5000))
+    elif kind == "empty":  # restoring it would silently erase everyone
+        sqlite3.connect(bad).close()
     else:
         db = sqlite3.connect(bad)
         db.execute("CREATE TABLE t(x)")
