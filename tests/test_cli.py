@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 from typer.testing import CliRunner
 
 from imagegate.cli.main import app

@@ -31,9 +31,15 @@ def test_every_manifest_entry_verifies():
 
 
 def test_manifest_records_provenance_and_licence():
-    for entry in modelfiles.manifest()["models"]:
-        assert entry["licence"] and entry["source"]["package"] and entry["source"]["version"]
-        assert entry["source"]["path"].endswith(entry["file"])
+    entries = {e["id"]: e for e in modelfiles.manifest()["models"]}
+    for entry in entries.values():
+        src = entry["source"]
+        assert entry["licence"] and src["package"] and src["version"]
+        # a converted model names the manifest entry it was converted from, and how
+        original = entries[src["converted_from"]] if "converted_from" in src else entry
+        assert src["path"].endswith(original["file"])
+        if "converted_from" in src:
+            assert original["sha256"] != entry["sha256"] and "convert" in src["converter"]
 
 
 def test_altered_model_is_refused_with_restore_hint(fake_models_dir):
@@ -61,6 +67,17 @@ def test_detector_refuses_to_start_with_an_altered_model(fake_models_dir):
         FaceDetector()
 
 
+def test_embedder_refuses_to_start_with_an_altered_descriptor_model(fake_models_dir):
+    from imagegate.embed import FaceEmbedder
+
+    target = fake_models_dir / "dlib_face_recognition_resnet_model_v1.onnx"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit in the weights
+    target.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="dlib_face_recognition_resnet_model_v1.onnx has been altered"):
+        FaceEmbedder()
+
+
 def test_unknown_model_id():
     with pytest.raises(ModelError, match="not in the manifest"):
         modelfiles.model_file("no-such-model")
@@ -70,4 +87,4 @@ def test_manifest_is_valid_json_next_to_the_files():
     data = json.loads((modelfiles.models_dir() / "MANIFEST.json").read_text())
     bundled = {e["file"] for e in data["models"] if e["location"] == "bundled"}
     assert bundled == {"face_detection_short_range.tflite", "face_detection_full_range_sparse.tflite",
-                       "centerface.onnx"}
+                       "centerface.onnx", "dlib_face_recognition_resnet_model_v1.onnx"}
