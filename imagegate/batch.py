@@ -2,9 +2,10 @@
 the models once. Results always come back in input order, so output does not
 depend on which worker finished first.
 
-dlib and OpenCV's DNN hold the GIL or use their own threads, so parallelism is
-per process; each worker runs single-threaded OpenCV and a descriptor engine
-without its own pool, so N workers use N cores without oversubscription.
+The neural networks run in OpenCV's DNN module, which has its own thread pool;
+dlib's landmark step holds the GIL. So parallelism across photos is per process,
+and each worker gets its share of the cores for OpenCV (1 thread when there are
+as many workers as cores), so N workers never oversubscribe the machine.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ class Batch:
     def _run_pool(self, targets: list[Target], job: Job) -> Iterator[Checked]:
         pool = self._get_pool()
         done: dict[str, Checked] = {}
-        pending: deque[tuple[Target, str | None, Future | None]] = deque()
+        # (photo, digest, its future or None for a copy, the pool it went to)
+        pending: deque[tuple[Target, str | None, Future | None, ProcessPoolExecutor]] = deque()
         window = 2 * self.jobs  # bounded: at most this many photos in flight
         it = iter(targets)
         first_of: dict[str, Future] = {}
@@ -152,28 +154,31 @@ class Batch:
         def submit(t: Target) -> None:
             digest = _digest(t, job)
             if digest is not None and digest in first_of:
-                pending.append((t, digest, None))  # a copy: reuse the first one's result
+                pending.append((t, digest, None, pool))  # a copy: reuse the first one's result
                 return
             fut = pool.submit(_worker_check, t, job)
             if digest is not None:
                 first_of[digest] = fut
-            pending.append((t, digest, fut))
+            pending.append((t, digest, fut, pool))
 
         for t in it:
             submit(t)
             if len(pending) >= window:
                 break
         while pending:
-            t, digest, fut = pending.popleft()
+            t, digest, fut, its_pool = pending.popleft()
             if fut is None:
                 result = _for_file(done[digest], t.path)
             else:
                 try:
                     result = fut.result()
-                except Exception as exc:  # noqa: BLE001 - a dead worker fails its photo, never passes it
-                    result = Checked(Failure(t.path, ModelError(
-                        f"worker process failed: {type(exc).__name__}: {exc}")))
-                    self._reset_pool()
+                except Exception:  # noqa: BLE001 - the pool broke: which photo broke it is unknown
+                    # Every photo in flight fails with the pool, innocent or not. Each gets one
+                    # more try in a fresh pool; a photo that brings a worker down twice is the
+                    # culprit and fails (never passes).
+                    if its_pool is self._pool:
+                        self._reset_pool()
+                    result = self._retry(t, job)
                     pool = self._get_pool()
                 if digest is not None:
                     done[digest] = result
@@ -182,12 +187,22 @@ class Batch:
                 submit(nxt)
                 break
 
+    def _retry(self, t: Target, job: Job) -> Checked:
+        try:
+            return self._get_pool().submit(_worker_check, t, job).result()
+        except Exception as exc:  # noqa: BLE001 - a dead worker fails its photo, never passes it
+            self._reset_pool()
+            return Checked(Failure(t.path, ModelError(
+                f"the worker process checking this photo stopped twice ({type(exc).__name__})",
+                hint="check this photo on its own with --jobs 1; if it fails again, report it")))
+
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn, not fork: the parent may hold mediapipe/OpenCV threads that fork would copy half-alive
             self._pool = ProcessPoolExecutor(
                 max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init, initargs=(self.settings, self.register, self.lang))
+                initializer=_worker_init,
+                initargs=(self.settings, self.register, self.lang, max(1, (os.cpu_count() or 1) // self.jobs)))
         return self._pool
 
     def _reset_pool(self) -> None:
@@ -204,11 +219,11 @@ def _for_file(checked: Checked, path: str) -> Checked:
 _GATE = None
 
 
-def _worker_init(settings: Settings, register: str | None, lang: str) -> None:
+def _worker_init(settings: Settings, register: str | None, lang: str, threads: int) -> None:
     global _GATE
     import cv2
 
-    cv2.setNumThreads(1)
+    cv2.setNumThreads(threads)
     from .gate import Gate
 
     _GATE = Gate(register=register, settings=settings, lang=lang)

@@ -317,8 +317,13 @@ class FaceDetector:
         views = [crops]
         if s.verify_flip:
             views.append([np.ascontiguousarray(c[:, ::-1]) for c in crops])
-        batch = np.stack([c for v in views for c in v]).transpose(0, 3, 1, 2).astype(np.float32)
-        maps = self._centerface_forward(batch)
+        flat = [c for v in views for c in v]
+        # in chunks of at most `tile_max_pixels`: a crowd gives hundreds of proposals, and one
+        # batch of all their crops would hold CenterFace's activations for all of them at once
+        chunk = max(1, s.tile_max_pixels // (out * out))
+        parts = [self._centerface_forward(np.stack(flat[i:i + chunk]).transpose(0, 3, 1, 2).astype(np.float32))
+                 for i in range(0, len(flat), chunk)]
+        maps = [np.concatenate(m) for m in zip(*parts)]
         results = []
         n = len(crops)
         for i, (x0, y0, k) in enumerate(origins):

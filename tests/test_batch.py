@@ -68,3 +68,29 @@ def test_an_identical_file_is_reported_under_its_own_name(photos):
         a, b = (c.result for c in batch.run(targets, Job(channel="facebook", on=day)))
     assert a.file.endswith("50_grace.jpg") and b.file.endswith("51_grace_copy.jpg")
     assert a.sha256 == b.sha256 and a.to_dict() | {"file": b.file} == b.to_dict()
+
+
+def test_a_photo_that_kills_its_worker_fails_and_the_photos_beside_it_are_checked(photos, tmp_path,
+                                                                                   monkeypatch):
+    from imagegate import batch as batch_module
+
+    from . import crashing_worker
+
+    reg_path, folder, day = photos
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    originals = sorted(p for p in folder.iterdir() if "broken" not in p.name)[:5]
+    for i, p in enumerate(originals):
+        shutil.copy(p, mixed / f"{i:02d}_{p.name}")
+        if i == 1:  # in flight together with innocent photos when its worker dies; one byte more
+            (mixed / f"{i:02d}_crash.jpg").write_bytes(p.read_bytes() + b"\0")  # so it is not a copy
+    expected = {r.file: r.to_dict() for r in run(reg_path, mixed, day, jobs=1)}
+
+    monkeypatch.setattr(batch_module, "_worker_check", crashing_worker.check_or_die)
+    got = run(reg_path, mixed, day, jobs=2)
+    assert [r.file for r in got] == list(expected)
+    for r in got:
+        if "crash" in r.file:
+            assert r.decision == "error" and "stopped twice" in r.to_dict()["error"]["message"]
+        else:  # innocent photos caught in the broken pool were checked again, not failed
+            assert r.to_dict() == expected[r.file]
