@@ -33,11 +33,12 @@ def tree_rss_kb(pid: int, field: str = "VmRSS:") -> int:
     return total
 
 
-def run_measured(cmd: list[str], sample_every: float = 0.02) -> dict:
+def run_measured(cmd: list[str], sample_every: float = 0.02, env: dict | None = None) -> dict:
     """Run `cmd` to the end: wall seconds, CPU seconds (user + system, waited-for children included),
     peak memory of the whole tree (sampled; RSS and PSS), exit code and stdout bytes."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=None if env is None else {**os.environ, **env})
     peak = [0, 0]
     done = threading.Event()
 
