@@ -64,6 +64,9 @@ class WatchSettings:
     finish_seconds: float = 30.0
     #: also write a publishable copy of each needs-consent photo, faces without consent hidden, to OUT/redacted/
     redact: bool = False
+    #: a photo still being checked after this long is treated like one whose worker died: the workers
+    #: are killed and restarted, and it is retried alone (seconds; a 12 MP photo takes ~2)
+    photo_timeout_seconds: float = 300.0
 
     def validate(self) -> "WatchSettings":
         if not 0 < self.settle_seconds <= 600:
@@ -72,6 +75,8 @@ class WatchSettings:
             raise WatchError(f"rescan interval must be between 0 and 3600 seconds, got {self.rescan_seconds}")
         if self.jobs < 1:
             raise WatchError(f"--jobs must be at least 1, got {self.jobs}")
+        if not 1 <= self.photo_timeout_seconds <= 86400:
+            raise WatchError(f"the photo timeout must be between 1 and 86400 seconds, got {self.photo_timeout_seconds}")
         return self
 
 
@@ -130,8 +135,10 @@ class _Enqueue:
 class _Job:
     path: str
     token: str
-    deaths: int = 0
+    deaths: int = 0     # times its worker died or hung while checking it
+    timeouts: int = 0   # of those, times it hung
     alone: bool = False
+    started: float = 0.0  # time.monotonic() when it was handed to a worker
 
 
 class Watcher:
@@ -306,11 +313,12 @@ class Watcher:
             if not self._busy and not self._stop.is_set():
                 job = self._suspects.popleft()
                 job.alone = True
+                job.started = time.monotonic()
                 self._busy[self._pool.submit(job.path, job.token)] = job
             return
         limit = 2 * self.watch.jobs
         while self._ready and len(self._busy) < limit and not self._stop.is_set():
-            job = _Job(self._ready.popleft(), uuid.uuid4().hex)
+            job = _Job(self._ready.popleft(), uuid.uuid4().hex, started=time.monotonic())
             self._busy[self._pool.submit(job.path, job.token)] = job
 
     def _collect(self, timeout: float, retry: bool = True) -> None:
@@ -334,8 +342,20 @@ class Watcher:
             self._sort(job, result)
         if broken:
             self._worker_died(broken, retry)
+        elif retry and self._busy:
+            # A photo taken in flight at `started` may wait behind one other per worker (the
+            # pool holds 2 per worker), so only a photo over twice the limit is certainly stuck.
+            now = time.monotonic()
+            stuck = [j for j in self._busy.values() if now - j.started > 2 * self.watch.photo_timeout_seconds
+                     or (j.alone and now - j.started > self.watch.photo_timeout_seconds)]
+            if stuck:
+                for job in stuck:
+                    job.timeouts += 1
+                    log.warning("%s: still being checked after %.0f s; restarting the workers", job.path,
+                                now - job.started)
+                self._worker_died([], retry, kill=True)
 
-    def _worker_died(self, jobs: list[_Job], retry: bool) -> None:
+    def _worker_died(self, jobs: list[_Job], retry: bool, *, kill: bool = False) -> None:
         # One death breaks the whole pool, so every photo in flight is a suspect. Suspects are
         # retried one at a time: a photo is rejected only when it killed a worker a second time
         # while nothing else was running, so innocent photos beside it are never rejected.
@@ -344,13 +364,14 @@ class Watcher:
             jobs.append(job)
         if not retry:
             return  # stopping: these photos stay in the inbox for the next run
-        self._pool.restart()
+        self._pool.restart(kill=kill)
         for job in jobs:
             job.deaths += 1
             if job.alone and job.deaths >= MAX_DEATHS:
-                self._sort(job, self._failure(job, ModelError(
-                    f"the checking process died {job.deaths} times on this photo",
-                    hint="check it by hand; it is kept in rejected/")))
+                what = (f"the checking process died {job.deaths} times on this photo" if not job.timeouts else
+                        f"checking this photo stopped {job.deaths} times, {job.timeouts} of them still running "
+                        f"after the {self.watch.photo_timeout_seconds:.0f} s limit")
+                self._sort(job, self._failure(job, ModelError(what, hint="check it by hand; it is kept in rejected/")))
             else:
                 job.token = uuid.uuid4().hex  # the old pool's surviving worker may still write the old one
                 self._suspects.append(job)

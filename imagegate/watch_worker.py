@@ -7,8 +7,9 @@ staged preview it wrote, if any. Pixels never travel back to the main process,
 so its memory stays flat however big the photos are. The main process alone
 moves files and writes the journal and audit log.
 
-Test hook: `IMAGEGATE_WATCH_WORKER_CRASH_ON=TEXT` makes a worker `os._exit(1)`
-when checking a file whose name contains TEXT (a worker dying on a photo).
+Test hooks: `IMAGEGATE_WATCH_WORKER_CRASH_ON=TEXT` makes a worker `os._exit(1)`
+when checking a file whose name contains TEXT (a worker dying on a photo);
+`IMAGEGATE_WATCH_WORKER_HANG_ON=TEXT` makes it never return (a hung worker).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .errors import ImagegateError, ImageLoadError, internal_error
 from .verdict import Failure
 
 WORKER_CRASH_ENV = "IMAGEGATE_WATCH_WORKER_CRASH_ON"
+WORKER_HANG_ENV = "IMAGEGATE_WATCH_WORKER_HANG_ON"
 ERROR_BANNER = (170, 30, 170)
 
 _state: dict = {}
@@ -86,6 +88,10 @@ def check_file(path: str, token: str) -> dict:
     crash_on = os.environ.get(WORKER_CRASH_ENV)
     if crash_on and crash_on in name:
         os._exit(1)
+    hang_on = os.environ.get(WORKER_HANG_ENV)
+    if hang_on and hang_on in name:
+        while True:  # like a native call that never returns
+            time.sleep(60)
     gate = _fresh_gate()
     try:
         st = os.lstat(path)
@@ -198,7 +204,15 @@ class CheckPool:
     def submit(self, path: str, token: str) -> Future:
         return self._pool.submit(check_file, path, token)
 
-    def restart(self) -> None:
+    def restart(self, *, kill: bool = False) -> None:
+        """A fresh pool; with `kill`, the old workers are killed first (a hung native call
+        cannot be interrupted any other way)."""
+        if kill:
+            for pid in self.worker_pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._start()
 

@@ -415,20 +415,27 @@ def test_sigterm_stops_cleanly_and_leaves_the_rest_in_the_inbox(tmp_path, regist
     assert len(audit_entries(out)) == len(w.sorted_lines())
 
 
-def test_a_photo_that_kills_its_worker_twice_is_rejected(tmp_path, register):
+@pytest.mark.parametrize("name, hook, extra, reason", [
+    ("boom.jpg", "IMAGEGATE_WATCH_WORKER_CRASH_ON", (), "died 2 times"),
+    ("stuck.jpg", "IMAGEGATE_WATCH_WORKER_HANG_ON", ("--photo-timeout", "3"), "after the 3 s limit"),
+], ids=["worker dies", "worker hangs"])
+def test_a_photo_that_stops_its_worker_twice_is_rejected_and_the_others_are_sorted(tmp_path, register, name,
+                                                                                  hook, extra, reason):
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
     inputs = small_batch(inbox, 1)
-    inputs["boom.jpg"] = drop(SAMPLES / "coffee.png", inbox, "boom.jpg")
-    w = Watch(inbox, out, register, env={"IMAGEGATE_WATCH_WORKER_CRASH_ON": "boom"})
+    inputs[name] = drop(SAMPLES / "coffee.png", inbox, name)
+    w = Watch(inbox, out, register, *extra, env={hook: name.split(".")[0]})
     w.wait_started()
     wait_for(lambda: len(audit_entries(out)) == 4, 150, "four audit entries")
+    workers = w.worker_pids()
     assert w.terminate() == 0, w.text()
     where = assert_exactly_once(inputs, inbox, out)
     assert where == {"grace_hopper-0.jpg": "blocked", "astronaut-0.png": "needs_consent",
-                     "coffee-0.png": "allowed", "boom.jpg": "rejected"}
-    rep = report_of(out, "rejected/boom.jpg")
-    assert rep["error"]["kind"] == "model_error" and "died 2 times" in rep["error"]["message"]
+                     "coffee-0.png": "allowed", name: "rejected"}
+    rep = report_of(out, f"rejected/{name}")
+    assert rep["error"]["kind"] == "model_error" and reason in rep["error"]["message"]
+    wait_for(lambda: not any(_alive(p) for p in workers), 30, "workers to exit")  # no hung worker left behind
 
 
 # -- load --------------------------------------------------------------------------------

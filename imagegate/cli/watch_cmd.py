@@ -68,6 +68,9 @@ def watch(
                                           "(a safety net for missed file events).")] = 5.0,
     redact: Annotated[bool, typer.Option("--redact", help="Also write a publishable copy of each needs-consent "
                                          "photo, faces without consent hidden, into OUT/redacted/.")] = False,
+    photo_timeout: Annotated[float, typer.Option("--photo-timeout", help="Seconds one photo may take before its "
+                                                 "workers are restarted and it is retried alone; a photo "
+                                                 "that stops twice goes to rejected/.")] = 300.0,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
@@ -98,7 +101,7 @@ def watch(
         kwargs = {} if jobs is None else {"jobs": jobs}
         watcher = Watcher(inbox, out, channel=channel, settings=settings, register=reg, lang=lang, config=config,
                           watch=WatchSettings(settle_seconds=settle, rescan_seconds=rescan, polling=polling,
-                                              redact=redact, **kwargs),
+                                              redact=redact, photo_timeout_seconds=photo_timeout, **kwargs),
                           on_outcome=_printer(lang))
         info = watcher.start()
     except ImagegateError as exc:
