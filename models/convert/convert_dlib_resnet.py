@@ -39,6 +39,7 @@ DLIB_SDIST_SHA256 = "9ab6a6fe113cc36a20c3f611c57fa6a07f18d1169bd04efb85c32e21b23
 
 
 def read_params(path):
+    """dlib_dump.cpp's parameter file: {layer index: (kind, flat float32 array)}."""
     out = {}
     b = open(path, "rb").read()
     o = 0
@@ -52,6 +53,7 @@ def read_params(path):
 
 
 def read_arch(path):
+    """dlib's printout of the network: [(layer index, layer name, {setting: value}, line)]."""
     layers = []
     for line in open(path):
         m = re.match(r"layer<(\d+)>\s+(\S+?)(?:\s|\(|$)(.*)", line.rstrip("\n"))
@@ -64,6 +66,8 @@ def read_arch(path):
 
 
 def build(arch_path, params_path, out_path):
+    """Rebuild the network as ONNX, from the input layer up (dlib numbers layers from the loss down),
+    tracking each tensor's shape so dlib's size-mismatched additions can be padded explicitly."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -221,7 +225,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE.parent / "dlib_face_recognition_resnet_model_v1.onnx")
     args = ap.parse_args()
-    import face_recognition_models
+    try:
+        import face_recognition_models
+        import onnx  # noqa: F401 - needed by build(); fail before the slow download and compile
+    except ImportError as exc:
+        raise SystemExit(f"{exc.name} is needed for the conversion: pip install onnx face_recognition_models")
 
     dat = Path(face_recognition_models.face_recognition_model_location())
     with tempfile.TemporaryDirectory() as tmp:
