@@ -78,6 +78,11 @@ def _digest(target: Target, job: Job) -> str | None:
         return None
 
 
+def worker_threads(jobs: int) -> int:
+    """OpenCV threads for each of `jobs` worker processes: their share of the cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
 #: below this many photos, starting workers (each loads the models, ~2 s) costs more than it saves
 POOL_MIN_PHOTOS = 4
 
@@ -202,7 +207,7 @@ class Batch:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_init,
-                initargs=(self.settings, self.register, self.lang, max(1, (os.cpu_count() or 1) // self.jobs)))
+                initargs=(self.settings, self.register, self.lang, worker_threads(self.jobs)))
         return self._pool
 
     def _reset_pool(self) -> None:

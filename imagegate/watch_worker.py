@@ -24,6 +24,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
+from .batch import worker_threads
 from .errors import ImagegateError, ImageLoadError, internal_error
 from .verdict import Failure
 
@@ -42,8 +43,13 @@ def _orphan_guard(parent: int) -> None:
             os._exit(0)
 
 
-def _init(settings, register, lang: str, channel: str, staging: str, redact: bool = False) -> None:
+def _init(settings, register, lang: str, channel: str, staging: str, redact: bool = False,
+          threads: int = 1) -> None:
+    import cv2
+
     from .gate import Gate
+
+    cv2.setNumThreads(threads)  # the workers share the cores; more threads would oversubscribe them
 
     # Ctrl-C reaches the whole process group; the main process decides when workers stop.
     # SIGTERM stays deadly: the pool uses it to end workers of a broken pool (a worker killed
@@ -194,7 +200,7 @@ class CheckPool:
                  redact: bool = False) -> None:
         self.jobs = jobs
         self._initargs = (settings, None if register is None else str(register), lang, channel, str(staging),
-                          redact)
+                          redact, worker_threads(jobs))
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
