@@ -3,7 +3,7 @@
 dlib finds the landmarks and cuts the chip (~2 ms per face, on the full-resolution
 photo). The ResNet itself runs in OpenCV's DNN module from an ONNX conversion of
 dlib's own weights (models/convert/): the same numbers (max abs difference ~4e-7,
-tested) at ~12 ms per chip per core instead of dlib-bin's ~115 ms, whose PyPI build
+tested) at ~10 ms per chip per core instead of dlib-bin's ~115 ms, whose PyPI build
 has no BLAS.
 """
 

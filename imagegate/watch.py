@@ -343,8 +343,8 @@ class Watcher:
         if broken:
             self._worker_died(broken, retry)
         elif retry and self._busy:
-            # A photo taken in flight at `started` may wait behind one other per worker (the
-            # pool holds 2 per worker), so only a photo over twice the limit is certainly stuck.
+            # The pool is handed up to two photos per worker, so a photo may first wait for the one
+            # ahead of it: only when checked alone, or after twice the limit, is it surely the stuck one.
             now = time.monotonic()
             stuck = [j for j in self._busy.values() if now - j.started > 2 * self.watch.photo_timeout_seconds
                      or (j.alone and now - j.started > self.watch.photo_timeout_seconds)]
