@@ -96,7 +96,7 @@ def describe(image: ImageInput) -> str:
 def load_image(image: ImageInput, limits: Limits = Limits()) -> LoadedImage:
     """Decode a path, bytes or PIL image into a LoadedImage, or raise ImageLoadError."""
     if isinstance(image, Image.Image):
-        return _from_pil(image, describe(image), None, limits)
+        return _from_pil(image, describe(image), None, limits, owned=False)
     if isinstance(image, (bytes, bytearray, memoryview)):
         data = bytes(image)
         source = "<bytes>"
@@ -148,7 +148,9 @@ def _read_file(path: Path, source: str, limits: Limits) -> bytes:
         raise ImageLoadError(source, f"the file could not be read: {exc.strerror or exc}") from None
 
 
-def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits) -> LoadedImage:
+def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits, *,
+              owned: bool = True) -> LoadedImage:
+    """`owned`: we opened `pil` ourselves and may change it; a caller's image is only read."""
     width, height = pil.size
     if width <= 0 or height <= 0:
         raise ImageLoadError(source, f"the image has no pixels ({width} x {height})")
@@ -186,8 +188,11 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits)
             pil.load()
             if digest is None:
                 digest = hashlib.sha256(pil.tobytes()).hexdigest()
-            # in place: a 12 MP photo is 48 MB inside Pillow, and a worker should hold it once
-            ImageOps.exif_transpose(pil, in_place=True)
+            if owned:
+                # in place: a 12 MP photo is 48 MB inside Pillow, and a worker should hold it once
+                ImageOps.exif_transpose(pil, in_place=True)
+            else:
+                pil = ImageOps.exif_transpose(pil)
             rgb = _to_rgb(pil)
     except ImageLoadError:
         raise

@@ -110,6 +110,17 @@ def test_exif_orientation_is_applied_before_anything_else(orientation, detector)
     assert len(detector.detect(img.rgb)) == 1
 
 
+def test_a_callers_pil_image_is_turned_upright_for_the_check_but_left_as_it_was():
+    stored = hopper().transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    theirs = Image.open(io.BytesIO(encode(stored, "JPEG", quality=95, exif=exif.tobytes())))
+    img = load_image(theirs)
+    assert img.rgb.shape == (600, 512, 3) and img.exif_orientation == 6
+    # the posting tool's own image object keeps its pixels and its orientation tag
+    assert theirs.size == stored.size and theirs.getexif().get(0x0112) == 6
+
+
 def test_path_bytes_and_pil_inputs_agree():
     a = load_image(HOPPER)
     b = load_image(HOPPER.read_bytes())
