@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import ImagegateError
-from .common import EXIT_ERROR, JsonOpt, fail, lang_or_fail, pick
+from .common import EXIT_ERROR, JsonOpt, lang_or_fail, pick, reported
 
 app = typer.Typer(help="Inspect the watcher's tamper-evident audit log.", no_args_is_help=True)
 
@@ -28,10 +27,8 @@ def verify(
     """Verify the hash chain. Exit 0 when intact, 4 when broken (the first broken line is printed)."""
     from .. import audit
 
-    try:
+    with reported():
         result = audit.verify(path)
-    except ImagegateError as exc:
-        raise fail(exc)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

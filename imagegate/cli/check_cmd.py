@@ -15,7 +15,7 @@ from ..errors import ImagegateError
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
 from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
-                     fail, lang_or_fail, pick, printable, stderr_is_tty)
+                     lang_or_fail, pick, printable, reported, stderr_is_tty)
 
 COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
           "error": typer.colors.MAGENTA}
@@ -47,10 +47,8 @@ def open_gate(ctx, lang, channel: str, on: str | None, register, config):
         day = parse_date(on) if on else None
     except ImagegateError as exc:
         raise typer.BadParameter(exc.message) from None
-    try:
+    with reported():
         return lang, channel, day, _gate(ctx, register, config, lang, need_register=True)
-    except ImagegateError as exc:
-        raise fail(exc)
 
 
 def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable[Verdict | Failure]:
@@ -125,10 +123,8 @@ def check(
         else:
             worst = _interactive(batch, job, json_out, details, lang, sheet)
     if sheet is not None:
-        try:
+        with reported():
             sheet.write(report)
-        except ImagegateError as exc:
-            raise fail(exc)
     raise typer.Exit(EXIT_FOR[worst])
 
 
@@ -199,10 +195,8 @@ def faces(
     from ..config import load_settings
     from ..gate import Gate
 
-    try:
+    with reported():
         settings = load_settings(pick(config, ctx, "config"))
-    except ImagegateError as exc:
-        raise fail(exc)
     targets = list(collect(paths))
     out, errors = [], 0
     with Gate(settings=settings) as gate:

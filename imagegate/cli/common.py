@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -56,6 +57,15 @@ def fail(exc: ImagegateError | str, code: int = EXIT_ERROR) -> "typer.Exit":
     message = str(exc)
     typer.secho(f"imagegate: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
+
+
+@contextmanager
+def reported():
+    """Inside the block, an ImagegateError becomes the CLI's error line and exit code 4."""
+    try:
+        yield
+    except ImagegateError as exc:
+        raise fail(exc) from None
 
 
 def stderr_is_tty() -> bool:

@@ -7,8 +7,7 @@ import json
 import typer
 
 from ..config import load_settings, settings_sources, to_toml, user_config_path
-from ..errors import ImagegateError
-from .common import ConfigOpt, JsonOpt, fail, pick
+from .common import ConfigOpt, JsonOpt, pick, reported
 
 app = typer.Typer(help="Show settings.", no_args_is_help=True)
 
@@ -17,10 +16,8 @@ app = typer.Typer(help="Show settings.", no_args_is_help=True)
 def show(ctx: typer.Context, json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Print the effective settings (defaults, then the per-user file, then --config)."""
     path = pick(config, ctx, "config")
-    try:
+    with reported():
         settings = load_settings(path)
-    except ImagegateError as exc:
-        raise fail(exc)
     if json_out:
         typer.echo(json.dumps(settings.to_dict(), indent=2))
         return

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import ImagegateError
 from ..register import CHANNELS, ROLES, Register, default_register_path, expand_channels, parse_date
-from .common import ConfigOpt, JsonOpt, RegisterOpt, fail, pick
+from .common import ConfigOpt, JsonOpt, RegisterOpt, pick, reported
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
 
@@ -40,10 +40,8 @@ def _confirm(yes: bool, question: str, refused: str) -> None:
 
 def _open(ctx: typer.Context, register: Path | None, *, create: bool) -> Register:
     path = pick(register, ctx, "register") or default_register_path()
-    try:
+    with reported():
         return Register(path, create=create)
-    except ImagegateError as exc:
-        raise fail(exc)
 
 
 @app.command("add")
@@ -64,11 +62,9 @@ def add(
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}", param_hint="--role")
     reg = _open(ctx, register, create=True)
-    try:
+    with reported():
         with reg, Gate(register=reg, settings=load_settings(pick(config, ctx, "config"))) as gate:
             person, photos = enrol(gate, name, role, [str(p) for p in photo], note)
-    except ImagegateError as exc:
-        raise fail(exc)
     typer.echo(f"enrolled {person.name} ({person.role}) from {len(photos)} photo(s); "
                f"no consent recorded yet (see `imagegate register consent`)")
 
@@ -91,12 +87,10 @@ def consent(
         except ImagegateError as exc:
             raise typer.BadParameter(exc.message, param_hint="--until") from None
     with _open(ctx, register, create=False) as reg:
-        try:
+        with reported():
             rows = reg.add_consent(name, channel, valid_until=until, risks_explained=risks_explained,
                                    evidence=evidence)
             person = reg.get(name)
-        except ImagegateError as exc:
-            raise fail(exc)
     chans = ", ".join(r.channel for r in rows)
     typer.echo(f"consent recorded for {person.name}: {chans}"
                + (f" until {until}" if until else "") + ("; risks explained" if risks_explained else ""))
@@ -115,10 +109,8 @@ def withdraw(
 ) -> None:
     """Withdraw consent (all channels by default). The history is kept."""
     with _open(ctx, register, create=False) as reg:
-        try:
+        with reported():
             n = reg.withdraw(name, channel or None)
-        except ImagegateError as exc:
-            raise fail(exc)
     typer.echo(f"withdrew {n} active consent(s) of {name}")
 
 
@@ -131,15 +123,11 @@ def forget(
 ) -> None:
     """Erase a person: their templates, consents and history. Cannot be undone."""
     with _open(ctx, register, create=False) as reg:
-        try:
+        with reported():
             reg.get(name)
-        except ImagegateError as exc:
-            raise fail(exc)
         _confirm(yes, f"Erase {name} and all their data from {reg.path}?", "nothing erased")
-        try:
+        with reported():
             reg.forget(name)
-        except ImagegateError as exc:
-            raise fail(exc)
     typer.echo(f"erased {name}")
 
 
@@ -155,10 +143,8 @@ def list_(
         rows = []
     else:
         with _open(ctx, register, create=False) as reg:
-            try:
+            with reported():
                 rows = reg.summary()
-            except ImagegateError as exc:
-                raise fail(exc)
     if json_out:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -190,10 +176,8 @@ def backup(
     The copy holds the same biometric templates: keep it as private as the register (it is created 0600).
     """
     with _open(ctx, register, create=False) as reg:
-        try:
+        with reported():
             out = reg.backup(file)
-        except ImagegateError as exc:
-            raise fail(exc)
     typer.echo(f"backed up {reg.path} to {out}")
 
 
@@ -207,9 +191,7 @@ def restore(
     """Replace the register's whole contents with a backup (people enrolled since are lost)."""
     with _open(ctx, register, create=True) as reg:
         _confirm(yes, f"Replace everything in {reg.path} with {file}?", "nothing restored")
-        try:
+        with reported():
             reg.restore_from(file)
             n = len(reg.people())
-        except ImagegateError as exc:
-            raise fail(exc)
     typer.echo(f"restored {reg.path} from {file}: {n} people")

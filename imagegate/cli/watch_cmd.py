@@ -10,7 +10,7 @@ import typer
 
 from .. import messages
 from ..errors import ImagegateError
-from .common import ConfigOpt, LangOpt, RegisterOpt, fail, lang_or_fail, pick
+from .common import ConfigOpt, LangOpt, RegisterOpt, lang_or_fail, pick, reported
 from .check_cmd import COLOUR
 
 TEXTS = {
@@ -91,7 +91,7 @@ def watch(
         raise typer.BadParameter(exc.message, param_hint="--channel") from None
     config = pick(config, ctx, "config")
     reg = pick(register, ctx, "register")
-    try:
+    with reported():
         settings = load_settings(config)
         if reg is not None:
             if not Path(reg).exists():
@@ -104,8 +104,6 @@ def watch(
                                               redact=redact, photo_timeout_seconds=photo_timeout, **kwargs),
                           on_outcome=_printer(lang))
         info = watcher.start()
-    except ImagegateError as exc:
-        raise fail(exc)
 
     def on_signal(signum, frame) -> None:
         watcher.stop()
@@ -116,9 +114,7 @@ def watch(
     typer.echo(_text("start", lang, inbox=info.inbox, out=info.out, channel=info.channel,
                      register=info.register or none, config=info.config or none, jobs=info.jobs,
                      observer=info.observer))
-    try:
+    with reported():
         watcher.run()
-    except ImagegateError as exc:
-        raise fail(exc)
     typer.echo(_text("stopped", lang, **watcher.counts))
     raise typer.Exit(0)
