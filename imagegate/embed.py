@@ -124,9 +124,6 @@ class FaceEmbedder:
                 raise ModelError(f"face descriptor failed: {_cv_message(exc)}") from None
         return np.asarray(vecs, dtype=np.float32).reshape(len(chips), 128).copy()
 
-    def close(self) -> None:
-        """Nothing to release; kept so callers can treat every model alike."""
-
     def embed(self, rgb: np.ndarray, boxes, rotations=None) -> np.ndarray:
         """Descriptors for faces at `boxes`; a face with rotation k is aligned on
         the photo turned by k quarter turns, where it stands upright (dlib's

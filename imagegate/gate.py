@@ -107,8 +107,6 @@ class Gate:
     def close(self) -> None:
         if self._detector is not None:
             self._detector.close()
-        if self._embedder is not None:
-            self._embedder.close()
         if self._owns_register and self._register is not None:
             self._register.close()
             self._register = None
