@@ -18,9 +18,9 @@ import statistics
 import sys
 from pathlib import Path
 
-from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_upscaled import upscale  # noqa: E402
 from measure import run_measured  # noqa: E402
 
 IMAGEGATE = str(Path(sys.executable).parent / "imagegate")
@@ -72,17 +72,8 @@ def main() -> int:
 def make_12mp_set(photos: list[Path], folder: Path, count: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
-        dst = folder / f"{i:03d}.jpg"
-        if dst.exists():
-            continue
-        src = photos[i % len(photos)]
-        with Image.open(src) as im:
-            im = im.convert("RGB")
-            if (i // len(photos)) % 2:
-                im = ImageOps.mirror(im)
-            k = (12_000_000 / (im.width * im.height)) ** 0.5
-            im = im.resize((round(im.width * k) + i // len(photos), round(im.height * k)), Image.LANCZOS)
-            im.save(dst, quality=92)
+        upscale(photos[i % len(photos)], folder / f"{i:03d}.jpg", 12.0, mirror=bool((i // len(photos)) % 2),
+                extra_width=i // len(photos))
     return folder
 
 

@@ -15,7 +15,22 @@ import argparse
 import json
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageOps
+
+
+def upscale(src: Path, dst: Path, megapixels: float = 12.0, *, mirror: bool = False,
+            extra_width: int = 0) -> tuple[int, int]:
+    """Write `src` resized (LANCZOS) to about `megapixels`, as JPEG quality 92, to `dst` (an existing
+    `dst` is kept); returns the size. `mirror` and `extra_width` make distinct files of one photo."""
+    with Image.open(src) as im:
+        k = (megapixels * 1e6 / (im.width * im.height)) ** 0.5
+        size = (round(im.width * k) + extra_width, round(im.height * k))
+        if not dst.exists():
+            im = im.convert("RGB")
+            if mirror:
+                im = ImageOps.mirror(im)
+            im.resize(size, Image.LANCZOS).save(dst, quality=92)
+    return size
 
 
 def main() -> int:
@@ -27,13 +42,7 @@ def main() -> int:
     ann = json.loads((args.data_dir / "annotations.json").read_text())
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for entry in ann["images"]:
-        with Image.open(args.data_dir / entry["file"]) as im:
-            im = im.convert("RGB")
-            k = (args.megapixels * 1e6 / (im.width * im.height)) ** 0.5
-            size = (round(im.width * k), round(im.height * k))
-            dst = args.out_dir / entry["file"]
-            if not dst.exists():
-                im.resize(size, Image.LANCZOS).save(dst, quality=92)
+        size = upscale(args.data_dir / entry["file"], args.out_dir / entry["file"], args.megapixels)
         kx, ky = size[0] / entry["width"], size[1] / entry["height"]
         entry.update(width=size[0], height=size[1], upscaled_by=(kx + ky) / 2)
         for face in entry["faces"]:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from make_upscaled import upscale  # noqa: E402
 from measure import run_measured  # noqa: E402
 PEER_PACKAGES = [
     ["dlib-bin>=19.24,<21", "face_recognition_models==0.3.0", "Click>=6", "numpy", "Pillow",
@@ -137,17 +138,9 @@ def link_set(src: list[Path], folder: Path) -> Path:
 
 
 def make_12mp(src: list[Path], folder: Path) -> Path:
-    from PIL import Image
-
     folder.mkdir(exist_ok=True)
     for p in src:
-        dst = folder / p.name
-        if dst.exists():
-            continue
-        with Image.open(p) as im:
-            im = im.convert("RGB")
-            k = (12_000_000 / (im.width * im.height)) ** 0.5
-            im.resize((round(im.width * k), round(im.height * k)), Image.LANCZOS).save(dst, quality=92)
+        upscale(p, folder / p.name, 12.0)
     return folder
 
 
