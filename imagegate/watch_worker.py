@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .batch import worker_threads
 from .errors import ImagegateError, ImageLoadError, internal_error
+from .onnxnet import set_threads
 from .verdict import Failure
 
 WORKER_CRASH_ENV = "IMAGEGATE_WATCH_WORKER_CRASH_ON"
@@ -45,11 +46,9 @@ def _orphan_guard(parent: int) -> None:
 
 def _init(settings, register, lang: str, channel: str, staging: str, redact: bool = False,
           threads: int = 1) -> None:
-    import cv2
-
     from .gate import Gate
 
-    cv2.setNumThreads(threads)  # the workers share the cores; more threads would oversubscribe them
+    set_threads(threads)  # the workers share the cores; more threads would oversubscribe them
 
     # Ctrl-C reaches the whole process group; the main process decides when workers stop.
     # SIGTERM stays deadly: the pool uses it to end workers of a broken pool (a worker killed

