@@ -5,7 +5,7 @@ Usage:
     python benchmarks/batch.py ../shared/data/faces-detect [--work DIR] [--count-12mp 100] [--runs 3]
 
 1. Throughput on the photos of the folder (whole process, median of --runs): one worker on one core
-   (`--jobs 1` with OpenCV capped to one thread), `--jobs 1` as is (OpenCV also uses the second core),
+   (`--jobs 1` with OpenCV and ONNX Runtime capped to one thread), `--jobs 1` as is (OpenCV also uses the second core),
    and `--jobs 2` (two single-threaded workers); the ratios.
 2. Memory: `imagegate check --jobs 2` on --count-12mp distinct 12-MP JPEGs (the folder's photos upscaled,
    mirrored and shifted so no two files are identical), peak resident memory of the whole process tree.
@@ -42,7 +42,7 @@ def main() -> int:
     # "one worker" is one process on one core (OpenCV capped to one thread, as in each of the
     # pool's workers); `--jobs 1` as users run it also lets OpenCV use the second core.
     configs = {
-        "1 worker, 1 core": (1, {"OPENCV_FOR_THREADS_NUM": "1"}),
+        "1 worker, 1 core": (1, {"OPENCV_FOR_THREADS_NUM": "1", "IMAGEGATE_THREADS": "1"}),
         "--jobs 1 (OpenCV on both cores)": (1, None),
         "--jobs 2 (2 workers)": (2, None),
     }
