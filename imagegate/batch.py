@@ -84,6 +84,9 @@ def worker_threads(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
+#: a worker still checking one photo after this long is stuck (a 12-MP photo takes ~1 s)
+PHOTO_TIMEOUT_SECONDS = 300.0
+
 #: below this many photos, starting workers (each loads the models, ~2 s) costs more than it saves
 POOL_MIN_PHOTOS = 4
 
@@ -92,11 +95,13 @@ class Batch:
     """Checks lists of targets with `jobs` processes (1 = in this process, using `gate`)."""
 
     def __init__(self, *, settings: Settings, register: str | os.PathLike | None, lang: str,
-                 jobs: int = 1, gate=None) -> None:
+                 jobs: int = 1, gate=None, photo_timeout: float = PHOTO_TIMEOUT_SECONDS) -> None:
         self.settings = settings
         self.register = None if register is None else os.fspath(register)
         self.lang = lang
         self.jobs = max(1, int(jobs))
+        # Only worker processes can be stopped: a photo checked in this process has no limit.
+        self.photo_timeout = float(photo_timeout)
         self._gate = gate
         self._pool: ProcessPoolExecutor | None = None
 
@@ -177,13 +182,15 @@ class Batch:
                 result = _for_file(done[digest], t.path)
             else:
                 try:
-                    result = fut.result()
-                except Exception:  # noqa: BLE001 - the pool broke: which photo broke it is unknown
+                    # Photos are taken in order and at most `window` are in flight, so by now this
+                    # one is being checked: the wait is its own time.
+                    result = fut.result(timeout=self.photo_timeout)
+                except Exception as exc:  # noqa: BLE001 - the pool broke or hung: which photo did is unknown
                     # Every photo in flight fails with the pool, innocent or not. Each gets one
-                    # more try in a fresh pool; a photo that brings a worker down twice is the
-                    # culprit and fails (never passes).
+                    # more try in a fresh pool; a photo that brings a worker down (or keeps it
+                    # busy past the limit) twice is the culprit and fails (never passes).
                     if its_pool is self._pool:
-                        self._reset_pool()
+                        self._reset_pool(kill=isinstance(exc, TimeoutError))
                     result = self._retry(t, job)
                     pool = self._get_pool()
                 if digest is not None:
@@ -195,11 +202,14 @@ class Batch:
 
     def _retry(self, t: Target, job: Job) -> Checked:
         try:
-            return self._get_pool().submit(_worker_check, t, job).result()
-        except Exception as exc:  # noqa: BLE001 - a dead worker fails its photo, never passes it
-            self._reset_pool()
+            return self._get_pool().submit(_worker_check, t, job).result(timeout=self.photo_timeout)
+        except Exception as exc:  # noqa: BLE001 - a dead or stuck worker fails its photo, never passes it
+            hung = isinstance(exc, TimeoutError)
+            self._reset_pool(kill=hung)
+            what = (f"was still being checked after {self.photo_timeout:g} s, twice" if hung
+                    else f"stopped the worker process checking it twice ({type(exc).__name__})")
             return Checked(Failure(t.path, ModelError(
-                f"the worker process checking this photo stopped twice ({type(exc).__name__})",
+                f"this photo {what}",
                 hint="check this photo on its own with --jobs 1; if it fails again, report it")))
 
     def _get_pool(self) -> ProcessPoolExecutor:
@@ -211,8 +221,13 @@ class Batch:
                 initargs=(self.settings, self.register, self.lang, worker_threads(self.jobs)))
         return self._pool
 
-    def _reset_pool(self) -> None:
+    def _reset_pool(self, *, kill: bool = False) -> None:
+        """Drop the pool; with `kill`, its workers are killed first (a hung native call cannot
+        be interrupted any other way, and shutdown would wait for it)."""
         if self._pool is not None:
+            if kill:
+                for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+                    proc.kill()
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 

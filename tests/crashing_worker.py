@@ -1,4 +1,4 @@
-"""A worker entry point that dies like a segfaulting native library on photos named *crash*.
+"""Worker entry points that die like a segfaulting native library (photos named *crash*) or hang (*hang*).
 
 Importable by spawned worker processes (they get the test run's sys.path)."""
 
@@ -10,6 +10,18 @@ import os
 def check_or_die(target, job):
     if "crash" in os.path.basename(target.path):
         os._exit(139)  # as abrupt as a segfault: no exception, no cleanup, the pool breaks
+    from imagegate.batch import _worker_check
+
+    return _worker_check(target, job)
+
+
+def check_or_hang(target, job):
+    """Never returns on photos named *hang* (a native call stuck for good)."""
+    if "hang" in os.path.basename(target.path):
+        import time
+
+        while True:
+            time.sleep(60)
     from imagegate.batch import _worker_check
 
     return _worker_check(target, job)

@@ -45,8 +45,8 @@ def photos(tmp_path_factory, detector, embedder):
     return reg_path, folder, dt.date.fromisoformat(suite["today"])
 
 
-def run(reg_path, folder, day, jobs):
-    with Batch(settings=Settings(), register=reg_path, lang="en", jobs=jobs) as batch:
+def run(reg_path, folder, day, jobs, **kwargs):
+    with Batch(settings=Settings(), register=reg_path, lang="en", jobs=jobs, **kwargs) as batch:
         return [c.result for c in batch.run(list(collect([folder])), Job(channel="facebook", on=day))]
 
 
@@ -70,8 +70,13 @@ def test_an_identical_file_is_reported_under_its_own_name(photos):
     assert a.sha256 == b.sha256 and a.to_dict() | {"file": b.file} == b.to_dict()
 
 
-def test_a_photo_that_kills_its_worker_fails_and_the_photos_beside_it_are_checked(photos, tmp_path,
-                                                                                   monkeypatch):
+@pytest.mark.parametrize("kind, entry, error", [
+    ("crash", "check_or_die", "this photo stopped the worker process checking it twice"),
+    # a limit a normal photo never reaches, even with the worker's start in it, but that keeps the test short
+    ("hang", "check_or_hang", "this photo was still being checked after 20 s, twice"),
+])
+def test_a_photo_that_kills_or_hangs_its_worker_fails_and_the_photos_beside_it_are_checked(
+        photos, tmp_path, monkeypatch, kind, entry, error):
     from imagegate import batch as batch_module
 
     from . import crashing_worker
@@ -82,15 +87,15 @@ def test_a_photo_that_kills_its_worker_fails_and_the_photos_beside_it_are_checke
     originals = sorted(p for p in folder.iterdir() if "broken" not in p.name)[:5]
     for i, p in enumerate(originals):
         shutil.copy(p, mixed / f"{i:02d}_{p.name}")
-        if i == 1:  # in flight together with innocent photos when its worker dies; one byte more
-            (mixed / f"{i:02d}_crash.jpg").write_bytes(p.read_bytes() + b"\0")  # so it is not a copy
+        if i == 1:  # in flight together with innocent photos when its worker stops; one byte more
+            (mixed / f"{i:02d}_{kind}.jpg").write_bytes(p.read_bytes() + b"\0")  # so it is not a copy
     expected = {r.file: r.to_dict() for r in run(reg_path, mixed, day, jobs=1)}
 
-    monkeypatch.setattr(batch_module, "_worker_check", crashing_worker.check_or_die)
-    got = run(reg_path, mixed, day, jobs=2)
+    monkeypatch.setattr(batch_module, "_worker_check", getattr(crashing_worker, entry))
+    got = run(reg_path, mixed, day, jobs=2, photo_timeout=20)
     assert [r.file for r in got] == list(expected)
     for r in got:
-        if "crash" in r.file:
-            assert r.decision == "error" and "stopped twice" in r.to_dict()["error"]["message"]
+        if kind in r.file:
+            assert r.decision == "error" and error in r.to_dict()["error"]["message"]
         else:  # innocent photos caught in the broken pool were checked again, not failed
             assert r.to_dict() == expected[r.file]

@@ -11,6 +11,7 @@ from typing import Annotated, Iterable, Optional
 import typer
 
 from .. import messages
+from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
@@ -102,6 +103,9 @@ def check(
         show_default=False)] = None,
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", min=0, help="Worker processes for many photos (0 = one per CPU core).")] = 0,
+    photo_timeout: Annotated[float, typer.Option(
+        "--photo-timeout", min=1, help="Seconds a worker may spend on one photo before it is restarted and the "
+        "photo retried; a photo that takes longer twice is reported as an error.")] = PHOTO_TIMEOUT_SECONDS,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
@@ -117,7 +121,7 @@ def check(
     job = Job(channel=channel, on=day, annotate=annotate, thumbnail=sheet is not None)
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
     with gate, Batch(settings=gate.settings, register=pick(register, ctx, "register"), lang=lang,
-                     jobs=workers, gate=gate) as batch:
+                     jobs=workers, gate=gate, photo_timeout=photo_timeout) as batch:
         if paths:
             worst = _check_batch(batch, job, paths, json_out, details, lang, sheet)
         else:
