@@ -35,7 +35,11 @@ class OnnxNet:
     """One network, loaded once; `run()` is safe to call from several threads (calls are serialised)."""
 
     def __init__(self, model: ModelFile, what: str) -> None:
-        import onnxruntime as ort
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:  # a broken or partial install: no network can run
+            raise ModelError(f"ONNX Runtime, which runs the {what} model, cannot be imported: {exc}",
+                             hint="reinstall imagegate (pip install --force-reinstall onnxruntime)") from None
 
         self.what = what
         opts = ort.SessionOptions()

@@ -133,3 +133,13 @@ def test_bad_thread_count_in_the_environment_is_refused(monkeypatch, value):
     monkeypatch.setenv("IMAGEGATE_THREADS", value)
     with pytest.raises(ConfigError, match="IMAGEGATE_THREADS"):
         OnnxNet(modelfiles.model_file("dlib-resnet-v1"), "face descriptor")
+
+
+def test_missing_onnx_runtime_is_a_model_error(monkeypatch):
+    import sys
+
+    from imagegate.onnxnet import OnnxNet
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if it were not installed
+    with pytest.raises(ModelError, match="ONNX Runtime, which runs the face descriptor model, cannot be imported"):
+        OnnxNet(modelfiles.model_file("dlib-resnet-v1"), "face descriptor")
