@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .config import Settings
-from .errors import ImageLoadError, ImagegateError, ModelError, internal_error
+from .errors import ImagegateError, ModelError, internal_error
 from .loader import load_image, sha256_file
 from .onnxnet import set_threads
 from .paths import Target
@@ -48,7 +48,7 @@ class Checked:
 def check_target(gate, target: Target, job: Job) -> Checked:
     """One photo through the gate; every failure becomes a Failure (fail closed)."""
     if target.error:
-        return Checked(Failure(target.path, ImageLoadError(target.path, target.error)))
+        return Checked(Failure(target.path, target.error))
     try:
         img = load_image(target.path, gate.settings.limits)
         verdict = gate.check(img, channel=job.channel, on=job.on)
@@ -206,11 +206,9 @@ class Batch:
         except Exception as exc:  # noqa: BLE001 - a dead or stuck worker fails its photo, never passes it
             hung = isinstance(exc, TimeoutError)
             self._reset_pool(kill=hung)
-            what = (f"was still being checked after {self.photo_timeout:g} s, twice" if hung
-                    else f"stopped the worker process checking it twice ({type(exc).__name__})")
-            return Checked(Failure(t.path, ModelError(
-                f"this photo {what}",
-                hint="check this photo on its own with --jobs 1; if it fails again, report it")))
+            error = (ModelError.coded("worker_timeout", seconds=self.photo_timeout) if hung
+                     else ModelError.coded("worker_stopped", detail=type(exc).__name__))
+            return Checked(Failure(t.path, error))
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:

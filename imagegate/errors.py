@@ -13,10 +13,22 @@ class ImagegateError(Exception):
     #: short machine-readable kind, used in JSON output
     kind = "error"
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None,
+                 params: dict | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        #: with `params`, names the message's template in `messages.ERRORS`, so the CLI can say it in Finnish
+        self.code = code
+        self.params = dict(params or {})
+
+    @classmethod
+    def coded(cls, code: str, **params) -> "ImagegateError":
+        """The error whose English text is `messages.ERRORS[code]` filled with `params`."""
+        from .messages import error_parts
+
+        message, hint = error_parts(code, "en", params)
+        return cls(message, hint=hint, code=code, params=params)
 
     def __str__(self) -> str:
         if self.hint:
@@ -32,6 +44,8 @@ class ImagegateError(Exception):
         out = {"kind": self.kind, "message": self.message}
         if self.hint:
             out["hint"] = self.hint
+        if self.code:
+            out["code"] = self.code
         return out
 
 
@@ -40,10 +54,19 @@ class ImageLoadError(ImagegateError):
 
     kind = "unreadable_image"
 
-    def __init__(self, source: str, message: str, *, hint: str | None = None) -> None:
-        super().__init__(f"{source}: {message}", hint=hint)
+    def __init__(self, source: str, message: str, *, hint: str | None = None, code: str | None = None,
+                 params: dict | None = None) -> None:
+        super().__init__(f"{source}: {message}", hint=hint, code=code, params=params)
         self.source = source
         self.reason = message
+
+    @classmethod
+    def coded(cls, code: str, *, source: str, **params) -> "ImageLoadError":  # type: ignore[override]
+        """The error about `source` whose English text is `messages.ERRORS[code]` filled with `params`."""
+        from .messages import error_parts
+
+        reason, hint = error_parts(code, "en", params)
+        return cls(source, reason, hint=hint, code=code, params=params)
 
 
 class ModelError(ImagegateError):

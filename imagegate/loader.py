@@ -107,9 +107,9 @@ def load_image(image: ImageInput, limits: Limits = Limits()) -> LoadedImage:
         raise ImageLoadError(repr(type(image).__name__),
                              "expected a file path, bytes or a PIL image")
     if not data:
-        raise ImageLoadError(source, "the file is empty (0 bytes)", hint="copy the photo again")
+        raise ImageLoadError.coded("empty", source=source)
     if len(data) > limits.max_file_bytes:
-        raise ImageLoadError(source, f"the file is {len(data)} bytes, above the limit of {limits.max_file_bytes}")
+        raise ImageLoadError.coded("file_too_big", source=source, size=len(data), limit=limits.max_file_bytes)
     digest = hashlib.sha256(data).hexdigest()
     try:
         with warnings.catch_warnings():
@@ -118,34 +118,31 @@ def load_image(image: ImageInput, limits: Limits = Limits()) -> LoadedImage:
             warnings.simplefilter("ignore", UserWarning)  # e.g. a truncated TIFF's "Corrupt EXIF data"
             pil = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise ImageLoadError(source, "not a photo in a supported format (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC)",
-                             hint="export the photo as JPEG and try again") from None
+        raise ImageLoadError.coded("unsupported_format", source=source) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's own guard fired while reading the header: far beyond any real photo.
-        raise ImageLoadError(source, f"the image claims more pixels than Pillow's safety limit, above the limit "
-                             f"of {limits.max_pixels:,} (decompression bomb guard)") from None
+        raise ImageLoadError.coded("pixel_guard", source=source, limit=limits.max_pixels) from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file, never a crash
-        raise ImageLoadError(source, f"the file is corrupt or unreadable: {exc}") from None
+        raise ImageLoadError.coded("corrupt", source=source, detail=str(exc)) from None
     return _from_pil(pil, source, digest, limits)
 
 
 def _read_file(path: Path, source: str, limits: Limits) -> bytes:
     try:
         if path.is_dir():
-            raise ImageLoadError(source, "this is a folder, not a photo")
+            raise ImageLoadError.coded("folder", source=source)
         size = path.stat().st_size
         if size > limits.max_file_bytes:
-            raise ImageLoadError(source, f"the file is {size} bytes, above the limit of {limits.max_file_bytes}")
+            raise ImageLoadError.coded("file_too_big", source=source, size=size, limit=limits.max_file_bytes)
         return path.read_bytes()
     except ImageLoadError:
         raise
     except FileNotFoundError:
-        raise ImageLoadError(source, "no such file", hint="check the path") from None
+        raise ImageLoadError.coded("missing", source=source) from None
     except PermissionError:
-        raise ImageLoadError(source, "permission denied while reading the file",
-                             hint="check the file's permissions") from None
+        raise ImageLoadError.coded("permission", source=source) from None
     except OSError as exc:
-        raise ImageLoadError(source, f"the file could not be read: {exc.strerror or exc}") from None
+        raise ImageLoadError.coded("unreadable", source=source, detail=str(exc.strerror or exc)) from None
 
 
 def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits, *,
@@ -153,14 +150,10 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
     """`owned`: we opened `pil` ourselves and may change it; a caller's image is only read."""
     width, height = pil.size
     if width <= 0 or height <= 0:
-        raise ImageLoadError(source, f"the image has no pixels ({width} x {height})")
+        raise ImageLoadError.coded("no_pixels", source=source, width=width, height=height)
     if width * height > limits.max_pixels:
-        raise ImageLoadError(
-            source,
-            f"the image claims {width} x {height} = {width * height:,} pixels, above the limit of "
-            f"{limits.max_pixels:,}",
-            hint="resize the photo or raise the max_pixels setting",
-        )
+        raise ImageLoadError.coded("too_many_pixels", source=source, width=width, height=height, pixels=width * height,
+                                  limit=limits.max_pixels)
     fmt = pil.format
     with warnings.catch_warnings():
         # "Corrupt EXIF data" and the like: Pillow copes, and users must not see its warnings
@@ -170,7 +163,7 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
             frames = int(getattr(pil, "n_frames", 1) or 1)
             metadata = inspect_metadata(pil)
         except Exception as exc:  # noqa: BLE001 - found by fuzz/fuzz_loader.py: TypeError from a TIFF IFD
-            raise ImageLoadError(source, f"the file is corrupt or unreadable: {exc}") from None
+            raise ImageLoadError.coded("corrupt", source=source, detail=str(exc)) from None
         try:
             orientation = int(pil.getexif().get(0x0112, 1) or 1)
         except Exception:  # noqa: BLE001 - a broken EXIF block must not hide the pixels
@@ -199,15 +192,14 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
     except OSError as exc:
         text = str(exc)
         if "truncated" in text or "broken data stream" in text:
-            raise ImageLoadError(source, "the file is truncated (incomplete download or copy)",
-                                 hint="copy the photo again from its original") from None
-        raise ImageLoadError(source, f"the file is corrupt or unreadable: {text}") from None
+            raise ImageLoadError.coded("truncated", source=source) from None
+        raise ImageLoadError.coded("corrupt", source=source, detail=text) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageLoadError(source, f"refused as a decompression bomb: {exc}") from None
+        raise ImageLoadError.coded("bomb", source=source, detail=str(exc)) from None
     except MemoryError:
-        raise ImageLoadError(source, "not enough memory to decode this image") from None
+        raise ImageLoadError.coded("no_memory", source=source) from None
     except Exception as exc:  # noqa: BLE001
-        raise ImageLoadError(source, f"the file is corrupt or unreadable: {exc}") from None
+        raise ImageLoadError.coded("corrupt", source=source, detail=str(exc)) from None
     return LoadedImage(source=source, rgb=rgb, sha256=digest, format=fmt, frames=frames,
                        exif_orientation=orientation, metadata=metadata, icc_profile=icc)
 

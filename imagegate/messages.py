@@ -201,3 +201,80 @@ UI = {
 
 def ui(code: str, lang: str, **params) -> str:
     return UI[code][lang].format(**params)
+
+
+# Why a photo could not be checked, by code (`ImageLoadError.coded`). The English text is what the
+# library's exceptions say; the CLI, the watcher's reports and the review sheet say it in the user's
+# language. Numbers come in as params; `detail` is a library's own (English) explanation.
+FORMATS = "JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC"
+ERRORS = {
+    "empty": {"en": "the file is empty (0 bytes)", "fi": "tiedosto on tyhjä (0 tavua)",
+              "hint": {"en": "copy the photo again", "fi": "kopioi kuva uudelleen"}},
+    "file_too_big": {"en": "the file is {size} bytes, above the limit of {limit}",
+                     "fi": "tiedosto on {size} tavua, yli rajan {limit}"},
+    "unsupported_format": {"en": f"not a photo in a supported format ({FORMATS})",
+                           "fi": f"ei kuva tuetussa muodossa ({FORMATS})",
+                           "hint": {"en": "export the photo as JPEG and try again",
+                                    "fi": "tallenna kuva JPEG-muodossa ja yritä uudelleen"}},
+    "pixel_guard": {"en": "the image claims more pixels than Pillow's safety limit, above the limit of {limit:,} "
+                          "(decompression bomb guard)",
+                    "fi": "kuva väittää sisältävänsä enemmän pikseleitä kuin Pillow'n turvaraja sallii, yli rajan "
+                          "{limit:,} (pakkauspommisuoja)"},
+    "bomb": {"en": "refused as a decompression bomb: {detail}", "fi": "hylätty pakkauspommina: {detail}"},
+    "corrupt": {"en": "the file is corrupt or unreadable: {detail}",
+                "fi": "tiedosto on vioittunut tai lukukelvoton: {detail}"},
+    "truncated": {"en": "the file is truncated (incomplete download or copy)",
+                  "fi": "tiedosto on katkennut (keskeneräinen lataus tai kopio)",
+                  "hint": {"en": "copy the photo again from its original",
+                           "fi": "kopioi kuva uudelleen alkuperäisestä"}},
+    "no_memory": {"en": "not enough memory to decode this image", "fi": "muisti ei riitä tämän kuvan purkamiseen"},
+    "no_pixels": {"en": "the image has no pixels ({width} x {height})",
+                  "fi": "kuvassa ei ole pikseleitä ({width} x {height})"},
+    "too_many_pixels": {"en": "the image claims {width} x {height} = {pixels:,} pixels, above the limit of {limit:,}",
+                        "fi": "kuva väittää olevansa {width} x {height} = {pixels:,} pikseliä, yli rajan {limit:,}",
+                        "hint": {"en": "resize the photo or raise the max_pixels setting",
+                                 "fi": "pienennä kuvaa tai nosta max_pixels-asetusta"}},
+    "folder": {"en": "this is a folder, not a photo", "fi": "tämä on kansio, ei kuva"},
+    "missing": {"en": "no such file", "fi": "tiedostoa ei ole",
+                "hint": {"en": "check the path", "fi": "tarkista polku"}},
+    "missing_path": {"en": "no such file or folder", "fi": "tiedostoa tai kansiota ei ole"},
+    "empty_folder": {"en": f"this folder holds no photos ({FORMATS})", "fi": f"kansiossa ei ole kuvia ({FORMATS})"},
+    "folder_unreadable": {"en": "cannot read folder: {detail}", "fi": "kansiota ei voi lukea: {detail}"},
+    "permission": {"en": "permission denied while reading the file", "fi": "tiedoston lukeminen estettiin (oikeudet)",
+                   "hint": {"en": "check the file's permissions", "fi": "tarkista tiedoston oikeudet"}},
+    "unreadable": {"en": "the file could not be read: {detail}", "fi": "tiedostoa ei voitu lukea: {detail}"},
+    "symlink": {"en": "expected a photo file, found a symbolic link", "fi": "odotettiin kuvatiedostoa, löytyi symbolinen linkki",
+                "hint": {"en": "copy the photo itself into the inbox", "fi": "kopioi itse kuva saapuvien kansioon"}},
+    "too_many_faces": {"en": "{faces} faces found, above the limit of {limit}; refusing to judge it automatically",
+                       "fi": "löytyi {faces} kasvot, yli rajan {limit}; kuvaa ei arvioida automaattisesti",
+                       "hint": {"en": "raise max_faces or check this photo by hand",
+                                "fi": "nosta max_faces-asetusta tai tarkista kuva käsin"}},
+    "worker_stopped": {"en": "this photo stopped the worker process checking it twice ({detail})",
+                       "fi": "tämä kuva pysäytti sitä tarkistavan työprosessin kahdesti ({detail})",
+                       "hint": {"en": "check this photo on its own with --jobs 1; if it fails again, report it",
+                                "fi": "tarkista kuva yksinään valitsimella --jobs 1; jos se epäonnistuu taas, "
+                                      "ilmoita siitä"}},
+    "worker_timeout": {"en": "this photo was still being checked after {seconds:g} s, twice",
+                       "fi": "kuvan tarkistus oli yhä kesken {seconds:g} sekunnin jälkeen, kahdesti",
+                       "hint": {"en": "check this photo on its own with --jobs 1; if it fails again, report it",
+                                "fi": "tarkista kuva yksinään valitsimella --jobs 1; jos se epäonnistuu taas, "
+                                      "ilmoita siitä"}},
+}
+
+
+def error_parts(code: str, lang: str, params: dict) -> tuple[str, str | None]:
+    """The reason and hint of error `code` in `lang`."""
+    entry = ERRORS[code]
+    hint = entry.get("hint")
+    return entry[lang].format(**params), (hint[lang].format(**params) if hint else None)
+
+
+def error_text(exc: BaseException, lang: str) -> str:
+    """What went wrong, for people: in Finnish where the error has a known code, else as raised."""
+    code = getattr(exc, "code", None)
+    if lang == "en" or code not in ERRORS:
+        return str(exc)
+    reason, hint = error_parts(code, lang, exc.params)
+    source = getattr(exc, "source", None)
+    text = f"{source}: {reason}" if source else reason
+    return f"{text} ({hint})" if hint else text

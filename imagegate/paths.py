@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
+from .errors import ImageLoadError
 from .loader import IMAGE_SUFFIXES
 
 _WINDOWS_PATH = re.compile(r"(^|[\s\"'])[A-Za-z]:\\")
@@ -61,7 +62,7 @@ class Target:
     """A photo to check, or a problem found while collecting them."""
 
     path: str
-    error: str | None = None
+    error: ImageLoadError | None = None
 
 
 def collect(paths: Iterable[str | os.PathLike]) -> Iterator[Target]:
@@ -75,14 +76,14 @@ def collect(paths: Iterable[str | os.PathLike]) -> Iterator[Target]:
                 found = True
                 yield t
             if not found:
-                yield Target(str(p), error="this folder holds no photos (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC)")
+                yield Target(str(p), error=ImageLoadError.coded("empty_folder", source=str(p)))
         elif p.exists() or p.is_symlink():
             key = os.path.realpath(p)
             if key not in seen:
                 seen.add(key)
                 yield Target(str(p))
         else:
-            yield Target(str(p), error="no such file or folder")
+            yield Target(str(p), error=ImageLoadError.coded("missing_path", source=str(p)))
 
 
 def _walk(root: Path, seen: set[str]) -> Iterator[Target]:
@@ -90,7 +91,9 @@ def _walk(root: Path, seen: set[str]) -> Iterator[Target]:
     errors: list[Target] = []
 
     def onerror(exc: OSError) -> None:
-        errors.append(Target(str(exc.filename or root), error=f"cannot read folder: {exc.strerror}"))
+        where = str(exc.filename or root)
+        errors.append(Target(where, error=ImageLoadError.coded("folder_unreadable", source=where,
+                                                                detail=str(exc.strerror))))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
         try:

@@ -150,7 +150,7 @@ def _article(entry: SheetEntry, lang: str) -> str:
     head = (f'<h3 title="{escape(r.file)}">{name}</h3><span class="badge {r.decision}">'
             f"{escape(messages.decision_text(r.decision, lang).upper())}</span>")
     if isinstance(r, Failure):
-        body = f'<ul class="reasons"><li>{escape(str(r.error))}</li></ul>'
+        body = f'<ul class="reasons"><li>{escape(messages.error_text(r.error, lang))}</li></ul>'
     else:
         body = _reasons(r, lang) + _faces(r, lang)
     return (f'<article class="photo {r.decision}" data-decision="{r.decision}"><div>{img}</div>'

@@ -109,8 +109,7 @@ def check_file(path: str, token: str) -> dict:
         if stat.S_ISLNK(st.st_mode):
             # a link's target can change after the check, so what was checked would not be what is posted
             out["sha256"] = hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
-            raise ImageLoadError(path, "expected a photo file, found a symbolic link",
-                                 hint="copy the photo itself into the inbox")
+            raise ImageLoadError.coded("symlink", source=path)
         img = load_image(path, gate.settings.limits)  # reads the file once and hashes those bytes
         out["sha256"] = img.sha256
         verdict = gate.check(img, channel=_state["channel"])

@@ -64,6 +64,28 @@ def test_check_unreadable_file_is_an_error_never_allowed(tmp_path):
     assert out[0]["decision"] == "error" and "truncated" in out[0]["error"]["message"]
 
 
+def test_why_a_photo_could_not_be_checked_is_said_in_finnish(tmp_path):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    bad = tmp_path / "truncated.jpg"
+    bad.write_bytes((SAMPLES / "grace_hopper.jpg").read_bytes()[:5000])
+    files = [str(tmp_path / n) for n in ("empty.jpg", "notes.jpg", "truncated.jpg", "missing.jpg")]
+    r = runner.invoke(app, ["--lang", "fi", "check", *files])
+    assert r.exit_code == 4
+    lines = r.stdout.splitlines()
+    assert lines[1] == f"    {files[0]}: tiedosto on tyhjä (0 tavua) (kopioi kuva uudelleen)"
+    assert lines[3] == (f"    {files[1]}: ei kuva tuetussa muodossa (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) "
+                        "(tallenna kuva JPEG-muodossa ja yritä uudelleen)")
+    assert lines[5] == (f"    {files[2]}: tiedosto on katkennut (keskeneräinen lataus tai kopio) "
+                        "(kopioi kuva uudelleen alkuperäisestä)")
+    assert lines[7] == f"    {files[3]}: tiedostoa tai kansiota ei ole"
+    # machines get the English message and the code, whatever the language
+    r = runner.invoke(app, ["--lang", "fi", "check", "--json", files[0]])
+    err = json.loads(r.stdout)[0]["error"]
+    assert err == {"kind": "unreadable_image", "code": "empty", "hint": "copy the photo again",
+                   "message": f"{files[0]}: the file is empty (0 bytes)"}
+
+
 def test_check_worst_outcome_sets_exit_code(tmp_path):
     blank = tmp_path / "blank.png"
     from PIL import Image

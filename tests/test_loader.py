@@ -192,3 +192,35 @@ def test_decompression_bomb_is_refused_cheaply():
     assert len(bomb) < 200
     with pytest.raises(ImageLoadError):
         load_image(bomb, Limits(max_pixels=50_000_000))
+
+
+def test_every_coded_error_has_both_languages_with_the_same_placeholders():
+    import re
+    import string
+    from pathlib import Path
+
+    from imagegate import messages
+
+    def fields(template):
+        return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+
+    for code, entry in messages.ERRORS.items():
+        assert fields(entry["en"]) == fields(entry["fi"]), code
+        if "hint" in entry:
+            assert fields(entry["hint"]["en"]) == fields(entry["hint"]["fi"]), code
+    # and every code the package raises is in the table
+    package = Path(messages.__file__).parent
+    used = {m for f in package.rglob("*.py") for m in re.findall(r'\.coded\(\s*"(\w+)"', f.read_text())}
+    assert used and used <= set(messages.ERRORS), used - set(messages.ERRORS)
+
+
+def test_a_coded_error_keeps_its_code_across_processes():
+    import pickle
+
+    from imagegate.errors import ImageLoadError
+    from imagegate.messages import error_text
+
+    err = pickle.loads(pickle.dumps(ImageLoadError.coded("file_too_big", source="a.jpg", size=10, limit=5)))
+    assert str(err) == "a.jpg: the file is 10 bytes, above the limit of 5"
+    assert error_text(err, "fi") == "a.jpg: tiedosto on 10 tavua, yli rajan 5"
+    assert err.to_dict()["code"] == "file_too_big"

@@ -71,7 +71,7 @@ def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
     typer.secho(f"{word:<14}", fg=COLOUR[result.decision], bold=True, nl=False)
     typer.echo(f" {name}")
     if isinstance(result, Failure):
-        typer.echo(printable(f"    {result.error}"))
+        typer.echo(printable(f"    {messages.error_text(result.error, lang)}"))
         return
     for r in result.reasons:
         rule = f"[{'sääntö' if lang == 'fi' else 'rule'} {r.rule}] " if r.rule else ""
@@ -207,9 +207,7 @@ def faces(
         for t in targets:
             try:
                 if t.error:
-                    from ..errors import ImageLoadError
-
-                    raise ImageLoadError(t.path, t.error)
+                    raise t.error
                 a = gate.analyse(t.path)
             except ImagegateError as exc:
                 errors += 1

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import messages
-from ..errors import ImagegateError, ImageLoadError, internal_error
+from ..errors import ImagegateError, internal_error
 from ..paths import collect
 from ..verdict import Failure
 from .check_cmd import open_gate, print_human
@@ -74,7 +74,7 @@ def redact(
     with gate:
         for t in targets:
             if t.error:
-                result, saved = Failure(t.path, ImageLoadError(t.path, t.error)), None
+                result, saved = Failure(t.path, t.error), None
             else:
                 result, saved = _one(gate, t.path, out, channel=channel, style=style, on=day)
             if SEVERITY[result.decision] > SEVERITY[worst]:
