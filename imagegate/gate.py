@@ -58,6 +58,7 @@ class Gate:
         self.settings = settings if settings is not None else load_settings(config)
         self.lang = messages.check_lang(lang)
         self._detector = detector
+        self._owns_detector = False  # a detector passed in is the caller's to close
         self._embedder = embedder
         self._register_arg = register
         self._register: Register | None = register if isinstance(register, Register) else None
@@ -70,6 +71,7 @@ class Gate:
     def detector(self) -> FaceDetector:
         if self._detector is None:
             self._detector = FaceDetector(self.settings.detector)
+            self._owns_detector = True
         return self._detector
 
     @property
@@ -105,7 +107,7 @@ class Gate:
         return {"imagegate": _package_version(), "models": dict(getattr(self._detector, "model_ids", {}))}
 
     def close(self) -> None:
-        if self._detector is not None:
+        if self._owns_detector and self._detector is not None:
             self._detector.close()
         if self._owns_register and self._register is not None:
             self._register.close()
@@ -123,9 +125,8 @@ class Gate:
         img = image if isinstance(image, LoadedImage) else load_image(image, self.settings.limits)
         faces = tuple(self.detector.detect(img.rgb))
         if len(faces) > self.settings.max_faces:
-            raise ImageLoadError(img.source, f"{len(faces)} faces found, above the limit of "
-                                 f"{self.settings.max_faces}; refusing to judge it automatically",
-                                 hint="raise max_faces or check this photo by hand")
+            raise ImageLoadError.coded("too_many_faces", source=img.source, faces=len(faces),
+                                       limit=self.settings.max_faces)
         s = self.settings
         ms = tuple(measure(f, img.width, img.height, publish_long_side=s.publish_long_side,
                            identifiable_px=s.identifiable_px, min_match_px=s.min_match_px) for f in faces)

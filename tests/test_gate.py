@@ -71,3 +71,12 @@ def test_library_works_from_a_plain_script_on_a_photo_with_many_faces(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     decision, faces, identifiable = out.stdout.split()
     assert decision == "needs_consent" and int(faces) == 4 and int(identifiable) == 4
+
+
+def test_closing_a_gate_leaves_an_injected_detector_to_its_owner(detector, embedder):
+    """Models load once and are shared: one Gate closing must not break the others."""
+    with Register(":memory:") as reg:
+        with Gate(register=reg, detector=detector, embedder=embedder) as first:
+            first.analyse(SAMPLES / "grace_hopper.jpg")
+        with Gate(register=reg, detector=detector, embedder=embedder) as second:
+            assert len(second.analyse(SAMPLES / "grace_hopper.jpg").faces) == 1
