@@ -37,7 +37,8 @@ def test_faces_reports_bad_files_and_goes_on(tmp_path):
     r = runner.invoke(app, ["faces", str(tmp_path / "broken.jpg"), str(tmp_path / "good.jpg"),
                             str(tmp_path / "missing.jpg")])
     assert r.exit_code == 4
-    assert "broken.jpg: error:" in r.stdout and "missing.jpg: error:" in r.stdout
+    assert "broken.jpg: error: the file is corrupt or unreadable" in r.stdout
+    assert "missing.jpg: error: no such file or folder\n" in r.stdout  # said once, not "path: error: path: ..."
     assert "good.jpg  512x600  1 face(s), 1 identifiable" in r.stdout
 
 

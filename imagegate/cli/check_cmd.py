@@ -214,8 +214,10 @@ def faces(
                 if json_out:
                     out.append({"file": t.path, "error": exc.to_dict(), "faces": []})
                 else:
-                    typer.secho(printable(f"{display_path(t.path)}: error: {exc.message if hasattr(exc, 'message') else exc}"),
-                                fg=typer.colors.MAGENTA)
+                    # the line already starts with the file: say only what is wrong with it
+                    what = getattr(exc, "reason", exc.message)
+                    hint = f" ({exc.hint})" if exc.hint else ""
+                    typer.secho(printable(f"{display_path(t.path)}: error: {what}{hint}"), fg=typer.colors.MAGENTA)
                 continue
             if json_out:
                 d = a.to_dict()
