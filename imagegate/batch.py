@@ -220,14 +220,24 @@ class Batch:
         return self._pool
 
     def _reset_pool(self, *, kill: bool = False) -> None:
-        """Drop the pool; with `kill`, its workers are killed first (a hung native call cannot
-        be interrupted any other way, and shutdown would wait for it)."""
+        """Drop the pool; with `kill`, its workers are killed first (`kill_workers`)."""
         if self._pool is not None:
             if kill:
-                for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
-                    proc.kill()
+                kill_workers(self._pool)
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def pool_processes(pool: ProcessPoolExecutor) -> list:
+    """The pool's worker processes (ProcessPoolExecutor has no public way to reach them)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill a pool's workers: a hung native call cannot be interrupted any other way, and the
+    pool's shutdown would wait for it."""
+    for proc in pool_processes(pool):
+        proc.kill()
 
 
 def _for_file(checked: Checked, path: str) -> Checked:

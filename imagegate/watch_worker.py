@@ -24,7 +24,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from .batch import worker_threads
+from .batch import kill_workers, pool_processes, worker_threads
 from .errors import ImagegateError, ImageLoadError, internal_error
 from .onnxnet import set_threads
 from .verdict import Failure
@@ -212,16 +212,12 @@ class CheckPool:
         """A fresh pool; with `kill`, the old workers are killed first (a hung native call
         cannot be interrupted any other way)."""
         if kill:
-            for pid in self.worker_pids():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            kill_workers(self._pool)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._start()
 
     def worker_pids(self) -> list[int]:
-        return [p.pid for p in (getattr(self._pool, "_processes", None) or {}).values()]
+        return [p.pid for p in pool_processes(self._pool)]
 
     def close(self, *, wait: bool) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
