@@ -207,6 +207,8 @@ def ui(code: str, lang: str, **params) -> str:
 # library's exceptions say; the CLI, the watcher's reports and the review sheet say it in the user's
 # language. Numbers come in as params; `detail` is a library's own (English) explanation.
 FORMATS = "JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC"
+_ALONE = {"en": "check this photo on its own with --jobs 1; if it fails again, report it",
+          "fi": "tarkista kuva yksinään valitsimella --jobs 1; jos se epäonnistuu taas, ilmoita siitä"}
 ERRORS = {
     "empty": {"en": "the file is empty (0 bytes)", "fi": "tiedosto on tyhjä (0 tavua)",
               "hint": {"en": "copy the photo again", "fi": "kopioi kuva uudelleen"}},
@@ -251,14 +253,10 @@ ERRORS = {
                                 "fi": "nosta max_faces-asetusta tai tarkista kuva käsin"}},
     "worker_stopped": {"en": "this photo stopped the worker process checking it twice ({detail})",
                        "fi": "tämä kuva pysäytti sitä tarkistavan työprosessin kahdesti ({detail})",
-                       "hint": {"en": "check this photo on its own with --jobs 1; if it fails again, report it",
-                                "fi": "tarkista kuva yksinään valitsimella --jobs 1; jos se epäonnistuu taas, "
-                                      "ilmoita siitä"}},
+                       "hint": _ALONE},
     "worker_timeout": {"en": "this photo was still being checked after {seconds:g} s, twice",
                        "fi": "kuvan tarkistus oli yhä kesken {seconds:g} sekunnin jälkeen, kahdesti",
-                       "hint": {"en": "check this photo on its own with --jobs 1; if it fails again, report it",
-                                "fi": "tarkista kuva yksinään valitsimella --jobs 1; jos se epäonnistuu taas, "
-                                      "ilmoita siitä"}},
+                       "hint": _ALONE},
 }
 
 

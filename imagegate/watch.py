@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .batch import PHOTO_TIMEOUT_SECONDS
 from .config import Settings, to_toml
 from .errors import ImagegateError, ModelError
 from .journal import FOLDERS, Journal, Outcome, sha256_file
@@ -66,7 +67,7 @@ class WatchSettings:
     redact: bool = False
     #: a photo still being checked after this long is treated like one whose worker died: the workers
     #: are killed and restarted, and it is retried alone (seconds; a 12 MP photo takes ~2)
-    photo_timeout_seconds: float = 300.0
+    photo_timeout_seconds: float = PHOTO_TIMEOUT_SECONDS
 
     def validate(self) -> "WatchSettings":
         if not 0 < self.settle_seconds <= 600:

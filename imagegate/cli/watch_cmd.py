@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import messages
+from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
 from .common import ConfigOpt, LangOpt, RegisterOpt, lang_or_fail, pick, reported
 from .check_cmd import COLOUR
@@ -70,7 +71,7 @@ def watch(
                                          "photo, faces without consent hidden, into OUT/redacted/.")] = False,
     photo_timeout: Annotated[float, typer.Option("--photo-timeout", help="Seconds one photo may take before its "
                                                  "workers are restarted and it is retried alone; a photo "
-                                                 "that stops twice goes to rejected/.")] = 300.0,
+                                                 "that stops twice goes to rejected/.")] = PHOTO_TIMEOUT_SECONDS,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
