@@ -15,6 +15,7 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -167,7 +168,7 @@ class Batch:
             if digest is not None and digest in first_of:
                 pending.append((t, digest, None, pool))  # a copy: reuse the first one's result
                 return
-            fut = pool.submit(_worker_check, t, job)
+            fut = submit_to(pool, _worker_check, t, job)
             if digest is not None:
                 first_of[digest] = fut
             pending.append((t, digest, fut, pool))
@@ -202,7 +203,7 @@ class Batch:
 
     def _retry(self, t: Target, job: Job) -> Checked:
         try:
-            return self._get_pool().submit(_worker_check, t, job).result(timeout=self.photo_timeout)
+            return submit_to(self._get_pool(), _worker_check, t, job).result(timeout=self.photo_timeout)
         except Exception as exc:  # noqa: BLE001 - a dead or stuck worker fails its photo, never passes it
             hung = isinstance(exc, TimeoutError)
             self._reset_pool(kill=hung)
@@ -226,6 +227,18 @@ class Batch:
                 kill_workers(self._pool)
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def submit_to(pool: ProcessPoolExecutor, fn, *args) -> Future:
+    """`pool.submit`, except that a pool which broke since its last result was taken gives a
+    future that fails with BrokenProcessPool instead of raising here: the photo then takes the
+    same path as the photos that were in flight when the worker died (a fresh pool, one retry)."""
+    try:
+        return pool.submit(fn, *args)
+    except BrokenProcessPool as exc:
+        failed: Future = Future()
+        failed.set_exception(exc)
+        return failed
 
 
 def pool_processes(pool: ProcessPoolExecutor) -> list:

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from .batch import kill_workers, pool_processes, worker_threads
+from .batch import kill_workers, pool_processes, submit_to, worker_threads
 from .errors import ImagegateError, ImageLoadError, internal_error
 from .onnxnet import set_threads
 from .verdict import Failure
@@ -206,7 +206,7 @@ class CheckPool:
                                    initializer=_init, initargs=self._initargs)
 
     def submit(self, path: str, token: str) -> Future:
-        return self._pool.submit(check_file, path, token)
+        return submit_to(self._pool, check_file, path, token)
 
     def restart(self, *, kill: bool = False) -> None:
         """A fresh pool; with `kill`, the old workers are killed first (a hung native call
