@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp")
 #: a photo is rejected when its worker died this many times, the last time checking it alone
 MAX_DEATHS = 2
+#: how long freshly started workers may take to load the models before photo time limits run
+#: (~2.5 s here; a hung start still ends, as a timeout)
+WORKER_START_SECONDS = 60.0
 
 
 class WatchError(ImagegateError):
@@ -347,14 +350,23 @@ class Watcher:
             # The pool is handed up to two photos per worker, so a photo may first wait for the one
             # ahead of it: only when checked alone, or after twice the limit, is it surely the stuck one.
             now = time.monotonic()
-            stuck = [j for j in self._busy.values() if now - j.started > 2 * self.watch.photo_timeout_seconds
-                     or (j.alone and now - j.started > self.watch.photo_timeout_seconds)]
+            limit = self.watch.photo_timeout_seconds
+            stuck = [j for j in self._busy.values()
+                     if self._running_for(j, now) > (limit if j.alone else 2 * limit)]
             if stuck:
                 for job in stuck:
                     job.timeouts += 1
                     log.warning("%s: still being checked after %.0f s; restarting the workers", job.path,
-                                now - job.started)
+                                self._running_for(job, now))
                 self._worker_died([], retry, kill=True)
+
+    def _running_for(self, job: _Job, now: float) -> float:
+        """Seconds the photo has had a started worker: spawning workers and loading models is not
+        its time (after a restart that alone can take longer than a short limit)."""
+        ready = self._pool.ready_at
+        if ready is None:  # still starting: the workers get WORKER_START_SECONDS first
+            return now - job.started - WORKER_START_SECONDS
+        return now - max(job.started, ready)
 
     def _worker_died(self, jobs: list[_Job], retry: bool, *, kill: bool = False) -> None:
         # One death breaks the whole pool, so every photo in flight is a suspect. Suspects are

@@ -202,8 +202,20 @@ class CheckPool:
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+        pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_init, initargs=self._initargs)
+        # Workers spawn and load the models (seconds) before the first photo; a photo's time limit
+        # must not count that, or an innocent photo retried right after a restart could time out.
+        self.ready_at: float | None = None
+        ping = submit_to(pool, os.getpid)
+
+        def ready(fut: Future, pool=pool) -> None:
+            if pool is self._pool and not fut.cancelled() and fut.exception() is None:
+                self.ready_at = time.monotonic()
+
+        self._pool = pool
+        ping.add_done_callback(ready)
+        return pool
 
     def submit(self, path: str, token: str) -> Future:
         return submit_to(self._pool, check_file, path, token)

@@ -607,3 +607,36 @@ def test_redact_writes_one_publishable_copy_per_needs_consent_photo_even_across_
     entries = {e["file"]: e for e in audit_entries(out)}
     assert entries["astronaut-0.png"]["redacted"] == "redacted/astronaut-0.redacted.png"
     assert "redacted" not in entries["grace_hopper-0.jpg"] and "redacted" not in entries["coffee-0.png"]
+
+
+def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, register):
+    # A short --photo-timeout must not reject an innocent photo retried right after a restart just
+    # because the fresh workers were still loading the models.
+    from types import SimpleNamespace
+
+    from imagegate.config import Settings
+    from imagegate.watch import WORKER_START_SECONDS, Watcher, WatchSettings, _Job
+    from imagegate.watch_worker import CheckPool
+
+    pool = CheckPool(1, settings=Settings(), register=register, lang="en", channel="facebook", staging=tmp_path)
+    try:
+        assert pool.ready_at is None  # spawning, loading the models
+        wait_for(lambda: pool.ready_at is not None, START_TIMEOUT, "the worker to load the models")
+        first = pool.ready_at
+        pool.restart(kill=True)
+        assert pool.ready_at is None
+        wait_for(lambda: pool.ready_at is not None, START_TIMEOUT, "the restarted worker")
+        assert pool.ready_at > first
+    finally:
+        pool.close(wait=True)
+
+    (tmp_path / "inbox").mkdir()
+    w = Watcher(tmp_path / "inbox", tmp_path / "out", channel="facebook", settings=Settings(),
+                watch=WatchSettings(photo_timeout_seconds=3))
+    job = _Job("x.jpg", "t", started=100.0)
+    w._pool = SimpleNamespace(ready_at=None)
+    assert w._running_for(job, 110.0) == 10.0 - WORKER_START_SECONDS
+    w._pool.ready_at = 104.0  # workers ready 4 s after the photo was handed over
+    assert w._running_for(job, 110.0) == 6.0
+    w._pool.ready_at = 90.0  # ready long before
+    assert w._running_for(job, 110.0) == 10.0
