@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import metadata
-from .messages import decision_text
+from .messages import category_text, decision_text
 from .verdict import Verdict
 
 COLOURS = {
@@ -24,13 +24,6 @@ COLOURS = {
     "consented": (30, 170, 60),
     "crowd": (40, 110, 230),
     "not_identifiable": (150, 150, 150),
-}
-LABELS = {
-    "client": {"en": "client", "fi": "asiakas"},
-    "needs_consent": {"en": "needs consent", "fi": "vaatii luvan"},
-    "consented": {"en": "consent", "fi": "lupa"},
-    "crowd": {"en": "crowd", "fi": "väkijoukko"},
-    "not_identifiable": {"en": "not identifiable", "fi": "ei tunnistettava"},
 }
 BANNER = {"allowed": (30, 170, 60), "needs_consent": (255, 140, 0), "blocked": (220, 30, 30)}
 PREVIEW_LONG_SIDE = 1600
@@ -59,7 +52,7 @@ def render_preview(rgb: np.ndarray, verdict: Verdict, *, long_side: int = PREVIE
         draw.rectangle([x, y, x + w, y + h], outline=colour, width=line if cat != "not_identifiable" else 1)
         if cat == "not_identifiable" and h < 20:
             continue  # labels on tiny crowd faces would hide the photo
-        label = f"#{f.index + 1} {LABELS[cat][lang]}"
+        label = f"#{f.index + 1} {category_text(cat, lang)}"
         if f.status.person is not None and cat != "needs_consent":
             label += f": {f.status.person.name}"
         tb = draw.textbbox((0, 0), label, font=font)

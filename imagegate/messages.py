@@ -64,7 +64,7 @@ TEXTS = {
     },
     "unknown": {
         "en": "{faces}: identifiable person not in the consent register. Ask for consent and explain the risks.",
-        "fi": "{faces}: tunnistettava henkilö, jota ei ole lupa­rekisterissä. Pyydä lupa ja kerro riskeistä.",
+        "fi": "{faces}: tunnistettava henkilö, jota ei ole luparekisterissä. Pyydä lupa ja kerro riskeistä.",
     },
     "uncertain": {
         "en": "{faces}: identifiable, but the match to {name} is not certain (distance {distance:.2f}). Ask for consent.",
@@ -179,6 +179,15 @@ UI = {
                          "fi": "kopiota ei tallennettu: kasvot piilotettunakaan kopio ei ole sallittu; "
                                "tarkista kuva käsin"},
     "no_photos": {"en": "no photos found in the given paths", "fi": "annetuista poluista ei löytynyt kuvia"},
+    # the CLI's `check` and `faces`
+    "progress_checking": {"en": "checking", "fi": "tarkistetaan"},
+    "details_face": {"en": "{height} px (published {publish}) at {x},{y}",
+                     "fi": "{height} px (julkaistuna {publish}) kohdassa {x},{y}"},
+    "error_line": {"en": "error", "fi": "virhe"},
+    "faces_summary": {"en": "{n} face(s), {identifiable} identifiable",
+                      "fi": "kasvoja {n}, tunnistettavia {identifiable}"},
+    "yes": {"en": "yes", "fi": "kyllä"},
+    "no": {"en": "no", "fi": "ei"},
     "report_title": {"en": "imagegate review sheet", "fi": "imagegate-tarkistuslista"},
     "report_photos": {"en": "photos", "fi": "kuvaa"},
     "report_channel": {"en": "Channel", "fi": "Kanava"},
@@ -197,6 +206,25 @@ UI = {
                          "fi": "Tehty imagegate {version} -ohjelmalla. Kuvat ovat mukana esikatseluina ilman "
                                "metatietoja."},
 }
+
+
+# What a face means for the verdict (policy.FaceStatus.category): preview labels, review sheet, `check --details`.
+CATEGORIES = {
+    "client": {"en": "client", "fi": "asiakas"},
+    "needs_consent": {"en": "needs consent", "fi": "vaatii luvan"},
+    "consented": {"en": "consent", "fi": "lupa"},
+    "crowd": {"en": "crowd", "fi": "väkijoukko"},
+    "not_identifiable": {"en": "not identifiable", "fi": "ei tunnistettava"},
+}
+
+
+#: the columns of `imagegate faces`
+FACES_COLUMNS = {"en": ("x", "y", "w", "h", "publish h", "score", "identifiable"),
+                 "fi": ("x", "y", "lev", "kork", "julk. kork", "pisteet", "tunnistettava")}
+
+
+def category_text(category: str, lang: str) -> str:
+    return CATEGORIES[category][lang]
 
 
 def ui(code: str, lang: str, **params) -> str:
@@ -267,12 +295,21 @@ def error_parts(code: str, lang: str, params: dict) -> tuple[str, str | None]:
     return entry[lang].format(**params), (hint[lang].format(**params) if hint else None)
 
 
+def error_reason(exc: BaseException, lang: str) -> tuple[str, str | None]:
+    """What is wrong and what to do, without the file it concerns (for a line that already names it):
+    in Finnish where the error has a known code, else as raised."""
+    code = getattr(exc, "code", None)
+    if lang != "en" and code in ERRORS:
+        return error_parts(code, lang, exc.params)
+    return getattr(exc, "reason", getattr(exc, "message", str(exc))), getattr(exc, "hint", None)
+
+
 def error_text(exc: BaseException, lang: str) -> str:
     """What went wrong, for people: in Finnish where the error has a known code, else as raised."""
     code = getattr(exc, "code", None)
     if lang == "en" or code not in ERRORS:
         return str(exc)
-    reason, hint = error_parts(code, lang, exc.params)
+    reason, hint = error_reason(exc, lang)
     source = getattr(exc, "source", None)
     text = f"{source}: {reason}" if source else reason
     return f"{text} ({hint})" if hint else text

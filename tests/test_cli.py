@@ -34,12 +34,31 @@ def test_faces_json_lists_each_photo(tmp_path):
 def test_faces_reports_bad_files_and_goes_on(tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
     shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "good.jpg")
-    r = runner.invoke(app, ["faces", str(tmp_path / "broken.jpg"), str(tmp_path / "good.jpg"),
+    r = runner.invoke(app, ["--lang", "en", "faces", str(tmp_path / "broken.jpg"), str(tmp_path / "good.jpg"),
                             str(tmp_path / "missing.jpg")])
     assert r.exit_code == 4
     assert "broken.jpg: error: the file is corrupt or unreadable" in r.stdout
     assert "missing.jpg: error: no such file or folder\n" in r.stdout  # said once, not "path: error: path: ..."
     assert "good.jpg  512x600  1 face(s), 1 identifiable" in r.stdout
+
+
+def test_faces_in_finnish(tmp_path):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    r = runner.invoke(app, ["faces", "--lang", "fi", str(tmp_path / "empty.jpg"), str(SAMPLES / "grace_hopper.jpg")])
+    assert r.exit_code == 4
+    lines = r.stdout.splitlines()
+    assert lines[0].endswith("empty.jpg: virhe: tiedosto on tyhjä (0 tavua) (kopioi kuva uudelleen)")
+    assert lines[1].endswith("grace_hopper.jpg  512x600  kasvoja 1, tunnistettavia 1")
+    assert lines[2].split() == ["#", "x", "y", "lev", "kork", "julk.", "kork", "pisteet", "tunnistettava"]
+    assert lines[3].split()[0] == "1" and lines[3].split()[-1] == "kyllä"
+
+
+def test_check_details_in_finnish():
+    r = runner.invoke(app, ["--lang", "fi", "check", "--details", str(SAMPLES / "grace_hopper.jpg")])
+    assert r.exit_code == 1
+    face = next(line.strip() for line in r.stdout.splitlines() if line.strip().startswith("#1"))
+    assert face.split()[:4] == ["#1", "vaatii", "luvan", "199"], face
+    assert "(julkaistuna   199) kohdassa 166,130" in face
 
 
 def test_check_unknown_person_needs_consent_with_rule_4():

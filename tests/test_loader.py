@@ -214,6 +214,30 @@ def test_every_coded_error_has_both_languages_with_the_same_placeholders():
     assert used and used <= set(messages.ERRORS), used - set(messages.ERRORS)
 
 
+def test_every_text_people_read_exists_in_both_languages_with_the_same_placeholders():
+    import string
+
+    from imagegate import messages
+    from imagegate.policy import FaceStatus
+
+    def fields(template):
+        return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+
+    for table in (messages.TEXTS, messages.UI, messages.STATES, messages.RULES, messages.DECISIONS,
+                  messages.CATEGORIES):
+        for code, entry in table.items():
+            assert set(entry) == set(messages.LANGS), code
+            assert fields(entry["en"]) == fields(entry["fi"]), code
+            assert "\u00ad" not in entry["fi"] + entry["en"], code  # soft hyphens show up in terminals
+    assert set(messages.FACES_COLUMNS) == set(messages.LANGS)
+    assert len({len(cols) for cols in messages.FACES_COLUMNS.values()}) == 1
+    # every category a face can get has a label
+    statuses = ("client", "client_consented", "consented", "no_consent", "uncertain", "unknown", "unmatchable",
+                "not_identifiable")
+    got = {FaceStatus(s, crowd_exempt=c).category for s in statuses for c in (False, True)}
+    assert got == set(messages.CATEGORIES)
+
+
 def test_a_coded_error_keeps_its_code_across_processes():
     import pickle
 

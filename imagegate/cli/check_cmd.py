@@ -59,7 +59,8 @@ def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable
         for checked in results:
             yield checked
         return
-    with typer.progressbar(length=len(targets), label="checking", file=sys.stderr, show_pos=True) as bar:
+    with typer.progressbar(length=len(targets), label=messages.ui("progress_checking", batch.lang), file=sys.stderr,
+                           show_pos=True) as bar:
         for checked in results:
             bar.update(1)
             yield checked
@@ -74,14 +75,16 @@ def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
         typer.echo(printable(f"    {messages.error_text(result.error, lang)}"))
         return
     for r in result.reasons:
-        rule = f"[{'sääntö' if lang == 'fi' else 'rule'} {r.rule}] " if r.rule else ""
+        rule = f"[{messages.ui('report_rule', lang)} {r.rule}] " if r.rule else ""
         typer.echo(f"    - {rule}{r.message}")
     if details:
         for f in result.faces:
-            x, y, w, h = f.box
+            x, y, _, h = f.box
             who = f.status.person.name if f.status.person else "-"
-            typer.echo(f"      #{f.index + 1:<3} {f.status.category:<16} {h:6.0f} px "
-                       f"(publish {f.measurement.publish_height_px:5.0f}) at {x:.0f},{y:.0f}  {who}")
+            where = messages.ui("details_face", lang, height=f"{h:6.0f}",
+                                publish=f"{f.measurement.publish_height_px:5.0f}", x=f"{x:.0f}", y=f"{y:.0f}")
+            typer.echo(printable(f"      #{f.index + 1:<3} {messages.category_text(f.status.category, lang):<16} "
+                                 f"{where}  {who}"))
 
 
 def check(
@@ -157,8 +160,7 @@ def _check_batch(batch, job, paths, json_out, details, lang, sheet=None) -> str:
     if json_out:
         typer.echo(printable(json.dumps(results, ensure_ascii=False, indent=2)))
     elif not targets:
-        typer.secho("no photos found in the given paths" if lang == "en" else "annetuista poluista ei löytynyt kuvia",
-                    err=True, fg=typer.colors.YELLOW)
+        typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
         return "error"
     else:
         if len(targets) > 1:
@@ -194,11 +196,13 @@ def faces(
     paths: Annotated[list[str], typer.Argument(help="Photos and folders (walked recursively).")],
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """List the faces found in each photo, with size and identifiability (diagnostic)."""
     from ..config import load_settings
     from ..gate import Gate
 
+    lang = lang_or_fail(pick(lang, ctx, "lang"))
     with reported():
         settings = load_settings(pick(config, ctx, "config"))
     targets = list(collect(paths))
@@ -215,9 +219,10 @@ def faces(
                     out.append({"file": t.path, "error": exc.to_dict(), "faces": []})
                 else:
                     # the line already starts with the file: say only what is wrong with it
-                    what = getattr(exc, "reason", exc.message)
-                    hint = f" ({exc.hint})" if exc.hint else ""
-                    typer.secho(printable(f"{display_path(t.path)}: error: {what}{hint}"), fg=typer.colors.MAGENTA)
+                    what, hint = messages.error_reason(exc, lang)
+                    hint = f" ({hint})" if hint else ""
+                    typer.secho(printable(f"{display_path(t.path)}: {messages.ui('error_line', lang)}: {what}{hint}"),
+                                fg=typer.colors.MAGENTA)
                 continue
             if json_out:
                 d = a.to_dict()
@@ -225,16 +230,17 @@ def faces(
                 out.append(d)
                 continue
             n_id = sum(m.identifiable for m in a.measurements)
-            typer.secho(f"{display_path(t.path)}  {a.image.width}x{a.image.height}  "
-                        f"{len(a.faces)} face(s), {n_id} identifiable", bold=True)
+            summary = messages.ui("faces_summary", lang, n=len(a.faces), identifiable=n_id)
+            typer.secho(printable(f"{display_path(t.path)}  {a.image.width}x{a.image.height}  {summary}"), bold=True)
             if a.faces:
-                typer.echo(f"    {'#':>3} {'x':>6} {'y':>6} {'w':>5} {'h':>5} {'publish h':>9} {'score':>6}  identifiable")
+                cx, cy, cw, ch, cpub, cscore, cid = messages.FACES_COLUMNS[lang]
+                typer.echo(f"    {'#':>3} {cx:>6} {cy:>6} {cw:>5} {ch:>5} {cpub:>10} {cscore:>7}  {cid}")
             for i, (f, m) in enumerate(zip(a.faces, a.measurements)):
                 x, y, w, h = f.box
-                typer.echo(f"    {i + 1:>3} {x:6.0f} {y:6.0f} {w:5.0f} {h:5.0f} {m.publish_height_px:9.0f} "
-                           f"{f.score:6.2f}  {'yes' if m.identifiable else 'no'}")
+                typer.echo(f"    {i + 1:>3} {x:6.0f} {y:6.0f} {w:5.0f} {h:5.0f} {m.publish_height_px:10.0f} "
+                           f"{f.score:7.2f}  {messages.ui('yes' if m.identifiable else 'no', lang)}")
     if json_out:
         typer.echo(printable(json.dumps(out, ensure_ascii=False, indent=2)))
     if not targets:
-        typer.secho("no photos found in the given paths", err=True, fg=typer.colors.YELLOW)
+        typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
     raise typer.Exit(EXIT_ERROR if errors or not targets else 0)
