@@ -87,6 +87,9 @@ def worker_threads(jobs: int) -> int:
 
 #: a worker still checking one photo after this long is stuck (a 12-MP photo takes ~1 s)
 PHOTO_TIMEOUT_SECONDS = 300.0
+#: how long freshly started workers may take to load the models (~2.5 s here) before photo time
+#: limits start to run: a fresh pool's start is not the photo's time
+WORKER_START_SECONDS = 60.0
 
 #: below this many photos, starting workers (each loads the models, ~2 s) costs more than it saves
 POOL_MIN_PHOTOS = 4
@@ -105,6 +108,7 @@ class Batch:
         self.photo_timeout = float(photo_timeout)
         self._gate = gate
         self._pool: ProcessPoolExecutor | None = None
+        self._ready: dict[ProcessPoolExecutor, Future] = {}  # a pool -> a no-op that ends once a worker has started
 
     def run(self, targets: Iterable[Target], job: Job) -> Iterator[Checked]:
         """Results in input order. Identical files (same bytes) are checked once per run."""
@@ -118,6 +122,7 @@ class Batch:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            self._ready.clear()
         if self._gate is not None and self._owns_gate:
             self._gate.close()
             self._gate = None
@@ -185,7 +190,7 @@ class Batch:
                 try:
                     # Photos are taken in order and at most `window` are in flight, so by now this
                     # one is being checked: the wait is its own time.
-                    result = fut.result(timeout=self.photo_timeout)
+                    result = self._result(fut, its_pool)
                 except Exception as exc:  # noqa: BLE001 - the pool broke or hung: which photo did is unknown
                     # Every photo in flight fails with the pool, innocent or not. Each gets one
                     # more try in a fresh pool; a photo that brings a worker down (or keeps it
@@ -203,13 +208,21 @@ class Batch:
 
     def _retry(self, t: Target, job: Job) -> Checked:
         try:
-            return submit_to(self._get_pool(), _worker_check, t, job).result(timeout=self.photo_timeout)
+            pool = self._get_pool()
+            return self._result(submit_to(pool, _worker_check, t, job), pool)
         except Exception as exc:  # noqa: BLE001 - a dead or stuck worker fails its photo, never passes it
             hung = isinstance(exc, TimeoutError)
             self._reset_pool(kill=hung)
             error = (ModelError.coded("worker_timeout", seconds=self.photo_timeout) if hung
                      else ModelError.coded("worker_stopped", detail=type(exc).__name__))
             return Checked(Failure(t.path, error))
+
+    def _result(self, fut: Future, pool: ProcessPoolExecutor) -> Checked:
+        """The photo's result, allowing it `photo_timeout` once the pool's workers have started."""
+        started = self._ready.get(pool)
+        if started is not None:
+            started.result(timeout=WORKER_START_SECONDS)  # fails as the photo would if the pool cannot start
+        return fut.result(timeout=self.photo_timeout)
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -218,6 +231,7 @@ class Batch:
                 max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_init,
                 initargs=(self.settings, self.register, self.lang, worker_threads(self.jobs)))
+            self._ready[self._pool] = submit_to(self._pool, os.getpid)
         return self._pool
 
     def _reset_pool(self, *, kill: bool = False) -> None:
@@ -226,6 +240,7 @@ class Batch:
             if kill:
                 kill_workers(self._pool)
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._ready.pop(self._pool, None)
             self._pool = None
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .batch import PHOTO_TIMEOUT_SECONDS
+from .batch import PHOTO_TIMEOUT_SECONDS, WORKER_START_SECONDS
 from .config import Settings, to_toml
 from .errors import ImagegateError, ModelError
 from .journal import FOLDERS, Journal, Outcome, sha256_file
@@ -43,9 +43,6 @@ log = logging.getLogger(__name__)
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp")
 #: a photo is rejected when its worker died this many times, the last time checking it alone
 MAX_DEATHS = 2
-#: how long freshly started workers may take to load the models before photo time limits run
-#: (~2.5 s here; a hung start still ends, as a timeout)
-WORKER_START_SECONDS = 60.0
 
 
 class WatchError(ImagegateError):

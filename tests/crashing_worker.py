@@ -1,4 +1,4 @@
-"""Worker entry points that die like a segfaulting native library (photos named *crash*) or hang (*hang*).
+"""Worker entry points that die like a segfaulting native library (photos named *crash*), hang (*hang*) or start slowly.
 
 Importable by spawned worker processes (they get the test run's sys.path)."""
 
@@ -25,3 +25,13 @@ def check_or_hang(target, job):
     from imagegate.batch import _worker_check
 
     return _worker_check(target, job)
+
+
+def slow_init(*args):
+    """A worker start slower than a photo's time limit (a loaded machine, a slow disk)."""
+    import time
+
+    from imagegate.batch import _worker_init
+
+    time.sleep(4)
+    _worker_init(*args)

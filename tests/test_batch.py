@@ -120,3 +120,24 @@ def test_a_pool_that_broke_since_its_last_result_fails_the_next_photo_instead_of
             submit_to(pool, os.getpid).result(timeout=0)
     finally:
         pool.shutdown(wait=True)
+
+
+def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, monkeypatch):
+    # Spawned workers take seconds to load the models; a limit shorter than that must still let
+    # quick photos through, or every photo of a batch would fail twice on a fresh pool.
+    from imagegate import batch as batch_module
+
+    from . import crashing_worker
+
+    for i in range(4):
+        for name in ("grace_hopper.jpg", "coffee.png"):
+            (tmp_path / f"{i}_{name}").write_bytes((SAMPLES / name).read_bytes() + bytes([i]))  # not copies
+    targets = list(collect([tmp_path]))
+    job = Job(channel="facebook", on=dt.date(2026, 12, 1))
+    with Batch(settings=Settings(), register=None, lang="en", jobs=1) as here:
+        expected = [c.result.to_dict() for c in here.run(targets, job)]
+    monkeypatch.setattr(batch_module, "_worker_init", crashing_worker.slow_init)  # 4 s before models load
+    with Batch(settings=Settings(), register=None, lang="en", jobs=2, photo_timeout=2) as pool:
+        got = [c.result.to_dict() for c in pool.run(targets, job)]
+    assert [r["decision"] for r in got] == ["allowed", "needs_consent"] * 4
+    assert got == expected

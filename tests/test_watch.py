@@ -615,7 +615,8 @@ def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, register)
     from types import SimpleNamespace
 
     from imagegate.config import Settings
-    from imagegate.watch import WORKER_START_SECONDS, Watcher, WatchSettings, _Job
+    from imagegate.batch import WORKER_START_SECONDS
+    from imagegate.watch import Watcher, WatchSettings, _Job
     from imagegate.watch_worker import CheckPool
 
     pool = CheckPool(1, settings=Settings(), register=register, lang="en", channel="facebook", staging=tmp_path)
