@@ -36,6 +36,11 @@ class Settings:
     # --- identifiability (DESIGN.md §2) ---
     #: platforms downscale photos; identifiability is judged at this long side (px)
     publish_long_side: int = 2048
+    #: ...except where a channel shows more: X/Twitter serves photos up to 4096 px, and a web page or a
+    #: print shows the file as it is (0 = full resolution). Erring large only makes more faces count.
+    publish_long_side_twitter: int = 4096
+    publish_long_side_website: int = 0
+    publish_long_side_print: int = 0
     #: DORI "Recognition" (125 px/m) on a ~0.24 m face ≈ 30 px face height at publish size
     identifiable_px: float = _POLICY.identifiable_px
     #: below this face height in the *full-resolution* photo an embedding is unreliable;
@@ -64,6 +69,12 @@ class Settings:
 
     detector: DetectorSettings = field(default_factory=DetectorSettings)
 
+    def publish_side(self, channel: str | None) -> int | None:
+        """The long side (px) photos are shown at on `channel`; None = full resolution."""
+        side = getattr(self, f"publish_long_side_{channel}", self.publish_long_side) if channel else \
+            self.publish_long_side
+        return side or None
+
     @property
     def limits(self) -> Limits:
         return Limits(max_pixels=self.max_pixels, max_file_bytes=self.max_file_bytes)
@@ -77,6 +88,10 @@ class Settings:
         problems = []
         if self.publish_long_side < 64:
             problems.append(f"publish_long_side must be >= 64, got {self.publish_long_side}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.startswith("publish_long_side_") and value != 0 and value < 64:
+                problems.append(f"{f.name} must be 0 (full resolution) or >= 64, got {value}")
         if self.identifiable_px <= 0:
             problems.append(f"identifiable_px must be > 0, got {self.identifiable_px}")
         if not 0 < self.match_strict <= self.match_loose < 2:

@@ -136,15 +136,17 @@ class FaceDetector:
 
     # -- public -----------------------------------------------------------------
 
-    def detect(self, rgb: np.ndarray) -> list[Face]:
-        """All faces in an H x W x 3 uint8 RGB image, sorted by position."""
+    def detect(self, rgb: np.ndarray, *, analysis_long_side: int | None = None) -> list[Face]:
+        """All faces in an H x W x 3 uint8 RGB image, sorted by position. `analysis_long_side`
+        overrides the setting for this photo (a channel that shows photos larger needs smaller faces
+        found: at least the size it shows them at)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an H x W x 3 uint8 RGB array, got {rgb.dtype} {rgb.shape}")
         with self._lock:
             if self._centerface is None:
                 raise ModelError("the face detector has been closed")
             try:
-                return self._detect(rgb)
+                return self._detect(rgb, analysis_long_side or self.settings.analysis_long_side)
             except cv2.error as exc:  # resizing, dilation
                 raise ModelError(f"face detection failed inside OpenCV: {exc}") from None
 
@@ -168,13 +170,13 @@ class FaceDetector:
 
     # -- pipeline ---------------------------------------------------------------
 
-    def _detect(self, rgb: np.ndarray) -> list[Face]:
+    def _detect(self, rgb: np.ndarray, analysis_long_side: int) -> list[Face]:
         s = self.settings
         h, w = rgb.shape[:2]
 
         # CenterFace at the analysis scale and at coarser scales. Each pass is decoded
         # down to `evidence_score` so weak proposals can be cross-checked across scales.
-        fine_scale = min(1.0, s.analysis_long_side / max(h, w))
+        fine_scale = min(1.0, analysis_long_side / max(h, w))
         fine = _resize(rgb, fine_scale)
         passes = [self._centerface_pass(fine, fine_scale, s.evidence_score)]
         done = [fine_scale]

@@ -16,7 +16,7 @@ from . import messages
 from .config import Settings, load_settings
 from .detect import Face, FaceDetector
 from .embed import FaceEmbedder
-from .errors import ImagegateError, ImageLoadError, internal_error
+from .errors import ImagegateError, ImageLoadError, RegisterError, internal_error
 from .loader import ImageInput, LoadedImage, describe, load_image
 from .metadata import reasons as metadata_reasons
 from .match import Match, match_faces
@@ -64,6 +64,7 @@ class Gate:
         self._register: Register | None = register if isinstance(register, Register) else None
         self._owns_register = False
         self._gallery = None
+        self._gallery_generation = None
 
     # -- lazily loaded parts (a `faces` run never opens the register) -----------------
 
@@ -95,12 +96,32 @@ class Gate:
         return self._register
 
     def gallery(self):
-        if self._gallery is None:
-            self._gallery = self.register.gallery(FaceEmbedder.model_id)
+        """The register's templates, read again whenever the register has changed since (an
+        enrolment, a forget, a restore, by this or another process), so a long-lived Gate (the
+        watcher's workers, a posting tool) never judges with people who are no longer so."""
+        reg = self._current_register()
+        generation = reg.generation()
+        if self._gallery is None or generation != self._gallery_generation:
+            self._gallery = reg.gallery(FaceEmbedder.model_id)
+            self._gallery_generation = generation
         return self._gallery
 
+    def _current_register(self) -> Register:
+        reg = self.register
+        first_enrolment = (self._register_arg is None and reg.in_memory and default_register_path().exists())
+        if reg.replaced() or first_enrolment:
+            if not self._owns_register:
+                raise RegisterError(f"the register file {reg.path} was replaced since this Register opened it",
+                                    hint="open the register again")
+            # restored from a backup by copy, replaced by a sync tool, or created by a first enrolment
+            reg.close()
+            self._register = None
+            self._gallery = None
+            reg = self.register
+        return reg
+
     def reload_register(self) -> None:
-        """Forget cached templates (after enrolments made by another process)."""
+        """Forget cached templates (kept for callers; changes are now noticed by themselves)."""
         self._gallery = None
 
     def versions(self) -> dict:
@@ -121,21 +142,26 @@ class Gate:
 
     # -- pipeline ----------------------------------------------------------------------
 
-    def analyse(self, image: ImageInput | LoadedImage) -> Analysis:
+    def analyse(self, image: ImageInput | LoadedImage, *, channel: str | None = None) -> Analysis:
+        """Faces and their measurements; identifiability at the size `channel` shows the photo at
+        (`Settings.publish_side`; without a channel, `publish_long_side`)."""
         img = image if isinstance(image, LoadedImage) else load_image(image, self.settings.limits)
-        faces = tuple(self.detector.detect(img.rgb))
+        s = self.settings
+        side = s.publish_side(normalise_channel(channel) if channel else None)
+        # Faces identifiable as shown must be findable: analyse at least at the size the channel shows.
+        analysis_side = max(s.detector.analysis_long_side, side or max(img.width, img.height))
+        faces = tuple(self.detector.detect(img.rgb, analysis_long_side=analysis_side))
         if len(faces) > self.settings.max_faces:
             raise ImageLoadError.coded("too_many_faces", source=img.source, faces=len(faces),
                                        limit=self.settings.max_faces)
-        s = self.settings
-        ms = tuple(measure(f, img.width, img.height, publish_long_side=s.publish_long_side,
+        ms = tuple(measure(f, img.width, img.height, publish_long_side=side,
                            identifiable_px=s.identifiable_px, min_match_px=s.min_match_px) for f in faces)
         return Analysis(image=img, faces=faces, measurements=ms)
 
     def check(self, image: ImageInput | LoadedImage, *, channel: str, on: dt.date | None = None) -> Verdict:
         channel = normalise_channel(channel)
         day = on or dt.date.today()
-        analysis = self.analyse(image)
+        analysis = self.analyse(image, channel=channel)
         img = analysis.image
         needed = [i for i, m in enumerate(analysis.measurements) if m.identifiable and m.matchable]
         gallery = self.gallery()

@@ -36,6 +36,18 @@ IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
      ".heic", ".heif", ".hif", ".avif"}
 )
+#: camera raw files: TIFF inside, but never what is posted (their JPEG or export is); not walked into
+RAW_SUFFIXES = frozenset({".cr2", ".cr3", ".nef", ".nrw", ".arw", ".dng", ".raf", ".orf", ".rw2", ".pef", ".srw"})
+
+
+def looks_like_image(head: bytes) -> bool:
+    """Whether a file's first 32 bytes are those of a format the loader reads. For names that do
+    not say so: a Twitter download `photo.jpg_large`, a file saved without an extension."""
+    return (head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\0", b"MM\0*"))
+            or (head[:2] == b"BM" and len(head) >= 14)
+            or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+            or (head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis",
+                                                         b"mif1", b"msf1", b"avif", b"avis")))
 
 DEFAULT_MAX_PIXELS = 120_000_000  # above the 108 MP of today's largest common phone sensors
 DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024

@@ -29,12 +29,15 @@ class Measurement:
         }
 
 
-def publish_scale(width: int, height: int, publish_long_side: int) -> float:
-    """Factor a platform applies when it fits the photo into `publish_long_side` (never upscales)."""
+def publish_scale(width: int, height: int, publish_long_side: int | None) -> float:
+    """Factor a platform applies when it fits the photo into `publish_long_side` (never upscales;
+    None = shown at full resolution)."""
+    if not publish_long_side:
+        return 1.0
     return min(1.0, publish_long_side / max(width, height))
 
 
-def measure(face: Face, width: int, height: int, *, publish_long_side: int,
+def measure(face: Face, width: int, height: int, *, publish_long_side: int | None,
             identifiable_px: float, min_match_px: float) -> Measurement:
     h = float(face.box[3])
     ph = h * publish_scale(width, height, publish_long_side)

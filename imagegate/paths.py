@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
 from .errors import ImageLoadError
-from .loader import IMAGE_SUFFIXES
+from .loader import IMAGE_SUFFIXES, RAW_SUFFIXES, looks_like_image
 
 _WINDOWS_PATH = re.compile(r"(^|[\s\"'])[A-Za-z]:\\")
 
@@ -86,6 +86,24 @@ def collect(paths: Iterable[str | os.PathLike]) -> Iterator[Target]:
             yield Target(str(p), error=ImageLoadError.coded("missing_path", source=str(p)))
 
 
+def _is_photo(name: str, full: str) -> bool:
+    """Whether a file met in a folder walk is checked. By its name when the name says photo;
+    otherwise by its first bytes, so a photo saved as `x.jpg_large`, without an extension or as a
+    hidden file is checked, not silently skipped (a skipped client photo would read as allowed).
+    A visible file with a photo's name is always checked (if it is no photo, that is an error);
+    hidden ones only when they are photos, which leaves out macOS's `._x.jpg` companions."""
+    suffix = Path(name).suffix.lower()
+    if suffix in IMAGE_SUFFIXES and not name.startswith("."):
+        return True
+    if suffix in RAW_SUFFIXES:
+        return False
+    try:
+        with open(full, "rb") as fh:
+            return looks_like_image(fh.read(32))
+    except OSError:
+        return suffix in IMAGE_SUFFIXES  # unreadable: a photo's name makes it an error to report
+
+
 def _walk(root: Path, seen: set[str]) -> Iterator[Target]:
     visited_dirs: set[tuple[int, int]] = set()
     errors: list[Target] = []
@@ -107,9 +125,9 @@ def _walk(root: Path, seen: set[str]) -> Iterator[Target]:
         visited_dirs.add(ident)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-                continue
             full = os.path.join(dirpath, name)
+            if not _is_photo(name, full):
+                continue
             key = os.path.realpath(full)
             if key in seen:
                 continue

@@ -213,6 +213,8 @@ class Register:
         self.path = str(path)
         self.in_memory = self.path == ":memory:"
         self.timeout = timeout
+        self._local_changes = 0  # commits and restores through this object (see generation())
+        self._file_id: tuple[int, int] | None = None
         if not self.in_memory:
             _prepare_file(Path(self.path), create=create)
         try:
@@ -241,6 +243,8 @@ class Register:
             self._close_quietly()
             raise
         if not self.in_memory:
+            st = os.stat(self.path)
+            self._file_id = (st.st_dev, st.st_ino)
             for suffix in ("", "-wal", "-shm"):
                 f = Path(self.path + suffix)
                 if f.exists():
@@ -288,6 +292,24 @@ class Register:
             raise
         else:
             self._db.execute("COMMIT")
+            self._local_changes += 1
+
+    def generation(self) -> tuple[int, int]:
+        """Differs after any change committed to the register since the last call, by another
+        process (SQLite's data_version) or through this object: what was read from it before
+        (a gallery, a person's role) is current only while this stays the same."""
+        return self._query("PRAGMA data_version")[0][0], self._local_changes
+
+    def replaced(self) -> bool:
+        """Whether the path now names another file than the one open here: restored by copying
+        a backup over it, replaced by a sync tool, deleted. This object then reads a ghost."""
+        if self.in_memory:
+            return False
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return True
+        return (st.st_dev, st.st_ino) != self._file_id
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         if self._db is None:
@@ -347,6 +369,7 @@ class Register:
             raise RegisterError(f"restore from {src} failed: {exc}") from None
         finally:
             other.close()
+        self._local_changes += 1
         self._migrate()  # a backup from an older version is brought up to date
         self._scrub()
 
@@ -474,6 +497,13 @@ class Register:
         """
         if isinstance(person, str):
             person = self.get(person)
+        else:
+            # A Person read earlier (a cached gallery) must still be who the register says: ids of
+            # forgotten people are reused, and a stale role must never meet another person's consents.
+            now = self._query("SELECT name, role FROM people WHERE id = ?", (person.id,))
+            if not now or tuple(now[0]) != (person.name, person.role):
+                raise RegisterError("a person matched in this photo was changed or removed in the register "
+                                    "during the check", hint="check the photo again")
         channel = normalise_channel(channel)
         day = day or dt.date.today()
         rows = self._query(

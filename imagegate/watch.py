@@ -394,20 +394,15 @@ class Watcher:
             return {"path": job.path, "vanished": True}
         report = Failure(job.path, error).to_dict()
         report["sha256"] = sha
-        return {"path": job.path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha,
-                "decision": "error", "report": report, "preview": None, "versions": {}}
+        return {"path": job.path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": [st.st_dev, st.st_ino],
+                "sha256": sha, "decision": "error", "report": report, "preview": None, "versions": {}}
 
     def _sort(self, job: _Job, result: dict) -> None:
         self._queued.discard(job.path)
         staged = result.get("preview")
         if result.get("vanished"):
             return
-        try:
-            st = os.lstat(job.path)
-            unchanged = (st.st_size, st.st_mtime_ns) == (result["size"], result["mtime_ns"])
-        except OSError:
-            unchanged = False
-        if not unchanged:
+        if not self._still_what_was_checked(job.path, result):
             # written to again (or removed) while being checked: what was checked is not what is there
             for leftover in (staged, result.get("redacted")):
                 if leftover:
@@ -421,6 +416,22 @@ class Watcher:
                               staged_redacted=result.get("redacted"))
         journal.record(intent)
         self._emit(journal.complete(intent))
+
+    @staticmethod
+    def _still_what_was_checked(path: str, result: dict) -> bool:
+        """Whether the file at `path` is the one the verdict is about. Size and time alone miss a
+        different photo of the same size copied over it with its time kept (`cp -p`, rsync -t,
+        FAT's 2-second clock); the content is read again (milliseconds for a phone photo)."""
+        try:
+            st = os.lstat(path)
+            if ((st.st_size, st.st_mtime_ns, [st.st_dev, st.st_ino])
+                    != (result["size"], result["mtime_ns"], result.get("file_id"))):
+                return False
+            if stat.S_ISLNK(st.st_mode):
+                return True  # refused as a link whatever it points to; its target is not read
+            return sha256_file(Path(path)) == result["sha256"]
+        except OSError:
+            return False
 
     def _watch_block(self, job: _Job) -> dict:
         return {"source_name": os.path.basename(job.path), "inbox": str(self.inbox), "channel": self.channel,

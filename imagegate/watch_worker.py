@@ -57,32 +57,8 @@ def _init(settings, register, lang: str, channel: str, staging: str, redact: boo
     threading.Thread(target=_orphan_guard, args=(os.getppid(),), daemon=True).start()
     gate = Gate(register=register, settings=settings, lang=lang)
     gate.detector  # noqa: B018 - load now, so model versions are known and the first photo is not slow
-    _state.update(gate=gate, channel=channel, staging=Path(staging), register=register,
-                  register_stamp=_register_stamp(register), redact=redact)
-
-
-def _register_stamp(register) -> tuple:
-    """Changes when the register file (or its SQLite WAL) changes, e.g. after a new enrolment."""
-    if register is None:
-        return ()
-    out = []
-    for p in (str(register), f"{register}-wal"):
-        try:
-            st = os.stat(p)
-            out.append((st.st_size, st.st_mtime_ns))
-        except OSError:
-            out.append(None)
-    return tuple(out)
-
-
-def _fresh_gate():
-    gate = _state["gate"]
-    stamp = _register_stamp(_state["register"])
-    if stamp != _state["register_stamp"]:
-        # someone enrolled or changed a person: a new client must be blocked from the next photo on
-        gate.reload_register()
-        _state["register_stamp"] = stamp
-    return gate
+    # The gate notices enrolments, forgets and a replaced register file by itself (Gate.gallery).
+    _state.update(gate=gate, channel=channel, staging=Path(staging), redact=redact)
 
 
 def check_file(path: str, token: str) -> dict:
@@ -97,13 +73,13 @@ def check_file(path: str, token: str) -> dict:
     if hang_on and hang_on in name:
         while True:  # like a native call that never returns
             time.sleep(60)
-    gate = _fresh_gate()
+    gate = _state["gate"]
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return {"path": path, "vanished": True}
-    out = {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "preview": None,
-           "versions": gate.versions()}
+    out = {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": [st.st_dev, st.st_ino],
+           "preview": None, "versions": gate.versions()}
     img = None
     try:
         if stat.S_ISLNK(st.st_mode):

@@ -176,6 +176,9 @@ def test_config_show_and_bad_config(tmp_path):
     cfg.write_text("identifiable_pixels = 20\n")
     r = runner.invoke(app, ["--config", str(cfg), "config", "show"])
     assert r.exit_code == 4 and "unknown setting 'identifiable_pixels'" in r.output
+    cfg.write_text("publish_long_side_print = 10\n")
+    r = runner.invoke(app, ["--config", str(cfg), "config", "show"])
+    assert r.exit_code == 4 and "publish_long_side_print must be 0 (full resolution) or >= 64, got 10" in r.output
 
 
 def test_console_script_runs_without_noise_or_traceback(tmp_path):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from imagegate.enrol import enrol
-from imagegate.errors import EnrolmentError
+from imagegate.errors import EnrolmentError, RegisterError
 from imagegate.gate import Gate
 from imagegate.register import Register
 
@@ -80,3 +82,100 @@ def test_closing_a_gate_leaves_an_injected_detector_to_its_owner(detector, embed
             first.analyse(SAMPLES / "grace_hopper.jpg")
         with Gate(register=reg, detector=detector, embedder=embedder) as second:
             assert len(second.analyse(SAMPLES / "grace_hopper.jpg").faces) == 1
+
+
+# -- a long-lived Gate (watcher workers, posting tools) and a register that changes under it ----------------
+
+def _enrol_elsewhere(path, name, role, embedder, detector, consent: dict | None = None):
+    """Another process's view: its own Register and Gate on the same file."""
+    with Register(path) as reg:
+        enrol(Gate(register=reg, detector=detector, embedder=embedder), name, role,
+              [str(SAMPLES / "grace_hopper.jpg")], None)
+        if consent is not None:
+            reg.add_consent(name, ["facebook"], **consent)
+
+
+def test_a_long_lived_gate_sees_enrolments_forgets_and_a_reused_person_id(tmp_path, detector, embedder):
+    path = tmp_path / "reg.sqlite3"
+    Register(path).close()
+    photo = str(SAMPLES / "grace_hopper.jpg")
+    with Gate(register=path, detector=detector, embedder=embedder) as gate:
+        assert gate.check(photo, channel="facebook").decision == "needs_consent"  # nobody enrolled yet
+        # enrolled by mistake as staff with a consent ...
+        _enrol_elsewhere(path, "Grace Hopper", "staff", embedder, detector, {"valid_until": "2099-01-01"})
+        assert gate.check(photo, channel="facebook").decision == "allowed"
+        # ... forgotten and enrolled again as a client under the same id (SQLite reuses it),
+        # with a consent whose risks were not explained: the cached role must not meet it
+        with Register(path) as reg:
+            old_id = reg.get("Grace Hopper").id
+            reg.forget("Grace Hopper")
+        _enrol_elsewhere(path, "Grace Hopper", "client", embedder, detector, {"valid_until": "2099-01-01"})
+        with Register(path) as reg:
+            assert reg.get("Grace Hopper").id == old_id
+        v = gate.check(photo, channel="facebook")
+        assert v.decision == "blocked", v.to_dict()["reasons"]
+
+
+def test_a_gate_reads_a_register_file_replaced_under_it(tmp_path, detector, embedder):
+    # A restore by copy or a sync tool replaces the file by rename: the old connection reads a ghost.
+    path, other = tmp_path / "reg.sqlite3", tmp_path / "other.sqlite3"
+    _enrol_elsewhere(path, "Grace Hopper", "staff", embedder, detector, {"valid_until": "2099-01-01"})
+    _enrol_elsewhere(other, "Grace Hopper", "staff", embedder, detector, {"valid_until": "2099-01-01"})
+    with Register(other) as reg:
+        reg.withdraw("Grace Hopper")
+    photo = str(SAMPLES / "grace_hopper.jpg")
+    with Gate(register=path, detector=detector, embedder=embedder) as gate:
+        assert gate.check(photo, channel="facebook").decision == "allowed"
+        os.replace(other, path)
+        assert gate.check(photo, channel="facebook").decision == "needs_consent"
+        path.unlink()
+        with pytest.raises(RegisterError, match="does not exist"):  # gone: an error, never the old answer
+            gate.check(photo, channel="facebook")
+    # a Register object the caller passed in cannot be reopened by the gate: it refuses to judge
+    _enrol_elsewhere(path, "Grace Hopper", "staff", embedder, detector, {"valid_until": "2099-01-01"})
+    with Register(path) as reg, Gate(register=reg, detector=detector, embedder=embedder) as gate:
+        assert gate.check(photo, channel="facebook").decision == "allowed"
+        _enrol_elsewhere(other, "Someone Else", "staff", embedder, detector)
+        os.replace(other, path)
+        with pytest.raises(RegisterError, match="was replaced"):
+            gate.check(photo, channel="facebook")
+
+
+def test_a_gate_on_the_default_register_sees_the_first_enrolment(tmp_path, monkeypatch, detector, embedder):
+    # Zero configuration: no register file yet, so the gate starts with an empty one in memory.
+    default = tmp_path / "data" / "register.sqlite3"
+    monkeypatch.setenv("IMAGEGATE_REGISTER", str(default))
+    photo = str(SAMPLES / "grace_hopper.jpg")
+    with Gate(detector=detector, embedder=embedder) as gate:
+        assert gate.check(photo, channel="facebook").decision == "needs_consent"
+        _enrol_elsewhere(default, "Grace Hopper", "client", embedder, detector)
+        assert gate.check(photo, channel="facebook").decision == "blocked"
+
+
+def test_a_stale_person_never_reads_another_persons_consents(tmp_path):
+    with Register(tmp_path / "reg.sqlite3") as reg:
+        stale = reg.add_person("Anna", "staff")
+        reg.forget("Anna")
+        reg.add_person("Bea", "client")
+        reg.add_consent("Bea", ["facebook"], valid_until="2099-01-01")
+        assert reg.get("Bea").id == stale.id
+        with pytest.raises(RegisterError, match="changed or removed in the register during the check"):
+            reg.consent_status(stale, "facebook")
+
+
+def test_identifiability_is_judged_at_the_size_each_channel_shows_the_photo(gate):
+    # A client's face ~50 px tall in a 12-MP photo: ~25 px once Facebook fits it into 2048 px (too
+    # small to recognise), but X serves 4096 px and a web page or a print shows every pixel.
+    canvas = Image.new("RGB", (4000, 3000), (128, 128, 128))
+    small = Image.open(SAMPLES / "grace_hopper.jpg").convert("RGB").resize((113, 132), Image.LANCZOS)
+    canvas.paste(small, (1700, 1300))
+    for channel in ("facebook", "instagram"):
+        v = gate.check(canvas, channel=channel)
+        [face] = v.faces
+        assert v.decision == "allowed" and not face.measurement.identifiable, channel
+        assert face.measurement.publish_height_px == pytest.approx(face.box[3] * 2048 / 4000)
+    for channel in ("twitter", "website", "print"):
+        v = gate.check(canvas, channel=channel)
+        [face] = v.faces
+        assert face.measurement.publish_height_px == face.box[3] > 40, channel
+        assert v.decision == "blocked" and face.status.person.name == "Grace Hopper", channel

@@ -160,6 +160,25 @@ def test_a_directory_named_like_a_photo_inside_a_folder_is_not_a_photo(tmp_path)
     assert list(results) == [str(tmp_path / "good.jpg")]
 
 
+def test_a_photo_whose_name_does_not_say_photo_is_still_checked_in_a_folder(tmp_path):
+    # Skipping these silently would let a folder of client photos come out "allowed".
+    from imagegate.loader import looks_like_image
+
+    for name, make in FORMATS.items():
+        assert looks_like_image(make()[:32]), name
+    shutil.copy(HOPPER, tmp_path / "photo.jpg_large")  # how Twitter/X names a saved photo
+    shutil.copy(HOPPER, tmp_path / "no_extension")
+    shutil.copy(HOPPER, tmp_path / ".hidden.jpg")
+    (tmp_path / "._good.jpg").write_bytes(b"\x00\x05\x16\x07" + bytes(80))  # macOS AppleDouble companion
+    (tmp_path / "notes.txt").write_text("not a photo")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(64))
+    (tmp_path / "IMG_1.CR2").write_bytes(b"II*\x00\x10\x00\x00\x00CR" + bytes(64))  # raw: its JPEG is posted
+    shutil.copy(HOPPER, tmp_path / "good.jpg")
+    code, results, _ = check_json(tmp_path)
+    assert sorted(Path(f).name for f in results) == [".hidden.jpg", "good.jpg", "no_extension", "photo.jpg_large"]
+    assert code == 1 and {r["decision"] for r in results.values()} == {"needs_consent"}
+
+
 def test_human_output_names_each_broken_file_and_its_problem(tmp_path):
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "cut.jpg").write_bytes(HOPPER_BYTES[:30000])

@@ -641,3 +641,28 @@ def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, register)
     assert w._running_for(job, 110.0) == 6.0
     w._pool.ready_at = 90.0  # ready long before
     assert w._running_for(job, 110.0) == 10.0
+
+
+def test_a_photo_swapped_for_another_of_the_same_size_and_time_after_its_check_is_not_sorted(tmp_path):
+    # `cp -p` / rsync -t of a same-sized photo keeps size and time: only the content tells them apart.
+    from imagegate.loader import sha256_file
+    from imagegate.watch import Watcher
+
+    photo = tmp_path / "a.bmp"
+    photo.write_bytes(b"BM" + b"A" * 100)
+    st = os.stat(photo)
+    result = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": [st.st_dev, st.st_ino],
+              "sha256": sha256_file(photo)}
+    assert Watcher._still_what_was_checked(str(photo), result)
+    with open(photo, "r+b") as fh:  # same file, same size, time put back
+        fh.write(b"BM" + b"B" * 100)
+    os.utime(photo, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(photo).st_mtime_ns == st.st_mtime_ns
+    assert not Watcher._still_what_was_checked(str(photo), result)
+    other = tmp_path / "b.bmp"  # another file renamed over it, content as checked
+    other.write_bytes(b"BM" + b"A" * 100)
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(other, photo)
+    assert not Watcher._still_what_was_checked(str(photo), result)
+    photo.unlink()
+    assert not Watcher._still_what_was_checked(str(photo), result)

@@ -195,16 +195,21 @@ def faces(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="Photos and folders (walked recursively).")],
     json_out: JsonOpt = False,
+    channel: Annotated[Optional[str], typer.Option(
+        "--channel", "-c", help="Judge identifiability at the size this channel shows photos at "
+                                "(default: publish_long_side).", show_default=False)] = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
 ) -> None:
     """List the faces found in each photo, with size and identifiability (diagnostic)."""
     from ..config import load_settings
     from ..gate import Gate
+    from ..register import normalise_channel
 
     lang = lang_or_fail(pick(lang, ctx, "lang"))
     with reported():
         settings = load_settings(pick(config, ctx, "config"))
+        channel = normalise_channel(channel) if channel else None
     targets = list(collect(paths))
     out, errors = [], 0
     with Gate(settings=settings) as gate:
@@ -212,7 +217,7 @@ def faces(
             try:
                 if t.error:
                     raise t.error
-                a = gate.analyse(t.path)
+                a = gate.analyse(t.path, channel=channel)
             except ImagegateError as exc:
                 errors += 1
                 if json_out:
