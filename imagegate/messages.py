@@ -86,6 +86,12 @@ TEXTS = {
         "en": "{faces}: prominent in the crowd (among its largest faces); the crowd exception does not cover them.",
         "fi": "{faces}: erottuu väkijoukosta (kuvan suurimpia kasvoja); väkijoukkopoikkeus ei koske heitä.",
     },
+    "crowd_few_recognisable": {
+        "en": "{faces}: a client among only {k} recognisable people; the crowd exception needs many others "
+              "who can be recognised as well.",
+        "fi": "{faces}: asiakas vain {k} tunnistettavan henkilön joukossa; väkijoukkopoikkeus edellyttää, että "
+              "tunnistettavia muita on paljon.",
+    },
     "crowd_many_clients": {
         "en": "The crowd exception does not apply: {clients} of {n} people are clients, more than a few.",
         "fi": "Väkijoukkopoikkeus ei päde: {n} henkilöstä {clients} on asiakkaita, liian moni.",

@@ -124,7 +124,14 @@ def _classify(f: FaceFacts) -> FaceStatus:
         return FaceStatus("client", only)
     if m.identified is not None:
         st = f.consents.get(m.identified.name)
-        return FaceStatus("consented" if st is not None and st.valid else "no_consent", m.identified)
+        if st is None or not st.valid:
+            return FaceStatus("no_consent", m.identified)
+        # Another person within the loose threshold (a sibling, a look-alike) may be who this is:
+        # the consent counts only if theirs would too.
+        for other in m.candidates:
+            if other.name != m.identified.name and not (f.consents.get(other.name) and f.consents[other.name].valid):
+                return FaceStatus("uncertain", m.identified)
+        return FaceStatus("consented", m.identified)
     if m.candidates or m.ambiguous:
         return FaceStatus("uncertain", m.candidates[0] if m.candidates else m.nearest)
     return FaceStatus("unknown")
@@ -135,6 +142,9 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
     statuses = [_classify(f) for f in faces]
     n = len(faces)
     heights = [f.publish_height_px for f in faces if f.identifiable]
+    # Rule 4 lets a client through among *many other people*: the faces one can recognise must be
+    # many too, not a small group in front of a distant background crowd.
+    few_recognisable = len(heights) < settings.crowd_min_faces
     crowd = False
     crowd_reasons: list[Reason] = []
     if n >= settings.crowd_min_faces and heights:
@@ -150,9 +160,15 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
                     continue
                 h = faces[i].publish_height_px
                 big = h >= settings.crowd_prominent_ratio * median
-                prominent = big or (s.status == "client" and h >= top_cut)
+                prominent = big or (s.status == "client" and (h >= top_cut or few_recognisable))
                 statuses[i] = FaceStatus(s.status, s.person, crowd_exempt=not prominent, prominent=prominent)
-            prominent_faces = tuple(i for i, s in enumerate(statuses) if s.prominent)
+            few_clients = tuple(i for i in clients if few_recognisable)
+            if few_clients:
+                crowd_reasons.append(Reason(
+                    "crowd_few_recognisable", "4", messages.render(
+                        "crowd_few_recognisable", lang, faces=messages.faces_label(few_clients, lang),
+                        k=len(heights)), few_clients, "info"))
+            prominent_faces = tuple(i for i, s in enumerate(statuses) if s.prominent and i not in few_clients)
             if prominent_faces:
                 crowd_reasons.append(Reason(
                     "crowd_prominent", "4", messages.render(

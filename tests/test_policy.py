@@ -292,6 +292,34 @@ def test_crowd_losing_a_client_consent_can_end_the_crowd_exception():
     assert codes(gone)[-1] == "crowd_many_clients"
 
 
+def test_a_small_group_before_a_distant_crowd_is_not_a_crowd_a_client_can_hide_in():
+    # 3 people and a client in front (the client 4th largest: not "among the 3 largest"), 6 faces far
+    # behind: 10 detected faces, but the client is one of only 4 people anyone could recognise.
+    group = [face(80), face(80), face(80), face(70, strict("Cara", "client"))]
+    far = [face(12) for _ in range(6)]
+    r = decide(group + far, channel=CH)
+    assert r.decision == "blocked" and r.crowd is True
+    assert codes(r) == ["client", "crowd_few_recognisable"]  # the unknowns stay covered (DESIGN.md: crowd faces)
+    assert r.reasons[-1] == Reason(
+        "crowd_few_recognisable", "4", "Face #4: a client among only 4 recognisable people; the crowd exception "
+        "needs many others who can be recognised as well.", (3,), "info")
+    # with enough recognisable people around, the same client at the same size is among many
+    r = decide([face(60), face(60), face(60), face(55, strict("Cara", "client"))] + [face(45) for _ in range(8)],
+               channel=CH)
+    assert r.decision == "allowed" and r.faces[3].crowd_exempt
+
+
+def test_a_consent_counts_only_if_everyone_the_face_may_also_be_has_one():
+    # strictly Daughter, but Son (no consent) is within the loose threshold: it may be him
+    d, s = Candidate("Daughter", "other", 0.41), Candidate("Son", "other", 0.49)
+    both = Match(nearest=d, candidates=(d, s), identified=d, ambiguous=False)
+    r = decide([face(100, both, {"Daughter": cs("valid"), "Son": cs("none")})], channel=CH)
+    assert r.decision == "needs_consent" and r.faces[0].status == "uncertain"
+    assert r.reasons[0].message.startswith("Face #1: identifiable, but the match to Daughter is not certain")
+    r = decide([face(100, both, {"Daughter": cs("valid"), "Son": cs("valid")})], channel=CH)
+    assert r.decision == "allowed" and r.faces[0].status == "consented"
+
+
 def test_blocked_crowd_does_not_claim_no_client_is_prominent():
     r = decide(crowd(11, [face(60, loose("Cara", "client"))]), channel=CH)
     assert r.decision == "blocked"
