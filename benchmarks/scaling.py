@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time per photo against image size and number of faces (issue: speed).
 
-Usage: python benchmarks/scaling.py ../shared/data [--runs 3] [--work DIR]
+Usage: python benchmarks/scaling.py ../shared/data [--runs 3] [--work DIR] [--channel facebook]
 
 In one process with the models loaded once (what a watcher or a batch worker
 does), times `Gate.check` including decoding from a JPEG file:
@@ -41,6 +41,8 @@ def main() -> int:
     ap.add_argument("data", type=Path, help="../shared/data")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("/tmp/imagegate-scaling"))
+    ap.add_argument("--channel", default="facebook",
+                    help="twitter, website and print show photos larger, so they are analysed larger")
     args = ap.parse_args()
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
@@ -61,14 +63,15 @@ def main() -> int:
                 im = im.convert("RGB")
                 k = (mp * 1e6 / (im.width * im.height)) ** 0.5
                 im.resize((round(im.width * k), round(im.height * k)), Image.LANCZOS).save(path, quality=92)
-        rows.append((f"{mp} MP ({group.name})", *measure(gate, path, args.runs)))
+        rows.append((f"{mp} MP ({group.name})", *measure(gate, path, args.runs, args.channel)))
     crops = face_crops(gate, args.data / "identities", labels)
     for n in (1, 10, 50):
         path = work / f"faces_{n}.jpg"
         if not path.exists():
             grid(crops, n).save(path, quality=92)
-        rows.append((f"{n} faces (3 MP grid)", *measure(gate, path, args.runs)))
+        rows.append((f"{n} faces (3 MP grid)", *measure(gate, path, args.runs, args.channel)))
 
+    print(f"channel {args.channel}")
     print(f"{'photo':34} {'s per photo':>11} {'faces':>6} {'embedded':>9}")
     for name, secs, faces, embedded in rows:
         print(f"{name:34} {secs:11.2f} {faces:6d} {embedded:9d}")
@@ -77,11 +80,11 @@ def main() -> int:
     return 0
 
 
-def measure(gate: Gate, path: Path, runs: int):
+def measure(gate: Gate, path: Path, runs: int, channel: str):
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        v = gate.check(path, channel="facebook")
+        v = gate.check(path, channel=channel)
         times.append(time.perf_counter() - t0)
     embedded = sum(1 for f in v.faces if f.match is not None)
     return statistics.median(times), len(v.faces), embedded

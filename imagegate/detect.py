@@ -36,7 +36,7 @@ import numpy as np
 
 from . import quiet
 from .errors import ModelError
-from .geometry import clip_box, iou_matrix, nms, rotate_box, rotate_points
+from .geometry import clip_box, iou_matrix, nested_in_better, nms, rotate_box, rotate_points
 from .modelfiles import model_file
 from .onnxnet import OnnxNet
 
@@ -267,7 +267,11 @@ class FaceDetector:
         b = np.array(boxes, dtype=np.float64)
         sc = np.array(scores, dtype=np.float64)
         faces = []
-        for i in nms(b, sc, s.nms_iou):
+        keep = nms(b, sc, s.nms_iou)
+        parts = nested_in_better(b, sc, keep)
+        for i in keep:
+            if i in parts:
+                continue
             box = clip_box(tuple(float(v) for v in b[i]), w, h)
             if box[2] < s.min_face_px or box[3] < s.min_face_px:
                 continue
