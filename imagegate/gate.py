@@ -85,10 +85,14 @@ class Gate:
     def register(self) -> Register:
         if self._register is None:
             arg = self._register_arg
-            if arg is None:
+            if arg is None and os.environ.get("IMAGEGATE_REGISTER"):
+                # named on purpose: a typo or a missing share must not read as "nobody is a client"
+                self._register = Register(default_register_path(), create=False)
+            elif arg is None:
                 path = default_register_path()
                 # Zero configuration: no register yet means nobody is enrolled, so every
-                # identifiable face is unknown (needs consent) - never silently allowed.
+                # identifiable face is unknown (needs consent) and the crowd exception is off
+                # (a client could not be told from the crowd) - never silently allowed.
                 self._register = Register(path) if path.exists() else Register(":memory:")
             else:
                 self._register = Register(arg, create=False)
@@ -192,7 +196,7 @@ class Gate:
                                    matchable=m.matchable, match=match, consents=consents))
             consent_of[i] = consents
         result = decide(facts, PolicySettings.from_settings(self.settings), channel=channel, lang=self.lang,
-                        frames=img.frames)
+                        frames=img.frames, register_empty=len(gallery) == 0)
         reports = []
         for i, (f, m, st) in enumerate(zip(analysis.faces, analysis.measurements, result.faces)):
             consent = consent_of[i].get(st.person.name) if st.person else None

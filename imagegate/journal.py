@@ -129,7 +129,9 @@ class Intent:
 
 @dataclass(frozen=True)
 class Outcome:
-    """Where one photo went. `action`: sorted | rolled_back (checked again later) | lost."""
+    """Where one photo went. `action`: sorted | rolled_back (changed while stopped) | recheck (its sorting
+    was cut short by a stop: checked again, as the register may have changed) | lost (gone from the inbox);
+    all but sorted leave the photo to be checked again if it is there."""
 
     id: str
     name: str
@@ -239,6 +241,11 @@ class Journal:
             if recovered and sha256_file(src) != intent.sha256:
                 # replaced while we were down: what was checked is not what is there now
                 return self.roll_back(intent, action="rolled_back", recovered=recovered)
+            if recovered:
+                # Not moved yet: the verdict is from before the stop, which may have lasted hours, and
+                # the register may have changed since (a consent withdrawn, a client enrolled). The
+                # photo stays in the inbox and is checked again, never sorted on the old verdict.
+                return self.roll_back(intent, action="recheck", recovered=recovered)
             write_atomic(folder / intent.report_name, dumps(intent.report), intent.id)
             if intent.preview_name:
                 staged = Path(intent.staged_preview)

@@ -217,6 +217,28 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
 
 
 def _to_rgb(pil: Image.Image) -> np.ndarray:
+    if pil.mode == "1":
+        pil = pil.convert("L")
+    return _smooth_if_bilevel(_to_rgb_array(pil))
+
+
+def _smooth_if_bilevel(rgb: np.ndarray) -> np.ndarray:
+    """A dithered black-and-white photo (a 1-bit file, or one saved from it) is smoothed the way the
+    eye smooths it: the detector sees only dot noise in it, and a recognisable client would pass as
+    "no faces found" (measured: Grace Hopper dithered to 1 bit, 0 faces; blurred at sigma 1, 1 face)."""
+    sample = rgb[::7, ::7]
+    if sample.size == 0:
+        return rgb
+    black = np.all(sample == 0, axis=-1).mean()
+    white = np.all(sample == 255, axis=-1).mean()
+    if black + white < 0.97 or min(black, white) < 0.05:
+        return rgb
+    import cv2
+
+    return cv2.GaussianBlur(rgb, (0, 0), 1.0)
+
+
+def _to_rgb_array(pil: Image.Image) -> np.ndarray:
     mode = pil.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(pil, dtype=np.float64)

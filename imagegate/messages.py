@@ -92,6 +92,12 @@ TEXTS = {
         "fi": "{faces}: asiakas vain {k} tunnistettavan henkilön joukossa; väkijoukkopoikkeus edellyttää, että "
               "tunnistettavia muita on paljon.",
     },
+    "crowd_no_register": {
+        "en": "The crowd exception is not applied: the consent register is empty or was not found, so a client "
+              "in the crowd could not be recognised.",
+        "fi": "Väkijoukkopoikkeusta ei sovelleta: luparekisteri on tyhjä tai sitä ei löytynyt, joten "
+              "väkijoukossa olevaa asiakasta ei voitaisi tunnistaa.",
+    },
     "crowd_many_clients": {
         "en": "The crowd exception does not apply: {clients} of {n} people are clients, more than a few.",
         "fi": "Väkijoukkopoikkeus ei päde: {n} henkilöstä {clients} on asiakkaita, liian moni.",

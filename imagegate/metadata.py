@@ -232,7 +232,9 @@ def write_new(data: bytes, directory: str | os.PathLike, filename: str) -> Path:
 
 def _write_exclusive(data: bytes, path: Path) -> Path:
     try:
-        fh = open(path, "xb")  # exclusive create: a race with another writer never overwrites
+        # exclusive create (a race with another writer never overwrites), private: previews show
+        # clients' faces labelled with their names
+        fh = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
     except FileExistsError:
         raise
     except OSError as exc:

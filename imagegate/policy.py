@@ -138,7 +138,9 @@ def _classify(f: FaceFacts) -> FaceStatus:
 
 
 def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings(), *,
-           channel: str, lang: str = "en", frames: int = 1) -> PolicyResult:
+           channel: str, lang: str = "en", frames: int = 1, register_empty: bool = False) -> PolicyResult:
+    """The verdict for one photo's faces. `register_empty`: nobody is enrolled (no register found, or
+    an empty one), so a client would pass as an unknown face: the crowd exception is then off."""
     statuses = [_classify(f) for f in faces]
     n = len(faces)
     heights = [f.publish_height_px for f in faces if f.identifiable]
@@ -147,7 +149,9 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
     few_recognisable = len(heights) < settings.crowd_min_faces
     crowd = False
     crowd_reasons: list[Reason] = []
-    if n >= settings.crowd_min_faces and heights:
+    if n >= settings.crowd_min_faces and heights and register_empty:
+        crowd_reasons.append(Reason("crowd_no_register", "4", messages.render("crowd_no_register", lang), (), "info"))
+    elif n >= settings.crowd_min_faces and heights:
         median = statistics.median(heights)
         ranked = sorted(heights, reverse=True)
         top_cut = ranked[min(settings.crowd_prominent_top, len(ranked)) - 1]

@@ -125,7 +125,7 @@ def _write_redacted(gate, img, token: str) -> str | None:
     if not red.allowed:
         return None
     path = _state["staging"] / f"{token}.redacted{red.suffix}"
-    with open(path, "wb") as fh:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
         fh.write(red.data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -138,7 +138,7 @@ def _write_preview(rgb, verdict, token: str, message: str | None = None) -> str:
 
     img = render_preview(rgb, verdict) if verdict is not None else _error_preview(rgb, message or "")
     path = _state["staging"] / f"{token}.preview.jpg"
-    with open(path, "wb") as f:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         img.save(f, "JPEG", quality=88)
         f.flush()
         os.fsync(f.fileno())

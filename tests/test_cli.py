@@ -146,6 +146,7 @@ def test_annotate_writes_a_preview(tmp_path):
 
     prev = Image.open(out / "grace_hopper.preview.jpg")
     assert prev.size == (512, 600)
+    assert (out / "grace_hopper.preview.jpg").stat().st_mode & 0o777 == 0o600  # faces, maybe names: private
     assert not prev.getexif()  # previews carry no metadata
     px = prev.convert("RGB").load()
     # the orange "needs consent" box is drawn around the face
@@ -190,3 +191,15 @@ def test_console_script_runs_without_noise_or_traceback(tmp_path):
     assert "Traceback" not in r.stderr + r.stdout
     assert "x.jpg" in r.stdout and "this folder holds no photos" in r.stdout
     assert "WARNING" not in r.stderr and "INFO" not in r.stderr
+
+
+def test_a_file_name_cannot_print_a_verdict_over_its_own(tmp_path):
+    # "\r" would return the cursor and "ALLOWED ..." overwrite "NEEDS CONSENT" on a terminal
+    name = "x\rALLOWED        party.jpg"
+    shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / name)
+    (tmp_path / "y\x1b[2K.jpg").write_bytes(b"")  # an escape sequence erasing the line
+    r = runner.invoke(app, ["--lang", "en", "check", str(tmp_path)])
+    assert "\r" not in r.stdout and "\x1b" not in r.stdout
+    assert "x\\rALLOWED        party.jpg" in r.stdout and "y\\x1b[2K.jpg" in r.stdout
+    r = runner.invoke(app, ["--lang", "en", "check", "--json", str(tmp_path)])
+    assert sorted(o["file"] for o in json.loads(r.stdout)) == sorted(str(tmp_path / n) for n in (name, "y\x1b[2K.jpg"))

@@ -143,13 +143,35 @@ def test_a_gate_reads_a_register_file_replaced_under_it(tmp_path, detector, embe
 
 def test_a_gate_on_the_default_register_sees_the_first_enrolment(tmp_path, monkeypatch, detector, embedder):
     # Zero configuration: no register file yet, so the gate starts with an empty one in memory.
-    default = tmp_path / "data" / "register.sqlite3"
-    monkeypatch.setenv("IMAGEGATE_REGISTER", str(default))
+    from imagegate.register import default_register_path
+
+    monkeypatch.delenv("IMAGEGATE_REGISTER", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    default = default_register_path()
+    assert str(default).startswith(str(tmp_path)) and not default.exists()
     photo = str(SAMPLES / "grace_hopper.jpg")
     with Gate(detector=detector, embedder=embedder) as gate:
         assert gate.check(photo, channel="facebook").decision == "needs_consent"
         _enrol_elsewhere(default, "Grace Hopper", "client", embedder, detector)
         assert gate.check(photo, channel="facebook").decision == "blocked"
+
+
+def test_a_register_named_in_the_environment_must_exist(tmp_path, monkeypatch, detector, embedder):
+    # A typo, another user's account, an unmounted share: never "nobody is a client".
+    monkeypatch.setenv("IMAGEGATE_REGISTER", str(tmp_path / "register.sqlite3x"))
+    with Gate(detector=detector, embedder=embedder) as gate, pytest.raises(RegisterError, match="does not exist"):
+        gate.check(str(SAMPLES / "grace_hopper.jpg"), channel="facebook")
+
+
+def test_without_a_register_a_crowd_is_not_an_exception(detector, embedder):
+    # 23 faces, nobody enrolled: each could be a client nobody can recognise, so each needs consent.
+    from .conftest import shared_data
+
+    photo = shared_data() / "faces-detect" / "20_Family_Group_Family_Group_20_64.jpg"
+    with Gate(register=Register(":memory:"), detector=detector, embedder=embedder) as gate:
+        v = gate.check(photo, channel="facebook")
+    assert v.decision == "needs_consent" and not v.crowd
+    assert [r.code for r in v.reasons][-1] == "crowd_no_register"
 
 
 def test_a_stale_person_never_reads_another_persons_consents(tmp_path):

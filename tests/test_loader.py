@@ -69,6 +69,9 @@ FORMATS = {
     "gif_animated": _gif_animated,
     "heic": _heic,
     "jpeg_trailing_garbage": lambda: HOPPER.read_bytes() + b"\x00garbage" * 100,
+    # dithered black and white: a face to the eye, dot noise to a detector unless smoothed
+    "png_1bit_dithered": lambda: encode(hopper().convert("1"), "PNG"),
+    "png_dithered_saved_as_rgb": lambda: encode(hopper().convert("1").convert("RGB"), "PNG"),
 }
 
 

@@ -262,3 +262,27 @@ def test_library_failures_are_typed_errors(gate, monkeypatch):
     monkeypatch.setattr("imagegate.redact.encode", broken)
     with pytest.raises(RedactionError, match="redaction failed: ValueError: encoder exploded"):
         redact(gate, SAMPLES / "grace_hopper.jpg", channel="facebook", on=TODAY)
+
+
+def test_a_copy_is_written_at_the_size_the_channel_shows_so_kept_small_faces_stay_unrecognisable(gate):
+    # Two clients in a 12-MP photo: one large (hidden), one ~50 px tall - ~25 px once Facebook fits the
+    # photo into 2048 px, so it may stay. A full-size copy would show that face at 50 px to anyone who
+    # prints it or posts it on X: the Facebook copy is written at 2048 px.
+    from PIL import Image
+
+    canvas = Image.new("RGB", (4000, 3000), (128, 128, 128))
+    hopper = Image.open(SAMPLES / "grace_hopper.jpg").convert("RGB")
+    canvas.paste(hopper.resize((384, 450), Image.LANCZOS), (600, 900))
+    canvas.paste(hopper.resize((113, 132), Image.LANCZOS), (2900, 1300))
+    r = redact(gate, canvas, channel="facebook", on=TODAY)
+    assert r.before.decision == "blocked"
+    assert [f.status.category for f in r.before.faces] == ["client", "not_identifiable"]
+    assert r.allowed and r.hidden == (0,)
+    copy = load_image(r.data)
+    assert (copy.width, copy.height) == (2048, 1536) and r.rgb.shape == (1536, 2048, 3)
+    for channel in ("facebook", "print", "twitter"):
+        v = gate.check(r.data, channel=channel, on=TODAY)
+        assert v.decision == "allowed", (channel, [f.status.category for f in v.faces])
+    # for print nothing is scaled down, so the small face is hidden instead
+    r = redact(gate, canvas, channel="print", on=TODAY)
+    assert r.allowed and sorted(r.hidden) == [0, 1] and load_image(r.data).width == 4000

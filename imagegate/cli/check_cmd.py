@@ -16,7 +16,7 @@ from ..errors import ImagegateError
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
 from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
-                     lang_or_fail, pick, printable, reported, stderr_is_tty)
+                     for_terminal, lang_or_fail, pick, printable, reported, stderr_is_tty)
 
 COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
           "error": typer.colors.MAGENTA}
@@ -72,11 +72,11 @@ def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
     typer.secho(f"{word:<14}", fg=COLOUR[result.decision], bold=True, nl=False)
     typer.echo(f" {name}")
     if isinstance(result, Failure):
-        typer.echo(printable(f"    {messages.error_text(result.error, lang)}"))
+        typer.echo(f"    {for_terminal(messages.error_text(result.error, lang))}")
         return
     for r in result.reasons:
         rule = f"[{messages.ui('report_rule', lang)} {r.rule}] " if r.rule else ""
-        typer.echo(f"    - {rule}{r.message}")
+        typer.echo(f"    - {rule}{for_terminal(r.message)}")
     if details:
         for f in result.faces:
             x, y, _, h = f.box

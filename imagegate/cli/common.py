@@ -92,9 +92,16 @@ def printable(text: str) -> str:
 
 
 def display_path(path: str) -> str:
+    """A path for a human reader: relative where shorter, and with control and bidi-override characters
+    escaped, so a file named `x\rALLOWED  party.jpg` cannot print as an ALLOWED line over its verdict."""
     try:
         rel = os.path.relpath(path)
         path = rel if not rel.startswith("..") else path
     except ValueError:
         pass
-    return printable(path)
+    return for_terminal(path)
+
+
+def for_terminal(text: str) -> str:
+    """`printable`, with control and bidi-override characters escaped (names come from anywhere)."""
+    return printable("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text))
