@@ -43,6 +43,12 @@ def _from_uri(part: str) -> str:
     if part.startswith("file://"):
         parsed = urlparse(part)
         path = unquote(parsed.path)
+        if parsed.netloc not in ("", "localhost"):
+            # a file on another machine (file://server/share/x.jpg): a Windows share path there;
+            # elsewhere kept as given, so it is reported as not found - never /share/x.jpg on this machine
+            if os.name == "nt":
+                return "\\\\" + parsed.netloc + path.replace("/", "\\")
+            return part
         if re.match(r"^/[A-Za-z]:/", path):  # file:///C:/x.jpg
             path = path[1:]
         return path

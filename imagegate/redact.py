@@ -210,7 +210,7 @@ def hide(rgb: np.ndarray, box, style: str, *, keep=()) -> tuple[int, int, int, i
         if style == "blur":
             sigma = side / BLOCKS / 2
             covered = cv2.GaussianBlur(covered, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REPLICATE)
-        mask = _ellipse(pw, ph)
+        mask = _ellipse_within(box, region)
     for kx, ky, kw, kh in keep:
         mask[_clip(ky - y0, ph):_clip(ky + kh - y0, ph, up=True), _clip(kx - x0, pw):_clip(kx + kw - x0, pw, up=True)] = False
     fx, fy, fw, fh = box
@@ -219,10 +219,17 @@ def hide(rgb: np.ndarray, box, style: str, *, keep=()) -> tuple[int, int, int, i
     return region
 
 
-def _ellipse(w: int, h: int) -> np.ndarray:
-    yy, xx = np.mgrid[0:h, 0:w]
-    cx, cy = (w - 1) / 2, (h - 1) / 2
-    return ((xx - cx) / (w / 2)) ** 2 + ((yy - cy) / (h / 2)) ** 2 <= 1.0
+def _ellipse_within(box, region) -> np.ndarray:
+    """The ellipse filling the face's grown box, as a mask over `region` (that box cut to the photo).
+    Fitted to the whole box, not to what is left of it at the photo's edge: an ellipse fitted to the
+    cut region slides away from the edge and leaves the chin and cheek there uncovered."""
+    x, y, w, h = box
+    gx0, gy0 = np.floor(x - MARGIN * w), np.floor(y - MARGIN_TOP * h)
+    gx1, gy1 = np.ceil(x + w + MARGIN * w), np.ceil(y + h + MARGIN * h)
+    x0, y0, x1, y1 = region
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    cx, cy = (gx0 + gx1 - 1) / 2, (gy0 + gy1 - 1) / 2
+    return ((xx - cx) / ((gx1 - gx0) / 2)) ** 2 + ((yy - cy) / ((gy1 - gy0) / 2)) ** 2 <= 1.0
 
 
 def _clip(v: float, hi: int, up: bool = False) -> int:

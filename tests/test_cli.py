@@ -203,3 +203,29 @@ def test_a_file_name_cannot_print_a_verdict_over_its_own(tmp_path):
     assert "x\\rALLOWED        party.jpg" in r.stdout and "y\\x1b[2K.jpg" in r.stdout
     r = runner.invoke(app, ["--lang", "en", "check", "--json", str(tmp_path)])
     assert sorted(o["file"] for o in json.loads(r.stdout)) == sorted(str(tmp_path / n) for n in (name, "y\x1b[2K.jpg"))
+
+
+def test_nothing_checked_is_never_all_allowed(tmp_path):
+    # exit 0 means "all allowed": a quit before any photo, an empty pipe or an empty folder is not that
+    for stdin in ("q\n", "", "\n\n"):
+        r = runner.invoke(app, ["--lang", "en", "check"], input=stdin)
+        assert r.exit_code == 4 and "no photos found" in r.output, repr(stdin)
+    r = runner.invoke(app, ["--lang", "en", "check", "--json", str(tmp_path)])
+    [empty] = json.loads(r.stdout)
+    assert r.exit_code == 4 and empty["decision"] == "error" and "holds no photos" in empty["error"]["message"]
+
+
+def test_piped_drops_with_json_give_one_json_document(tmp_path):
+    shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "a.jpg")
+    shutil.copy(SAMPLES / "coffee.png", tmp_path / "b.png")
+    r = runner.invoke(app, ["check", "--json"], input=f"{tmp_path / 'a.jpg'}\n{tmp_path / 'b.png'}\n")
+    assert r.exit_code == 1
+    assert [o["decision"] for o in json.loads(r.stdout)] == ["needs_consent", "allowed"]
+
+
+def test_a_file_uri_naming_another_machine_is_never_read_as_a_local_path(tmp_path):
+    from imagegate.paths import parse_dropped
+
+    assert parse_dropped("file://server/share/a.jpg") == ["file://server/share/a.jpg"]  # reported as not found
+    assert parse_dropped("file://localhost/tmp/a%20b.jpg") == ["/tmp/a b.jpg"]
+    assert parse_dropped("file:///tmp/a%20b.jpg") == ["/tmp/a b.jpg"]

@@ -152,7 +152,8 @@ def test_covered_area_keeps_only_block_averages(style):
     hide(ra, box, style)
     hide(rb, box, style)
     yy, xx = np.mgrid[0:60, 0:60]
-    covered_mask = ((xx - 29.5) / 30) ** 2 + ((yy - 29.5) / 30) ** 2 <= 1  # the ellipse in the region
+    # the ellipse of the whole grown box, x -4..64 and y -10..64 (it runs past the image's edges)
+    covered_mask = ((xx - 29.5) / 34) ** 2 + ((yy - 26.5) / 37) ** 2 <= 1
     assert np.array_equal(ra[covered_mask], rb[covered_mask])
     assert np.array_equal(ra[~covered_mask], a[~covered_mask])  # corners outside the ellipse are left
     if style == "pixelate":
@@ -286,3 +287,19 @@ def test_a_copy_is_written_at_the_size_the_channel_shows_so_kept_small_faces_sta
     # for print nothing is scaled down, so the small face is hidden instead
     r = redact(gate, canvas, channel="print", on=TODAY)
     assert r.allowed and sorted(r.hidden) == [0, 1] and load_image(r.data).width == 4000
+
+
+def test_a_face_at_the_photo_edge_is_covered_by_the_ellipse_of_its_whole_box():
+    # The grown box runs past the left edge; the ellipse must stay centred on the face, not slide
+    # into what is left of the box and uncover the chin and cheek at the edge.
+    rng = np.random.default_rng(7)
+    rgb = rng.integers(0, 256, (400, 400, 3), dtype=np.uint8)
+    before = rgb.copy()
+    box = (5.0, 100.0, 100.0, 120.0)  # x, y, w, h
+    region = hide(rgb, box, "blur")
+    assert region == region_for(box, 400, 400) and region[0] == 0
+    changed = np.any(rgb != before, axis=-1)
+    # along the left edge, every row of the face box itself is covered, down to the chin
+    assert changed[100:220, 0].all()
+    # and the ellipse is centred on the face: its widest row covers the face's centre line at the edge
+    assert changed[160, 0:140].all()

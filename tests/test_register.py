@@ -751,6 +751,18 @@ def test_cli_consent(cli_reg):
                                                   ("facebook", "2030-06-30", True, "form-9", None)]
 
 
+def test_cli_consent_dates_are_shown_as_stored_and_a_past_one_is_noted(cli_reg):
+    res = run(cli_reg, "consent", "Anna", "-c", "website", "--until", "20300630")
+    assert res.exit_code == 0 and res.stdout == "consent recorded for Anna: website until 2030-06-30\n"
+    res = run(cli_reg, "consent", "Anna", "-c", "print", "--until", "2020-01-01")
+    assert res.exit_code == 0
+    assert "--until 2020-01-01 is in the past: this consent is recorded as already expired" in res.stderr
+    res = run(cli_reg, "list")
+    header = res.stdout.splitlines()[0].split()
+    assert header[3:] == ["facebook", "twitter", "youtube", "instagram", "website", "print"]
+    assert res.stdout.splitlines()[1].split()[-2:] == ["no-risks", "expired"]  # Anna is a client
+
+
 def test_cli_consent_register_option_after_subcommand_and_client_note(cli_reg):
     res = run(cli_reg, "consent", "anna", "-c", "all", before=False)
     assert res.exit_code == 0, res.output

@@ -141,7 +141,9 @@ def _sheet(gate, lang):
     return ReviewSheet(lang, version=gate.versions()["imagegate"])
 
 
-def _check_batch(batch, job, paths, json_out, details, lang, sheet=None) -> str:
+def _check_batch(batch, job, paths, json_out, details, lang, sheet=None, json_into: list | None = None) -> str:
+    """Check and print one batch; its worst outcome. With `json_into`, JSON results are added to that
+    list for the caller to print (one JSON document for a whole piped session) instead of printed."""
     targets = list(collect(paths))
     counts = {k: 0 for k in SEVERITY}
     worst = "allowed"
@@ -157,20 +159,24 @@ def _check_batch(batch, job, paths, json_out, details, lang, sheet=None) -> str:
             results.append(result.to_dict())
         else:
             print_human(result, lang, details)
-    if json_out:
+    if json_into is not None:
+        json_into.extend(results)
+    elif json_out:
         typer.echo(printable(json.dumps(results, ensure_ascii=False, indent=2)))
-    elif not targets:
+    if not targets:
+        # nothing checked is never "all allowed" (exit 0), with or without --json
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
         return "error"
-    else:
-        if len(targets) > 1:
-            typer.echo(SUMMARY[lang].format(n=len(targets), **counts))
+    if not json_out and len(targets) > 1:
+        typer.echo(SUMMARY[lang].format(n=len(targets), **counts))
     return worst
 
 
 def _interactive(batch, job, json_out, details, lang, sheet=None) -> str:
-    worst = "allowed"
+    worst = None
     interactive = sys.stdin.isatty()
+    # piped input with --json: one JSON array for the whole session, not one per line
+    collected: list | None = [] if json_out and not interactive else None
     while True:
         try:
             line = input(PROMPT[lang]) if interactive else sys.stdin.readline()
@@ -185,9 +191,14 @@ def _interactive(batch, job, json_out, details, lang, sheet=None) -> str:
             if interactive:
                 continue
             continue
-        w = _check_batch(batch, job, paths, json_out, details, lang, sheet)
-        if SEVERITY[w] > SEVERITY[worst]:
+        w = _check_batch(batch, job, paths, json_out, details, lang, sheet, json_into=collected)
+        if worst is None or SEVERITY[w] > SEVERITY[worst]:
             worst = w
+    if collected is not None:
+        typer.echo(printable(json.dumps(collected, ensure_ascii=False, indent=2)))
+    if worst is None:  # quit, or input ended, before any photo was given: nothing was allowed
+        typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
+        return "error"
     return worst
 
 

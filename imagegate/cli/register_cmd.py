@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Optional
@@ -83,17 +84,21 @@ def consent(
     """Record a consent for one or more channels."""
     if until is not None:
         try:
-            parse_date(until)
+            last_day = parse_date(until)
         except ImagegateError as exc:
             raise typer.BadParameter(exc.message, param_hint="--until") from None
+        if last_day < dt.date.today():  # recorded (history is kept), but never silently
+            typer.secho(f"note: --until {last_day.isoformat()} is in the past: this consent is recorded as already "
+                        "expired and allows nothing", err=True, fg=typer.colors.YELLOW)
     with _open(ctx, register, create=False) as reg:
         with reported():
             rows = reg.add_consent(name, channel, valid_until=until, risks_explained=risks_explained,
                                    evidence=evidence)
             person = reg.get(name)
     chans = ", ".join(r.channel for r in rows)
+    last = rows[0].valid_until if rows else None  # as stored: 20270630 is shown as 2027-06-30
     typer.echo(f"consent recorded for {person.name}: {chans}"
-               + (f" until {until}" if until else "") + ("; risks explained" if risks_explained else ""))
+               + (f" until {last}" if last else "") + ("; risks explained" if risks_explained else ""))
     if person.role == "client" and not risks_explained:
         typer.secho("note: a client's consent counts only when the risks were explained (rule 4); "
                     "add --risks-explained once they have been", err=True, fg=typer.colors.YELLOW)
@@ -152,7 +157,9 @@ def list_(
         typer.echo(f"the register {path} is empty")
         return
     short = {"valid": "yes", "expired": "expired", "withdrawn": "withdrawn", "none": "-", "other_channel": "-"}
-    shown = ("facebook", "twitter", "youtube", "instagram")
+    # the four main channels, and any other that someone's consent mentions (website, print, ...)
+    shown = tuple(c for c in CHANNELS if c in ("facebook", "twitter", "youtube", "instagram")
+                  or any(r["consent"][c]["state"] not in ("none", "other_channel") for r in rows))
     typer.echo(f"{'name':<24} {'role':<8} {'photos':>6}  " + " ".join(f"{c:<10}" for c in shown))
     for r in rows:
         cells = []
