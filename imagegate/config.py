@@ -14,6 +14,7 @@ silently ignored: a typo in a privacy setting must not fall back to a default.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -85,28 +86,59 @@ class Settings:
         return out
 
     def validate(self) -> "Settings":
+        """Refuse values that are not numbers, and values that would quietly switch the gate off
+        (every face "not identifiable", every face "found nowhere", anyone "matching" anyone). The
+        bounds are wide; what they stop is a typo or a setting no one could mean."""
         problems = []
-        if self.publish_long_side < 64:
-            problems.append(f"publish_long_side must be >= 64, got {self.publish_long_side}")
+
+        def need(ok: bool, text: str) -> None:
+            if not ok:
+                problems.append(text)
+
+        for name, value in [*self.to_dict().items(), *((f"detector.{k}", v) for k, v in self.detector.to_dict().items())]:
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append(f"{name} must be a finite number, got {value}")
+        if problems:
+            raise ConfigError("invalid settings: " + "; ".join(problems))
+        need(self.publish_long_side >= 512, f"publish_long_side must be >= 512, got {self.publish_long_side}")
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name.startswith("publish_long_side_") and value != 0 and value < 64:
-                problems.append(f"{f.name} must be 0 (full resolution) or >= 64, got {value}")
-        if self.identifiable_px <= 0:
-            problems.append(f"identifiable_px must be > 0, got {self.identifiable_px}")
-        if not 0 < self.match_strict <= self.match_loose < 2:
-            problems.append(
-                f"need 0 < match_strict <= match_loose < 2, got strict={self.match_strict}, loose={self.match_loose}")
-        if self.crowd_min_faces < 2:
-            problems.append(f"crowd_min_faces must be >= 2, got {self.crowd_min_faces}")
-        if not 0 <= self.crowd_max_client_share <= 1:
-            problems.append(f"crowd_max_client_share must be in [0, 1], got {self.crowd_max_client_share}")
+            if f.name.startswith("publish_long_side_"):
+                need(value == 0 or value >= 512, f"{f.name} must be 0 (full resolution) or >= 512, got {value}")
+        need(8 <= self.identifiable_px <= 200, f"identifiable_px must be between 8 and 200, got {self.identifiable_px}")
+        need(8 <= self.min_match_px <= 200, f"min_match_px must be between 8 and 200, got {self.min_match_px}")
+        # dlib's descriptor: distances of one person lie mostly below 0.5, of two people above 0.6
+        need(0 < self.match_strict <= self.match_loose <= 0.8,
+             f"need 0 < match_strict <= match_loose <= 0.8, got strict={self.match_strict}, loose={self.match_loose}")
+        need(self.match_strict <= 0.6, f"match_strict must be <= 0.6, got {self.match_strict}")
+        need(self.crowd_min_faces >= 5, f"crowd_min_faces must be >= 5 (a crowd is many people), got {self.crowd_min_faces}")
+        need(0 <= self.crowd_max_client_share <= 0.5,
+             f"crowd_max_client_share must be in [0, 0.5], got {self.crowd_max_client_share}")
+        need(self.crowd_prominent_top >= 1, f"crowd_prominent_top must be >= 1, got {self.crowd_prominent_top}")
+        need(1 < self.crowd_prominent_ratio <= 10,
+             f"crowd_prominent_ratio must be in (1, 10], got {self.crowd_prominent_ratio}")
         for name in ("max_pixels", "max_file_bytes", "max_faces"):
-            if getattr(self, name) <= 0:
-                problems.append(f"{name} must be > 0, got {getattr(self, name)}")
+            need(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
+        d = self.detector
+        need(d.analysis_long_side >= 512, f"detector.analysis_long_side must be >= 512, got {d.analysis_long_side}")
+        for name in ("propose_score", "accept_score", "fuse_score", "evidence_score", "blazeface_score",
+                     "blazeface_propose_score", "rotated_score"):
+            need(0 < getattr(d, name) < 1, f"detector.{name} must be between 0 and 1, got {getattr(d, name)}")
+        need(d.propose_score <= d.accept_score,
+             f"detector.propose_score must be <= accept_score, got {d.propose_score} > {d.accept_score}")
+        need(0 < d.min_face_px <= 32, f"detector.min_face_px must be in (0, 32], got {d.min_face_px}")
+        need(0 < d.nms_iou < 1, f"detector.nms_iou must be between 0 and 1, got {d.nms_iou}")
+        need(d.fuse_views >= 1, f"detector.fuse_views must be >= 1, got {d.fuse_views}")
         if problems:
             raise ConfigError("invalid settings: " + "; ".join(problems))
         return self
+
+    def changed(self) -> dict:
+        """The settings that differ from the defaults, as `name: value` (detector ones as `detector.x`)."""
+        base, mine = Settings().to_dict(), self.to_dict()
+        out = {k: v for k, v in mine.items() if k != "detector" and v != base[k]}
+        out.update({f"detector.{k}": v for k, v in mine["detector"].items() if v != base["detector"][k]})
+        return out
 
 
 def user_config_path() -> Path:
@@ -153,6 +185,11 @@ def load_settings(path: str | os.PathLike | None = None, *, use_user_file: bool 
     """Defaults < per-user config file < `path` < `overrides`."""
     settings = Settings()
     sources = []
+    named = os.environ.get("IMAGEGATE_CONFIG")
+    if use_user_file and named and not Path(named).is_file():
+        # named on purpose: a typo must not silently fall back to other settings
+        raise ConfigError(f"IMAGEGATE_CONFIG names {named}, which is not a file",
+                          hint="fix the path or unset IMAGEGATE_CONFIG")
     if use_user_file and user_config_path().is_file():
         sources.append(user_config_path())
     if path is not None:

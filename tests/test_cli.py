@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from imagegate.cli.main import app
@@ -179,7 +180,7 @@ def test_config_show_and_bad_config(tmp_path):
     assert r.exit_code == 4 and "unknown setting 'identifiable_pixels'" in r.output
     cfg.write_text("publish_long_side_print = 10\n")
     r = runner.invoke(app, ["--config", str(cfg), "config", "show"])
-    assert r.exit_code == 4 and "publish_long_side_print must be 0 (full resolution) or >= 64, got 10" in r.output
+    assert r.exit_code == 4 and "publish_long_side_print must be 0 (full resolution) or >= 512, got 10" in r.output
 
 
 def test_console_script_runs_without_noise_or_traceback(tmp_path):
@@ -229,3 +230,34 @@ def test_a_file_uri_naming_another_machine_is_never_read_as_a_local_path(tmp_pat
     assert parse_dropped("file://server/share/a.jpg") == ["file://server/share/a.jpg"]  # reported as not found
     assert parse_dropped("file://localhost/tmp/a%20b.jpg") == ["/tmp/a b.jpg"]
     assert parse_dropped("file:///tmp/a%20b.jpg") == ["/tmp/a b.jpg"]
+
+
+@pytest.mark.parametrize("toml, problem", [
+    ("identifiable_px = nan", "identifiable_px must be a finite number"),
+    ("identifiable_px = inf", "identifiable_px must be a finite number"),
+    ("publish_long_side = 64", "publish_long_side must be >= 512"),
+    ("crowd_min_faces = 2", "crowd_min_faces must be >= 5"),
+    ("crowd_prominent_top = 0", "crowd_prominent_top must be >= 1"),
+    ("match_strict = 1.5\nmatch_loose = 1.5", "need 0 < match_strict <= match_loose <= 0.8"),
+    ("[detector]\naccept_score = 2.0", "detector.accept_score must be between 0 and 1"),
+    ("[detector]\nmin_face_px = 100000", "detector.min_face_px must be in (0, 32]"),
+])
+def test_settings_that_would_switch_the_gate_off_are_refused(tmp_path, toml, problem):
+    # each of these turned Grace Hopper, a client, into "allowed" (third review)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml + "\n")
+    r = runner.invoke(app, ["--register", str(tmp_path / "none.sqlite3"), "--config", str(cfg), "check",
+                            str(SAMPLES / "grace_hopper.jpg")])
+    assert r.exit_code == 4 and problem in r.output, r.output
+
+
+def test_settings_that_differ_from_the_defaults_are_said_at_every_run(tmp_path, monkeypatch):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("identifiable_px = 50\n[detector]\naccept_score = 0.6\n")
+    r = runner.invoke(app, ["--config", str(cfg), "check", str(SAMPLES / "coffee.png")])
+    assert r.exit_code == 0
+    assert (f"imagegate: settings differ from the defaults ({cfg}): identifiable_px = 50.0, "
+            "detector.accept_score = 0.6") in r.stderr
+    monkeypatch.setenv("IMAGEGATE_CONFIG", str(tmp_path / "typo.toml"))  # named, so it must exist
+    r = runner.invoke(app, ["check", str(SAMPLES / "coffee.png")])
+    assert r.exit_code == 4 and "IMAGEGATE_CONFIG names" in r.output and "which is not a file" in r.output

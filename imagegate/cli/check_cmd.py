@@ -16,7 +16,7 @@ from ..errors import ImagegateError
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
 from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
-                     for_terminal, lang_or_fail, pick, printable, reported, stderr_is_tty)
+                     for_terminal, lang_or_fail, note_settings, pick, printable, reported, stderr_is_tty)
 
 COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
           "error": typer.colors.MAGENTA}
@@ -31,6 +31,7 @@ def _gate(ctx, register, config, lang, *, need_register: bool):
     from ..gate import Gate
 
     settings = load_settings(pick(config, ctx, "config"))
+    note_settings(settings, pick(config, ctx, "config"))
     reg = pick(register, ctx, "register")
     if reg is not None and need_register and not Path(reg).exists():
         raise ImagegateError(f"register {reg} does not exist",

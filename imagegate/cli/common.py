@@ -91,6 +91,19 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def note_settings(settings, config) -> None:
+    """Say on stderr which settings differ from the defaults, and from where: a weakened gate
+    (a per-user file read silently, an old experiment left in it) must be visible at every run."""
+    from ..config import settings_sources
+
+    changed = settings.changed()
+    if changed:
+        where = ", ".join(settings_sources(config)) or "?"
+        values = ", ".join(f"{k} = {v!r}" for k, v in changed.items())
+        typer.secho(f"imagegate: settings differ from the defaults ({where}): {values}", err=True,
+                    fg=typer.colors.YELLOW)
+
+
 def display_path(path: str) -> str:
     """A path for a human reader: relative where shorter, and with control and bidi-override characters
     escaped, so a file named `x\rALLOWED  party.jpg` cannot print as an ALLOWED line over its verdict."""

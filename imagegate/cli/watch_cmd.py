@@ -11,7 +11,7 @@ import typer
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
-from .common import ConfigOpt, LangOpt, RegisterOpt, lang_or_fail, pick, reported
+from .common import ConfigOpt, LangOpt, RegisterOpt, lang_or_fail, note_settings, pick, reported
 from .check_cmd import COLOUR
 
 TEXTS = {
@@ -83,7 +83,7 @@ def watch(
     Runs until stopped (Ctrl-C or SIGTERM, exit 0). Safe to kill: on restart, half-done moves are
     completed, never duplicated. Every decision is appended to OUT/audit.jsonl.
     """
-    from ..config import load_settings
+    from ..config import load_settings, settings_sources
     from ..register import Register, normalise_channel
     from ..watch import Watcher, WatchSettings
 
@@ -96,6 +96,7 @@ def watch(
     reg = pick(register, ctx, "register")
     with reported():
         settings = load_settings(config)
+        note_settings(settings, config)
         if reg is not None:
             if not Path(reg).exists():
                 raise ImagegateError(f"register {reg} does not exist",
@@ -115,7 +116,8 @@ def watch(
     signal.signal(signal.SIGINT, on_signal)
     none = _text("none", lang)
     typer.echo(_text("start", lang, inbox=info.inbox, out=info.out, channel=info.channel,
-                     register=info.register or none, config=info.config or none, jobs=info.jobs,
+                     register=info.register or none, config=", ".join(settings_sources(config)) or none,
+                     jobs=info.jobs,
                      observer=info.observer))
     with reported():
         watcher.run()
