@@ -261,7 +261,10 @@ class Journal:
                     fsync_dir(self.out / REDACTED_DIR)
             fsync_dir(folder)
             _crash_point("after_report")
-            self._move(intent, src, dest)
+            try:
+                self._move(intent, src, dest)
+            except SourceChanged:
+                return self.roll_back(intent, action="changed", recovered=recovered)
             _crash_point("after_move")
         if intent.id not in audited:
             audit.append(self.audit_path, intent.audit)
@@ -287,12 +290,18 @@ class Journal:
         return True
 
     def _move(self, intent: Intent, src: Path, dest: Path) -> None:
-        try:
-            os.rename(src, dest)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise
-            copy_across(src, dest, intent.id)
+        # A hard-linked photo shares its content with a file outside the inbox: renamed, the sorted
+        # photo would change whenever that file is rewritten in place (an "allowed" photo turning into
+        # another). It is copied instead, like a move between filesystems, and the link dropped.
+        if os.lstat(src).st_nlink > 1:
+            copy_across(src, dest, intent.id, sha256=intent.sha256)
+        else:
+            try:
+                os.rename(src, dest)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                copy_across(src, dest, intent.id, sha256=intent.sha256)
         fsync_dir(dest.parent)
         fsync_dir(src.parent)
 
@@ -348,12 +357,20 @@ class Journal:
             p.unlink(missing_ok=True)
 
 
-def copy_across(src: Path, dest: Path, tag: str) -> None:
-    """A move between filesystems: copy to a temporary name, fsync, rename, then drop the source."""
+class SourceChanged(JournalError):
+    """The photo's content is no longer what was checked; it is not sorted on that verdict."""
+
+
+def copy_across(src: Path, dest: Path, tag: str, *, sha256: str | None = None) -> None:
+    """A move by copying (between filesystems, or of a hard link): copy to a temporary name, fsync,
+    check the copy is what was checked (`sha256`), rename, then drop the source."""
     tmp = dest.with_name(f".{dest.name}.{tag}{TMP_SUFFIX}")
     shutil.copy2(src, tmp)
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
+    if sha256 is not None and sha256_file(tmp) != sha256:
+        tmp.unlink()
+        raise SourceChanged(f"{src} changed after it was checked")
     os.rename(tmp, dest)
     fsync_dir(dest.parent)
     os.unlink(src)

@@ -676,3 +676,32 @@ def test_a_photo_swapped_for_another_of_the_same_size_and_time_after_its_check_i
     assert not Watcher._still_what_was_checked(str(photo), result)
     photo.unlink()
     assert not Watcher._still_what_was_checked(str(photo), result)
+
+
+def test_a_hard_linked_photo_is_sorted_as_a_copy_of_what_was_checked(tmp_path):
+    # Renamed, allowed/x.png would stay one file with pics/x.png: rewriting that in place (with a
+    # client's photo) would change the "allowed" photo after its check.
+    pics, inbox = tmp_path / "pics", tmp_path / "inbox"
+    pics.mkdir()
+    inbox.mkdir()
+    shutil.copyfile(SAMPLES / "coffee.png", pics / "x.png")
+    os.link(pics / "x.png", inbox / "x.png")
+    journal = Journal(tmp_path / "out")
+    intent = _intent(journal, inbox / "x.png")
+    journal.record(intent)
+    outcome = journal.complete(intent)
+    assert outcome.action == "sorted" and not (inbox / "x.png").exists()
+    sorted_photo = tmp_path / "out" / "allowed" / "x.png"
+    assert sorted_photo.stat().st_ino != (pics / "x.png").stat().st_ino and sorted_photo.stat().st_nlink == 1
+    (pics / "x.png").write_bytes((SAMPLES / "grace_hopper.jpg").read_bytes())  # in place: same inode
+    assert sorted_photo.read_bytes() == (SAMPLES / "coffee.png").read_bytes()
+    # and a linked photo whose content changed between check and sort is not sorted on that check
+    os.link(pics / "x.png", inbox / "y.png")
+    intent = journal.plan(source=str(inbox / "y.png"), sha256=sha(SAMPLES / "coffee.png"), decision="allowed",
+                          report={"decision": "allowed"}, audit_entry={"file": "y.png", "decision": "allowed"},
+                          staged_preview=None)
+    journal.record(intent)
+    outcome = journal.complete(intent)
+    journal.close()
+    assert outcome.action == "changed" and (inbox / "y.png").exists()
+    assert sorted(p.name for p in (tmp_path / "out" / "allowed").iterdir()) == ["x.png", "x.png.json"]

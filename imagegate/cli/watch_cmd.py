@@ -25,6 +25,8 @@ TEXTS = {
     "recovered": {"en": "recovered after a crash", "fi": "palautettu kaatumisen jälkeen"},
     "rolled_back": {"en": "{name}: changed while imagegate was stopped; it will be checked again",
                     "fi": "{name}: muuttui imagegaten ollessa pysähdyksissä; se tarkistetaan uudelleen"},
+    "changed": {"en": "{name}: changed after it was checked; it will be checked again",
+                "fi": "{name}: muuttui tarkistuksen jälkeen; se tarkistetaan uudelleen"},
     "recheck": {"en": "{name}: its sorting was cut short by a stop; it will be checked again",
                 "fi": "{name}: lajittelu keskeytyi pysähdykseen; se tarkistetaan uudelleen"},
     "lost": {"en": "{name}: vanished from the inbox before it could be sorted",
