@@ -121,10 +121,25 @@ def _repair(fd: int) -> tuple[bytes | None, dict | None]:
     if complete_end == size:
         return last, None
     torn = _read_at(fd, size - complete_end, complete_end)
+    if _chained_entry(torn, last):
+        # a whole entry that only lacks its newline (the newline lost, not the entry): keep it
+        os.write(fd, b"\n")
+        os.fsync(fd)
+        return torn, None
     os.ftruncate(fd, complete_end)
     os.fsync(fd)
     return last, {"torn_bytes": len(torn), "torn_sha256": hashlib.sha256(torn).hexdigest(),
                   "at_offset": complete_end}
+
+
+def _chained_entry(raw: bytes, last: bytes | None) -> bool:
+    """Whether `raw` is a complete entry chained to `last` (its hash and prev both right)."""
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return False
+    prev = GENESIS if last is None else hashlib.sha256(last).hexdigest()
+    return isinstance(entry, dict) and entry.get("prev") == prev and entry.get("hash") == entry_hash(entry)
 
 
 def append(path: str | os.PathLike, entry: dict) -> dict:

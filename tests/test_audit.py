@@ -7,6 +7,7 @@ import json
 import os
 import stat
 
+import pytest
 from typer.testing import CliRunner
 
 from imagegate import audit
@@ -83,6 +84,22 @@ def test_torn_last_line_is_cut_and_the_chain_continues(tmp_path):
     assert log.read_bytes().startswith(good)
     result = audit.verify(log)
     assert result.ok and result.entries == 3
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_a_whole_entry_that_only_lost_its_newline_is_kept_not_cut(tmp_path, n):
+    # Only the final "\n" missing: the entry itself is complete and chained; cutting it would drop a
+    # real decision from the log and `verify` would still say intact.
+    log = tmp_path / "audit.jsonl"
+    _write(log, n)
+    whole = log.read_bytes()
+    log.write_bytes(whole[:-1])
+    assert audit.repair(log) is None
+    assert log.read_bytes() == whole
+    log.write_bytes(whole[:-1])
+    entry = audit.append(log, {"file": "next.jpg"})
+    assert "repair" not in entry and [e["file"] for e in audit.read(log)][-2:] == [f"photo{n - 1}.jpg", "next.jpg"]
+    assert audit.verify(log).ok and audit.verify(log).entries == n + 1
 
 
 def test_repair_of_a_torn_first_line(tmp_path):
