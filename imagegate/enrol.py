@@ -90,6 +90,16 @@ def enrol(gate: Gate, name: str, role: str, photos: list, note: str | None = Non
         owner = register.photo_enrolled(p.sha256)
         if owner is not None:
             raise EnrolmentError(f"{p.path}: this photo is already enrolled for {owner.name}")
+    # One person's photos must show one face: a photo of someone else among them would make that
+    # someone match this person (consented staff) - a client "allowed" under another's consent.
+    for i, a in enumerate(prepared):
+        for b in prepared[i + 1:]:
+            d = float(np.linalg.norm(a.embedding.astype(np.float64) - b.embedding))
+            if d >= gate.settings.match_loose:
+                raise EnrolmentError(
+                    f"{b.path}: this face does not look like the one in {a.path} (distance {d:.2f}; the same "
+                    f"person is usually below {gate.settings.match_strict:.2f})",
+                    hint="check that every photo shows the same person")
     gallery = register.gallery(FaceEmbedder.model_id)
     if len(gallery):
         vecs = np.stack([p.embedding for p in prepared])

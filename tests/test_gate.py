@@ -201,3 +201,18 @@ def test_identifiability_is_judged_at_the_size_each_channel_shows_the_photo(gate
         [face] = v.faces
         assert face.measurement.publish_height_px == face.box[3] > 40, channel
         assert v.decision == "blocked" and face.status.person.name == "Grace Hopper", channel
+
+
+def test_one_persons_reference_photos_must_show_one_face(detector, embedder):
+    # A photo of a client among a consenting staff member's photos would make the client match the
+    # staff member: "allowed" under someone else's consent.
+    from .conftest import shared_data
+
+    with Gate(register=Register(":memory:"), detector=detector, embedder=embedder) as g:
+        with pytest.raises(EnrolmentError, match="grace_hopper.jpg: this face does not look like the one in "
+                                                 ".*astronaut.png"):
+            enrol(g, "Eileen Collins", "staff", [str(SAMPLES / "astronaut.png"), str(SAMPLES / "grace_hopper.jpg")])
+        assert g.register.people() == []  # all or nothing
+        kit = sorted((shared_data() / "identities" / "people" / "kit_harington").iterdir())[:2]
+        person, photos = enrol(g, "Kit Harington", "staff", [str(p) for p in kit])
+        assert len(photos) == 2
