@@ -122,7 +122,7 @@ class Settings:
         d = self.detector
         need(d.analysis_long_side >= 512, f"detector.analysis_long_side must be >= 512, got {d.analysis_long_side}")
         for name in ("propose_score", "accept_score", "fuse_score", "evidence_score", "blazeface_score",
-                     "blazeface_propose_score", "rotated_score"):
+                     "blazeface_propose_score", "rotated_score", "closeup_score"):
             need(0 < getattr(d, name) < 1, f"detector.{name} must be between 0 and 1, got {getattr(d, name)}")
         need(d.propose_score <= d.accept_score,
              f"detector.propose_score must be <= accept_score, got {d.propose_score} > {d.accept_score}")

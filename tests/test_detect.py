@@ -108,3 +108,27 @@ def test_faces_the_wrong_way_up_are_found_where_they_are(detector, k):
     # the face's box, turned with the photo
     expected = rotate_box(upright.box, -k, img.shape)
     assert iou(faces[0].box, expected) > 0.5
+
+
+@pytest.mark.parametrize("person, photo, cut", [("biden", "biden.jpg", 0.5), ("paul_allen", "paul_allen2.jpg", 0.6),
+                                                 ("steve_wozniak", "steve_wozniak3.jpg", 0.6)])
+def test_a_close_up_cut_by_the_frame_is_still_a_face(detector, gate_parts, person, photo, cut):
+    # The face filling the photo past its edges (`cut` of the face box kept: eyebrows to mouth). Without
+    # the padded close-up pass no network fired on these, and a client's close-up came out "no faces".
+    from PIL import Image
+
+    from imagegate.gate import Gate
+    from imagegate.register import Register
+
+    img = load_image(shared_data() / "identities" / "people" / person / photo)
+    [whole] = detector.detect(img.rgb)
+    x, y, w, h = whole.box
+    cx, cy, half = x + w / 2, y + h / 2, cut * max(w, h) / 2
+    close = Image.fromarray(img.rgb).crop(
+        (int(cx - half), int(cy - half), int(cx + half), int(cy + half))).resize((800, 800), Image.LANCZOS)
+    [face] = detector.detect(np.asarray(close))
+    assert face.source == "centerface@closeup"
+    fx, fy, fw, fh = face.box
+    assert fx < 400 < fx + fw and fy < 400 < fy + fh and fh > 400  # the frame's whole face, clipped to it
+    with Gate(register=Register(":memory:"), **gate_parts) as gate:
+        assert gate.check(close, channel="facebook").decision == "needs_consent"
