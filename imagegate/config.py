@@ -105,15 +105,18 @@ class Settings:
             value = getattr(self, f.name)
             if f.name.startswith("publish_long_side_"):
                 need(value == 0 or value >= 512, f"{f.name} must be 0 (full resolution) or >= 512, got {value}")
-        need(8 <= self.identifiable_px <= 200, f"identifiable_px must be between 8 and 200, got {self.identifiable_px}")
-        need(8 <= self.min_match_px <= 200, f"min_match_px must be between 8 and 200, got {self.min_match_px}")
+        # DORI: Recognition ~30 px, Identification ~60 px; beyond that faces anyone knows would pass
+        need(8 <= self.identifiable_px <= 60, f"identifiable_px must be between 8 and 60, got {self.identifiable_px}")
+        need(8 <= self.min_match_px <= 100, f"min_match_px must be between 8 and 100, got {self.min_match_px}")
         # dlib's descriptor: distances of one person lie mostly below 0.5, of two people above 0.6
-        need(0 < self.match_strict <= self.match_loose <= 0.8,
-             f"need 0 < match_strict <= match_loose <= 0.8, got strict={self.match_strict}, loose={self.match_loose}")
+        # (BENCHMARKS.md section 2); thresholds far from there make clients "unknown" or anyone "anyone"
+        need(0.3 <= self.match_strict <= self.match_loose,
+             f"need 0.3 <= match_strict <= match_loose, got strict={self.match_strict}, loose={self.match_loose}")
         need(self.match_strict <= 0.6, f"match_strict must be <= 0.6, got {self.match_strict}")
+        need(0.45 <= self.match_loose <= 0.8, f"match_loose must be between 0.45 and 0.8, got {self.match_loose}")
         need(self.crowd_min_faces >= 5, f"crowd_min_faces must be >= 5 (a crowd is many people), got {self.crowd_min_faces}")
-        need(0 <= self.crowd_max_client_share <= 0.5,
-             f"crowd_max_client_share must be in [0, 0.5], got {self.crowd_max_client_share}")
+        need(0 <= self.crowd_max_client_share <= 0.25,
+             f"crowd_max_client_share must be in [0, 0.25] (clients few among many), got {self.crowd_max_client_share}")
         need(self.crowd_prominent_top >= 1, f"crowd_prominent_top must be >= 1, got {self.crowd_prominent_top}")
         need(1 < self.crowd_prominent_ratio <= 10,
              f"crowd_prominent_ratio must be in (1, 10], got {self.crowd_prominent_ratio}")
@@ -121,9 +124,11 @@ class Settings:
             need(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
         d = self.detector
         need(d.analysis_long_side >= 512, f"detector.analysis_long_side must be >= 512, got {d.analysis_long_side}")
-        for name in ("propose_score", "accept_score", "fuse_score", "evidence_score", "blazeface_score",
-                     "blazeface_propose_score", "rotated_score", "closeup_score"):
-            need(0 < getattr(d, name) < 1, f"detector.{name} must be between 0 and 1, got {getattr(d, name)}")
+        # the defaults are 0.1-0.6; at 0.99 nothing is ever a face
+        for name in ("propose_score", "evidence_score", "blazeface_propose_score"):
+            need(0 < getattr(d, name) <= 0.6, f"detector.{name} must be in (0, 0.6], got {getattr(d, name)}")
+        for name in ("accept_score", "fuse_score", "blazeface_score", "rotated_score", "closeup_score"):
+            need(0 < getattr(d, name) <= 0.8, f"detector.{name} must be in (0, 0.8], got {getattr(d, name)}")
         need(d.propose_score <= d.accept_score,
              f"detector.propose_score must be <= accept_score, got {d.propose_score} > {d.accept_score}")
         need(0 < d.min_face_px <= 32, f"detector.min_face_px must be in (0, 32], got {d.min_face_px}")

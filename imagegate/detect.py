@@ -36,7 +36,7 @@ import numpy as np
 
 from . import quiet
 from .errors import ModelError
-from .geometry import clip_box, iou_matrix, nested_in_better, nms, rotate_box, rotate_points
+from .geometry import clip_box, iou_matrix, nms, rotate_box, rotate_points
 from .modelfiles import model_file
 from .onnxnet import OnnxNet
 
@@ -247,12 +247,14 @@ class FaceDetector:
             sources.append(source)
 
         faces = self._merge(boxes, scores, lms, sources, w, h, rotation=0)
-        # A close-up cut by the frame only adds a face where no other pass found one: its box reaches
-        # past the photo's edges, so next to a face found in the frame it would be that face again.
-        closeups = list(self._closeup_faces(fine, fine_scale))
+        # A close-up cut by the frame only adds a face no other pass found: the same face found in the
+        # frame has about the same box once the close-up's is cut to the photo. (Not "any face inside
+        # it": a close-up's box covers the photo, so every other face is inside it - a small face in a
+        # corner must not make the close-up disappear.)
+        closeups = list(self._closeup_faces(fine, fine_scale, [f.box for f in faces]))
         if closeups and faces:
             found = np.array([f.box for f in faces])
-            closeups = [c for c in closeups if _overlap(found, c[0]).max() < 0.3]
+            closeups = [c for c in closeups if not _same_face(found, np.array(clip_box(c[0], w, h)))]
         if closeups:
             faces += self._merge(*([c[i] for c in closeups] for i in range(3)),
                                  ["centerface@closeup"] * len(closeups), w, h, rotation=0)
@@ -283,11 +285,7 @@ class FaceDetector:
         b = np.array(boxes, dtype=np.float64)
         sc = np.array(scores, dtype=np.float64)
         faces = []
-        keep = nms(b, sc, s.nms_iou)
-        parts = nested_in_better(b, sc, keep)
-        for i in keep:
-            if i in parts:
-                continue
+        for i in nms(b, sc, s.nms_iou):
             box = clip_box(tuple(float(v) for v in b[i]), w, h)
             if box[2] < s.min_face_px or box[3] < s.min_face_px:
                 continue
@@ -297,9 +295,11 @@ class FaceDetector:
                               rotation=rotation if turns is None else turns))
         return faces
 
-    def _closeup_faces(self, fine: np.ndarray, fine_scale: float):
+    def _closeup_faces(self, fine: np.ndarray, fine_scale: float, found=()):
         """Confident CenterFace detections on the photo shrunk and set on a grey border (see
-        `closeup_long_side`); in the photo's pixels, possibly reaching past its edges (clipped later)."""
+        `closeup_long_side`); in the photo's pixels, possibly reaching past its edges (clipped later).
+        Faces already `found` (photo pixels) are greyed out first: a small face in a corner otherwise
+        draws the network's attention and the close-up's score falls below the threshold."""
         s = self.settings
         if s.closeup_long_side <= 0:
             return
@@ -308,6 +308,11 @@ class FaceDetector:
         if scale >= 1:
             return  # a photo this small is seen whole by the other passes
         small = _resize(fine, scale)
+        if len(found):
+            small = small.copy()
+            for x, y, bw, bh in found:
+                k = scale * fine_scale
+                small[max(0, int(y * k)):int(np.ceil((y + bh) * k)), max(0, int(x * k)):int(np.ceil((x + bw) * k))] = 128
         pad = int(round(s.closeup_pad * s.closeup_long_side))
         framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
         b, sc, lm = self._centerface_tile(framed, s.closeup_score)
@@ -533,6 +538,18 @@ def _quarter_turns(landmarks) -> int | None:
         return None
     roll = np.degrees(np.arctan2(down[0], down[1]))  # 0: mouth straight below the eyes
     return int(-round(roll / 90)) % 4
+
+
+def _same_face(found: np.ndarray, box: np.ndarray) -> bool:
+    """Whether one of the `found` boxes is the face `box` (a close-up's, cut to the photo) again: about
+    the same box, or a box at least a fifth of its area centred in its middle half (the same face,
+    found smaller because it is cut by the frame). A small face elsewhere in the photo is not."""
+    if iou_matrix(found, box[None])[:, 0].max() >= 0.3:
+        return True
+    x, y, w, h = box
+    cx, cy = found[:, 0] + found[:, 2] / 2, found[:, 1] + found[:, 3] / 2
+    central = (abs(cx - (x + w / 2)) <= w / 4) & (abs(cy - (y + h / 2)) <= h / 4)
+    return bool(np.any(central & (found[:, 2] * found[:, 3] >= 0.2 * w * h)))
 
 
 def _overlap(boxes: np.ndarray, box) -> np.ndarray:

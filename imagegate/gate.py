@@ -65,6 +65,7 @@ class Gate:
         self._owns_register = False
         self._gallery = None
         self._gallery_generation = None
+        self._file_stamp = None  # of the register file when last read (see _current_register)
 
     # -- lazily loaded parts (a `faces` run never opens the register) -----------------
 
@@ -113,7 +114,11 @@ class Gate:
     def _current_register(self) -> Register:
         reg = self.register
         first_enrolment = (self._register_arg is None and reg.in_memory and default_register_path().exists())
-        if reg.replaced() or first_enrolment:
+        stamp = reg.file_stamp()
+        # a file the gate opened itself is simply opened again when it was rewritten behind SQLite's
+        # back (a backup copied over it in place); cheap, and only after the file changed
+        rewritten = self._owns_register and self._file_stamp is not None and stamp != self._file_stamp
+        if reg.replaced() or first_enrolment or rewritten:
             if not self._owns_register:
                 raise RegisterError(f"the register file {reg.path} was replaced since this Register opened it",
                                     hint="open the register again")
@@ -122,6 +127,8 @@ class Gate:
             self._register = None
             self._gallery = None
             reg = self.register
+            stamp = reg.file_stamp()
+        self._file_stamp = stamp
         return reg
 
     def reload_register(self) -> None:

@@ -31,25 +31,6 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
-def nested_in_better(boxes: np.ndarray, scores: np.ndarray, keep: list[int], *, inside: float = 0.8,
-                     smaller: float = 0.5) -> set[int]:
-    """Of the `keep` boxes, those lying (`inside` of their area) within a box at least twice their
-    area (`smaller`) that scores at least as high: an eye-and-nose part of a face a few hundred
-    pixels tall, which plain IoU cannot suppress (the part's IoU with the whole is its area share)."""
-    b = np.asarray(boxes, dtype=np.float64)[keep]
-    sc = np.asarray(scores, dtype=np.float64)[keep]
-    if len(b) < 2:
-        return set()
-    x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    iw = np.clip(np.minimum(x2[:, None], x2[None]) - np.maximum(x1[:, None], x1[None]), 0, None)
-    ih = np.clip(np.minimum(y2[:, None], y2[None]) - np.maximum(y1[:, None], y1[None]), 0, None)
-    area = b[:, 2] * b[:, 3]
-    # [i, j]: box i within box j
-    nested = ((iw * ih >= inside * area[:, None]) & (area[:, None] <= smaller * area[None])
-              & (sc[None] >= sc[:, None]))
-    return {keep[i] for i in np.flatnonzero(nested.any(axis=1))}
-
-
 def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
     """Indices kept by greedy non-maximum suppression, best score first.
 

@@ -300,16 +300,25 @@ class Register:
         (a gallery, a person's role) is current only while this stays the same."""
         return self._query("PRAGMA data_version")[0][0], self._local_changes
 
-    def replaced(self) -> bool:
-        """Whether the path now names another file than the one open here: restored by copying
-        a backup over it, replaced by a sync tool, deleted. This object then reads a ghost."""
+    def file_stamp(self) -> tuple | None:
+        """Device, inode, size and modification time of the register file (None in memory or gone):
+        a backup copied over the file in place keeps the inode, and SQLite's data_version does not see it."""
         if self.in_memory:
-            return False
+            return None
         try:
             st = os.stat(self.path)
         except OSError:
-            return True
-        return (st.st_dev, st.st_ino) != self._file_id
+            return None
+        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+    def replaced(self) -> bool:
+        """Whether the path now names another file than the one open here: restored by copying
+        a backup to another name and renaming it over, replaced by a sync tool, deleted. This object
+        then reads a ghost."""
+        if self.in_memory:
+            return False
+        stamp = self.file_stamp()
+        return stamp is None or stamp[:2] != self._file_id
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         if self._db is None:

@@ -238,8 +238,12 @@ def test_a_file_uri_naming_another_machine_is_never_read_as_a_local_path(tmp_pat
     ("publish_long_side = 64", "publish_long_side must be >= 512"),
     ("crowd_min_faces = 2", "crowd_min_faces must be >= 5"),
     ("crowd_prominent_top = 0", "crowd_prominent_top must be >= 1"),
-    ("match_strict = 1.5\nmatch_loose = 1.5", "need 0 < match_strict <= match_loose <= 0.8"),
-    ("[detector]\naccept_score = 2.0", "detector.accept_score must be between 0 and 1"),
+    ("match_strict = 1.5\nmatch_loose = 1.5", "match_loose must be between 0.45 and 0.8"),
+    ("match_strict = 0.01\nmatch_loose = 0.01", "need 0.3 <= match_strict <= match_loose"),
+    ("identifiable_px = 200", "identifiable_px must be between 8 and 60"),
+    ("crowd_max_client_share = 0.5", "crowd_max_client_share must be in [0, 0.25]"),
+    ("[detector]\naccept_score = 2.0", "detector.accept_score must be in (0, 0.8]"),
+    ("[detector]\naccept_score = 0.99\nblazeface_score = 0.99", "detector.blazeface_score must be in (0, 0.8]"),
     ("[detector]\nmin_face_px = 100000", "detector.min_face_px must be in (0, 32]"),
 ])
 def test_settings_that_would_switch_the_gate_off_are_refused(tmp_path, toml, problem):

@@ -132,3 +132,10 @@ def test_a_close_up_cut_by_the_frame_is_still_a_face(detector, gate_parts, perso
     assert fx < 400 < fx + fw and fy < 400 < fy + fh and fh > 400  # the frame's whole face, clipped to it
     with Gate(register=Register(":memory:"), **gate_parts) as gate:
         assert gate.check(close, channel="facebook").decision == "needs_consent"
+    # Another, small face in a corner (a consenting colleague) must not hide the close-up: every face
+    # lies inside a close-up's box, and the small one drew the network away from the large one.
+    other = Image.open(SAMPLES / "astronaut.png").convert("RGB").crop((150, 30, 300, 200)).resize((90, 102))
+    close.paste(other, (680, 660))
+    faces = sorted(detector.detect(np.asarray(close)), key=lambda f: -f.box[3])
+    assert len(faces) == 2 and faces[0].source == "centerface@closeup" and faces[0].box[3] > 400
+    assert faces[1].box[3] < 150

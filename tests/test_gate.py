@@ -216,3 +216,21 @@ def test_one_persons_reference_photos_must_show_one_face(detector, embedder):
         kit = sorted((shared_data() / "identities" / "people" / "kit_harington").iterdir())[:2]
         person, photos = enrol(g, "Kit Harington", "staff", [str(p) for p in kit])
         assert len(photos) == 2
+
+
+def test_a_gate_reads_a_register_backup_copied_over_its_file_in_place(tmp_path, detector, embedder):
+    # `cp backup.sqlite3 register.sqlite3` keeps the inode, and SQLite's data_version does not see it
+    import shutil
+
+    path, backup = tmp_path / "reg.sqlite3", tmp_path / "backup.sqlite3"
+    _enrol_elsewhere(path, "Grace Hopper", "staff", embedder, detector, {"valid_until": "2099-01-01"})
+    shutil.copyfile(path, backup)
+    with Register(backup) as reg:
+        reg.withdraw("Grace Hopper")
+    photo = str(SAMPLES / "grace_hopper.jpg")
+    with Gate(register=path, detector=detector, embedder=embedder) as gate:
+        assert gate.check(photo, channel="facebook").decision == "allowed"
+        inode = path.stat().st_ino
+        shutil.copyfile(backup, path)
+        assert path.stat().st_ino == inode
+        assert gate.check(photo, channel="facebook").decision == "needs_consent"
