@@ -233,6 +233,12 @@ def _smooth_if_bilevel(rgb: np.ndarray) -> np.ndarray:
     white = np.all(sample == 255, axis=-1).mean()
     if black + white < 0.97 or min(black, white) < 0.05:
         return rgb
+    # Dither alternates pixel by pixel; a thresholded (high-contrast) photo has large even areas and
+    # loses faces when blurred. Measured on 12 photos: neighbours differ in 32-65 % of places when
+    # dithered, 5-7 % when thresholded.
+    rows = rgb[::7, :, 0]
+    if rows.shape[1] < 2 or (rows[:, 1:] != rows[:, :-1]).mean() < 0.15:
+        return rgb
     import cv2
 
     return cv2.GaussianBlur(rgb, (0, 0), 1.0)

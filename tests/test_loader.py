@@ -251,3 +251,17 @@ def test_a_coded_error_keeps_its_code_across_processes():
     assert str(err) == "a.jpg: the file is 10 bytes, above the limit of 5"
     assert error_text(err, "fi") == "a.jpg: tiedosto on 10 tavua, yli rajan 5"
     assert err.to_dict()["code"] == "file_too_big"
+
+
+def test_only_dithered_black_and_white_is_smoothed_not_a_thresholded_photo():
+    # Blurring a high-contrast (thresholded) photo lost faces (2 of 12, fourth review); dither is what
+    # needs it (dot noise to the detector).
+    from imagegate.loader import _smooth_if_bilevel
+
+    grey = np.asarray(hopper().convert("L"))
+    thresholded = np.repeat(((grey > 128) * 255).astype(np.uint8)[..., None], 3, axis=2)
+    dithered = np.asarray(hopper().convert("1").convert("RGB"))
+    assert _smooth_if_bilevel(thresholded) is thresholded
+    assert _smooth_if_bilevel(dithered) is not dithered
+    photo = np.asarray(hopper())
+    assert _smooth_if_bilevel(photo) is photo
