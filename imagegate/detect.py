@@ -251,9 +251,9 @@ class FaceDetector:
         # frame has about the same box once the close-up's is cut to the photo. (Not "any face inside
         # it": a close-up's box covers the photo, so every other face is inside it - a small face in a
         # corner must not make the close-up disappear.)
-        closeups = list(self._closeup_faces(fine, fine_scale, [f.box for f in faces]))
-        if closeups and faces:
-            found = np.array([f.box for f in faces])
+        found = np.array([f.box for f in faces]).reshape(-1, 4)
+        closeups = list(self._closeup_faces(fine, fine_scale, found))
+        if closeups and len(found):
             closeups = [c for c in closeups if not _same_face(found, np.array(clip_box(c[0], w, h)))]
         if closeups:
             faces += self._merge(*([c[i] for c in closeups] for i in range(3)),
@@ -308,15 +308,15 @@ class FaceDetector:
         if scale >= 1:
             return  # a photo this small is seen whole by the other passes
         small = _resize(fine, scale)
+        total = scale * fine_scale  # photo pixels -> `small` pixels
         if len(found):
             small = small.copy()
             for x, y, bw, bh in found:
-                k = scale * fine_scale
-                small[max(0, int(y * k)):int(np.ceil((y + bh) * k)), max(0, int(x * k)):int(np.ceil((x + bw) * k))] = 128
+                small[max(0, int(y * total)):int(np.ceil((y + bh) * total)),
+                      max(0, int(x * total)):int(np.ceil((x + bw) * total))] = 128
         pad = int(round(s.closeup_pad * s.closeup_long_side))
         framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
         b, sc, lm = self._centerface_tile(framed, s.closeup_score)
-        total = scale * fine_scale  # photo pixels -> framed pixels, before the border
         for box, score, pts in zip(b, sc, lm):
             if score < s.closeup_score:
                 continue

@@ -217,8 +217,6 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
 
 
 def _to_rgb(pil: Image.Image) -> np.ndarray:
-    if pil.mode == "1":
-        pil = pil.convert("L")
     return _smooth_if_bilevel(_to_rgb_array(pil))
 
 

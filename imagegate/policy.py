@@ -166,7 +166,7 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
                 big = h >= settings.crowd_prominent_ratio * median
                 prominent = big or (s.status == "client" and (h >= top_cut or few_recognisable))
                 statuses[i] = FaceStatus(s.status, s.person, crowd_exempt=not prominent, prominent=prominent)
-            few_clients = tuple(i for i in clients if few_recognisable)
+            few_clients = tuple(clients) if few_recognisable else ()
             if few_clients:
                 crowd_reasons.append(Reason(
                     "crowd_few_recognisable", "4", messages.render(

@@ -178,13 +178,16 @@ def save(redaction: Redaction, out_dir: str | os.PathLike) -> Path:
 # -- covering -------------------------------------------------------------------------------------------
 
 
-def region_for(box, width: int, height: int) -> tuple[int, int, int, int]:
+def _grown_box(box) -> tuple[int, int, int, int]:
+    """The face box grown by its margins (hair, ears), x0 y0 x1 y1, not cut to the photo."""
     x, y, w, h = box
-    x0 = max(0, int(np.floor(x - MARGIN * w)))
-    y0 = max(0, int(np.floor(y - MARGIN_TOP * h)))
-    x1 = min(width, int(np.ceil(x + w + MARGIN * w)))
-    y1 = min(height, int(np.ceil(y + h + MARGIN * h)))
-    return x0, y0, x1, y1
+    return (int(np.floor(x - MARGIN * w)), int(np.floor(y - MARGIN_TOP * h)),
+            int(np.ceil(x + w + MARGIN * w)), int(np.ceil(y + h + MARGIN * h)))
+
+
+def region_for(box, width: int, height: int) -> tuple[int, int, int, int]:
+    gx0, gy0, gx1, gy1 = _grown_box(box)
+    return max(0, gx0), max(0, gy0), min(width, gx1), min(height, gy1)
 
 
 def hide(rgb: np.ndarray, box, style: str, *, keep=()) -> tuple[int, int, int, int]:
@@ -223,9 +226,7 @@ def _ellipse_within(box, region) -> np.ndarray:
     """The ellipse filling the face's grown box, as a mask over `region` (that box cut to the photo).
     Fitted to the whole box, not to what is left of it at the photo's edge: an ellipse fitted to the
     cut region slides away from the edge and leaves the chin and cheek there uncovered."""
-    x, y, w, h = box
-    gx0, gy0 = np.floor(x - MARGIN * w), np.floor(y - MARGIN_TOP * h)
-    gx1, gy1 = np.ceil(x + w + MARGIN * w), np.ceil(y + h + MARGIN * h)
+    gx0, gy0, gx1, gy1 = _grown_box(box)
     x0, y0, x1, y1 = region
     yy, xx = np.mgrid[y0:y1, x0:x1]
     cx, cy = (gx0 + gx1 - 1) / 2, (gy0 + gy1 - 1) / 2

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from .batch import PHOTO_TIMEOUT_SECONDS, WORKER_START_SECONDS
-from .config import Settings, to_toml
+from .config import Settings, settings_sources, to_toml
 from .errors import ImagegateError, ModelError
 from .journal import FOLDERS, Journal, Outcome, sha256_file
 from .verdict import Failure
@@ -185,7 +185,7 @@ class Watcher:
         self._start_observer()
         return WatchInfo(inbox=str(self.inbox), out=str(self.out), channel=self.channel,
                          register=None if self.register is None else str(self.register),
-                         config=None if self.config is None else str(self.config), jobs=self.watch.jobs,
+                         config=", ".join(settings_sources(self.config)) or None, jobs=self.watch.jobs,
                          observer=self.observer_kind)
 
     def _start_observer(self) -> None:

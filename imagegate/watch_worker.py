@@ -15,6 +15,7 @@ when checking a file whose name contains TEXT (a worker dying on a photo);
 from __future__ import annotations
 
 import hashlib
+import io
 import multiprocessing
 import os
 import signal
@@ -124,12 +125,7 @@ def _write_redacted(gate, img, token: str) -> str | None:
         return None
     if not red.allowed:
         return None
-    path = _state["staging"] / f"{token}.redacted{red.suffix}"
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-        fh.write(red.data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return str(path)
+    return _stage(_state["staging"] / f"{token}.redacted{red.suffix}", red.data)
 
 
 def _write_preview(rgb, verdict, token: str, message: str | None = None) -> str:
@@ -137,11 +133,17 @@ def _write_preview(rgb, verdict, token: str, message: str | None = None) -> str:
     from .annotate import render_preview
 
     img = render_preview(rgb, verdict) if verdict is not None else _error_preview(rgb, message or "")
-    path = _state["staging"] / f"{token}.preview.jpg"
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-        img.save(f, "JPEG", quality=88)
-        f.flush()
-        os.fsync(f.fileno())
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=88)
+    return _stage(_state["staging"] / f"{token}.preview.jpg", buf.getvalue())
+
+
+def _stage(path: Path, data: bytes) -> str:
+    """Write a file beside the journal: private (faces, names), fsynced so a power cut cannot empty it."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
     return str(path)
 
 
@@ -175,9 +177,9 @@ class CheckPool:
         self.jobs = jobs
         self._initargs = (settings, None if register is None else str(register), lang, channel, str(staging),
                           redact, worker_threads(jobs))
-        self._pool = self._start()
+        self._start()
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _start(self) -> None:
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_init, initargs=self._initargs)
         # Workers spawn and load the models (seconds) before the first photo; a photo's time limit
@@ -191,7 +193,6 @@ class CheckPool:
 
         self._pool = pool
         ping.add_done_callback(ready)
-        return pool
 
     def submit(self, path: str, token: str) -> Future:
         return submit_to(self._pool, check_file, path, token)
@@ -202,7 +203,7 @@ class CheckPool:
         if kill:
             kill_workers(self._pool)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._start()
+        self._start()
 
     def worker_pids(self) -> list[int]:
         return [p.pid for p in pool_processes(self._pool)]

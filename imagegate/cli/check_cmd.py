@@ -30,8 +30,9 @@ def _gate(ctx, register, config, lang, *, need_register: bool):
     from ..config import load_settings
     from ..gate import Gate
 
-    settings = load_settings(pick(config, ctx, "config"))
-    note_settings(settings, pick(config, ctx, "config"))
+    config = pick(config, ctx, "config")
+    settings = load_settings(config)
+    note_settings(settings, config)
     reg = pick(register, ctx, "register")
     if reg is not None and need_register and not Path(reg).exists():
         raise ImagegateError(f"register {reg} does not exist",

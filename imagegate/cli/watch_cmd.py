@@ -85,7 +85,7 @@ def watch(
     Runs until stopped (Ctrl-C or SIGTERM, exit 0). Safe to kill: on restart, half-done moves are
     completed, never duplicated. Every decision is appended to OUT/audit.jsonl.
     """
-    from ..config import load_settings, settings_sources
+    from ..config import load_settings
     from ..register import Register, normalise_channel
     from ..watch import Watcher, WatchSettings
 
@@ -118,8 +118,7 @@ def watch(
     signal.signal(signal.SIGINT, on_signal)
     none = _text("none", lang)
     typer.echo(_text("start", lang, inbox=info.inbox, out=info.out, channel=info.channel,
-                     register=info.register or none, config=", ".join(settings_sources(config)) or none,
-                     jobs=info.jobs,
+                     register=info.register or none, config=info.config or none, jobs=info.jobs,
                      observer=info.observer))
     with reported():
         watcher.run()
