@@ -1,0 +1,25 @@
+"""The package's public face: `python -m imagegate` and a complete, sorted `__all__`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import imagegate
+
+
+def test_python_dash_m_runs_the_cli():
+    out = subprocess.run([sys.executable, "-m", "imagegate", "--version"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("imagegate ")
+
+
+def test_all_is_sorted_and_names_every_public_object():
+    public = {name for name, value in vars(imagegate).items()
+              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    assert sorted(imagegate.__all__) == list(imagegate.__all__)
+    assert set(imagegate.__all__) == public
+    for name in imagegate.__all__:
+        assert getattr(imagegate, name) is not None
