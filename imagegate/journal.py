@@ -37,6 +37,7 @@ from pathlib import Path
 
 from . import audit
 from .errors import ImagegateError
+from .filenames import for_terminal
 from .loader import sha256_file
 
 log = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ class Journal:
         dest = folder / intent.dest_name
         if not self._already_moved(intent, src, dest):
             if not src.exists():
-                log.warning("%s: vanished from the inbox before it was sorted; nothing to move", src.name)
+                log.warning("%s: vanished from the inbox before it was sorted; nothing to move", for_terminal(src.name))
                 return self.roll_back(intent, action="lost", recovered=recovered)
             if recovered and sha256_file(src) != intent.sha256:
                 # replaced while we were down: what was checked is not what is there now
@@ -253,7 +254,7 @@ class Journal:
                     os.replace(staged, folder / intent.preview_name)
                 elif not (folder / intent.preview_name).exists():
                     log.warning("%s: its preview was lost in a crash; the report and photo are sorted without it",
-                                src.name)
+                                for_terminal(src.name))
             if intent.redacted_name:
                 staged = Path(intent.staged_redacted)
                 if staged.exists():

@@ -34,6 +34,7 @@ from typing import Callable
 from .batch import PHOTO_TIMEOUT_SECONDS, WORKER_START_SECONDS
 from .config import Settings, settings_sources, to_toml
 from .errors import ImagegateError, ModelError
+from .filenames import for_terminal
 from .journal import FOLDERS, Journal, Outcome, sha256_file
 from .verdict import Failure
 from .watch_worker import CheckPool
@@ -271,7 +272,7 @@ class Watcher:
         try:
             names = sorted(os.listdir(self.inbox))
         except OSError as exc:
-            log.warning("inbox %s could not be listed: %s", self.inbox, exc)
+            log.warning("inbox %s could not be listed: %s", for_terminal(str(self.inbox)), exc)
             return
         for name in names:
             self._consider(os.path.join(self.inbox, name), now)
@@ -353,7 +354,7 @@ class Watcher:
             if stuck:
                 for job in stuck:
                     job.timeouts += 1
-                    log.warning("%s: still being checked after %.0f s; restarting the workers", job.path,
+                    log.warning("%s: still being checked after %.0f s; restarting the workers", for_terminal(job.path),
                                 self._running_for(job, now))
                 self._worker_died([], retry, kill=True)
 

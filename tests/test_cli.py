@@ -265,3 +265,21 @@ def test_settings_that_differ_from_the_defaults_are_said_at_every_run(tmp_path, 
     monkeypatch.setenv("IMAGEGATE_CONFIG", str(tmp_path / "typo.toml"))  # named, so it must exist
     r = runner.invoke(app, ["check", str(SAMPLES / "coffee.png")])
     assert r.exit_code == 4 and "IMAGEGATE_CONFIG names" in r.output and "which is not a file" in r.output
+
+
+def test_error_messages_and_audit_verify_escape_names(tmp_path):
+    forged = "x\rALLOWED        party.jpg -> allowed\u202e"
+    r = runner.invoke(app, ["--lang", "en", "--register", str(tmp_path / forged), "check",
+                            str(SAMPLES / "coffee.png")])
+    assert r.exit_code == 4 and "\r" not in r.output and "\u202e" not in r.output
+    assert "x\\rALLOWED" in r.output
+    log = tmp_path / f"{forged}.jsonl"
+    from imagegate import audit
+
+    audit.append(log, {"file": "a.jpg"})
+    r = runner.invoke(app, ["--lang", "en", "audit", "verify", str(log)])
+    assert r.exit_code == 0 and "\r" not in r.stdout and "\u202e" not in r.stdout and "x\\rALLOWED" in r.stdout
+    # a damaged line is quoted in the problem: escaped too
+    log.write_bytes(log.read_bytes().replace(b'"prev":"0', b'"prev":"\\r\\u202eALLOWED'))
+    r = runner.invoke(app, ["--lang", "en", "audit", "verify", str(log)])
+    assert r.exit_code == 4 and "\r" not in r.stdout and "\u202e" not in r.stdout, r.stdout

@@ -705,3 +705,37 @@ def test_a_hard_linked_photo_is_sorted_as_a_copy_of_what_was_checked(tmp_path):
     journal.close()
     assert outcome.action == "changed" and (inbox / "y.png").exists()
     assert sorted(p.name for p in (tmp_path / "out" / "allowed").iterdir()) == ["x.png", "x.png.json"]
+
+
+# -- file names are data ------------------------------------------------------------------------
+
+
+FORGED = "grace.jpg\nALLOWED        party.jpg -> allowed\r\u202egpj.jpg"
+
+
+def test_a_file_name_cannot_forge_an_allowed_line_on_the_console_or_in_logs(tmp_path, register):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    want = drop(SAMPLES / "grace_hopper.jpg", inbox, FORGED)
+    w = Watch(inbox, out, register)
+    w.wait_started()
+    w.wait_sorted(1)
+    assert w.terminate() == 0, w.text()
+    text = w.text()
+    assert not [x for x in w.out_lines + w.err_lines if x.startswith("ALLOWED")], text
+    assert "\r" not in text and "\u202e" not in text, text
+    line = w.sorted_lines()[0]
+    assert line.startswith("BLOCKED") and "grace.jpg\\nALLOWED        party.jpg -> allowed\\r\\u202egpj.jpg" in line
+    assert sha(out / "blocked" / FORGED) == want  # the name itself is kept as it was
+    assert [e["file"] for e in audit_entries(out)] == [FORGED]
+
+
+def test_the_watcher_log_escapes_names(tmp_path, caplog):
+    journal = Journal(tmp_path / "out")
+    intent = journal.plan(source=str(tmp_path / FORGED), sha256="0" * 64, decision="allowed",
+                          report={"decision": "allowed"}, audit_entry={"file": FORGED, "decision": "allowed"},
+                          staged_preview=None)
+    with caplog.at_level("WARNING"):
+        assert journal.complete(intent).action == "lost"
+    journal.close()
+    assert "vanished" in caplog.text and "\n" not in caplog.text.strip() and "\u202e" not in caplog.text

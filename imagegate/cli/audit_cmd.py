@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import EXIT_ERROR, JsonOpt, lang_or_fail, pick, reported
+from .common import EXIT_ERROR, JsonOpt, for_terminal, lang_or_fail, pick, printable, reported
 
 app = typer.Typer(help="Inspect the watcher's tamper-evident audit log.", no_args_is_help=True)
 
@@ -30,12 +30,13 @@ def verify(
     with reported():
         result = audit.verify(path)
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        typer.echo(printable(json.dumps(result.to_dict(), ensure_ascii=False)))
     else:
         lang = lang_or_fail(pick(None, ctx, "lang"))
         if result.ok:
-            typer.echo(TEXTS["ok"][lang].format(path=path, n=result.entries))
+            typer.echo(for_terminal(TEXTS["ok"][lang].format(path=path, n=result.entries)))
         else:
-            typer.secho(TEXTS["broken"][lang].format(path=path, line=result.broken_line, problem=result.problem),
-                        fg=typer.colors.RED)
+            # the problem quotes the damaged line's content: escaped like the path
+            typer.secho(for_terminal(TEXTS["broken"][lang].format(path=path, line=result.broken_line,
+                                                                  problem=result.problem)), fg=typer.colors.RED)
     raise typer.Exit(0 if result.ok else EXIT_ERROR)

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import ImagegateError
+from ..filenames import for_terminal, printable  # noqa: F401  (the CLI's one escaping mechanism)
 
 # Exit codes (documented in the README). A batch exits with its worst outcome,
 # in the order error > blocked > needs consent > allowed.
@@ -54,7 +55,7 @@ def pick(local, ctx: typer.Context, name: str):
 
 
 def fail(exc: ImagegateError | str, code: int = EXIT_ERROR) -> "typer.Exit":
-    message = str(exc)
+    message = for_terminal(str(exc))  # messages quote paths and names
     typer.secho(f"imagegate: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
 
@@ -84,13 +85,6 @@ def lang_or_fail(lang: str | None) -> str:
         raise typer.BadParameter(str(exc), param_hint="--lang") from None
 
 
-def printable(text: str) -> str:
-    """Text that any UTF-8 stream can write. A file name that is not valid UTF-8 reaches Python
-    with lone surrogates (os.fsdecode); they become `\\udcXX` escapes, which inside a JSON string
-    are valid JSON and decode back to the same name, instead of crashing the whole output."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def note_settings(settings, config) -> None:
     """Say on stderr which settings differ from the defaults, and from where: a weakened gate
     (a per-user file read silently, an old experiment left in it) must be visible at every run."""
@@ -113,8 +107,3 @@ def display_path(path: str) -> str:
     except ValueError:
         pass
     return for_terminal(path)
-
-
-def for_terminal(text: str) -> str:
-    """`printable`, with control and bidi-override characters escaped (names come from anywhere)."""
-    return printable("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text))

@@ -11,7 +11,7 @@ import typer
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
-from .common import ConfigOpt, LangOpt, RegisterOpt, lang_or_fail, note_settings, pick, reported
+from .common import ConfigOpt, LangOpt, RegisterOpt, for_terminal, lang_or_fail, note_settings, pick, reported
 from .check_cmd import COLOUR
 
 TEXTS = {
@@ -47,12 +47,13 @@ def _printer(lang: str):
 
     def show(outcome: Outcome) -> None:
         if outcome.action != "sorted":
-            typer.secho(_text(outcome.action, lang, name=outcome.name), err=True, fg=typer.colors.YELLOW)
+            typer.secho(_text(outcome.action, lang, name=for_terminal(outcome.name)), err=True,
+                        fg=typer.colors.YELLOW)
             return
         word = messages.decision_text(outcome.decision, lang).upper()
         typer.secho(f"{word:<14}", fg=COLOUR[outcome.decision], bold=True, nl=False)
         extra = f" ({_text('recovered', lang)})" if outcome.recovered else ""
-        typer.echo(f" {outcome.name} -> {outcome.destination}{extra}")
+        typer.echo(f" {for_terminal(outcome.name)} -> {for_terminal(outcome.destination)}{extra}")
 
     return show
 
@@ -117,9 +118,9 @@ def watch(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     none = _text("none", lang)
-    typer.echo(_text("start", lang, inbox=info.inbox, out=info.out, channel=info.channel,
-                     register=info.register or none, config=info.config or none, jobs=info.jobs,
-                     observer=info.observer))
+    typer.echo(for_terminal(_text("start", lang, inbox=info.inbox, out=info.out, channel=info.channel,
+                                  register=info.register or none, config=info.config or none, jobs=info.jobs,
+                                  observer=info.observer)))
     with reported():
         watcher.run()
     typer.echo(_text("stopped", lang, **watcher.counts))
