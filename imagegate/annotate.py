@@ -75,7 +75,7 @@ def preview_path(out_dir: str | os.PathLike, source: str) -> Path:
     out = Path(out_dir)
     candidate = out / f"{stem}.preview.jpg"
     n = 2
-    while candidate.exists():
+    while os.path.lexists(candidate):  # a dangling link, a FIFO or a device is taken too
         candidate = out / f"{stem}.preview-{n}.jpg"
         n += 1
     return candidate

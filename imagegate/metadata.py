@@ -12,9 +12,11 @@ might add on its own is refused rather than published.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import struct
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,7 +212,12 @@ def save(image: Image.Image | np.ndarray, path: str | os.PathLike, *, icc_profil
     try:
         return _write_exclusive(encode(image, format=fmt, icc_profile=icc_profile, quality=quality), path)
     except FileExistsError:
-        raise OutputError(f"{path} already exists; imagegate never overwrites a file") from None
+        raise exists_error(path) from None
+
+
+def exists_error(path: str | os.PathLike) -> OutputError:
+    return OutputError(f"{path} already exists; imagegate never overwrites a file",
+                       hint="give a new file name, or move the old file away first")
 
 
 def write_new(data: bytes, directory: str | os.PathLike, filename: str) -> Path:
@@ -228,6 +235,42 @@ def write_new(data: bytes, directory: str | os.PathLike, filename: str) -> Path:
         except FileExistsError:
             continue
     raise OutputError(f"no free file name for {filename} in {folder} (tried 9999)")
+
+
+def write_whole(data: bytes, path: str | os.PathLike) -> Path:
+    """Write `data` as a new regular file at `path`, all or nothing (a reader never sees half of it).
+
+    Written under a private temporary name, then hard-linked to `path`, which unlike a rename never
+    replaces what is there: an existing file (`check x.jpg --report x.jpg`), link, device or FIFO at
+    `path` is refused, not overwritten or written into. Where hard links are not supported (FAT,
+    some shares), an exclusive create is the fallback.
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".imagegate-", suffix=".tmp", dir=path.parent)  # 0600
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise exists_error(path) from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS):
+                raise
+            try:
+                _write_exclusive(data, path)
+            except FileExistsError:
+                raise exists_error(path) from None
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
 
 
 def _write_exclusive(data: bytes, path: Path) -> Path:

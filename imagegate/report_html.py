@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import os
-import tempfile
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 
 from . import messages
 from .annotate import render_preview
-from .metadata import OutputError, encode
+from .metadata import OutputError, encode, write_whole
 from .verdict import Failure, Verdict
 
 #: section order: what needs a person's attention first
@@ -185,18 +184,11 @@ def _faces(v: Verdict, lang: str) -> str:
 
 
 def write_html(html_text: str, path: str | os.PathLike) -> Path:
-    """Write the sheet atomically (a reader never sees half a sheet); replaces an older sheet at `path`."""
+    """Write the sheet as a new file, all or nothing, 0600 (it shows clients' faces); never over an
+    existing file (`check photo.jpg --report photo.jpg` must not replace the photo)."""
     path = Path(path)
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # mkstemp's 0600 suits a sheet that shows clients' faces
-        fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html_text)
-        os.replace(tmp, path)
     except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"cannot write the report {path}: {exc.strerror or exc}") from None
-    return path
+    return write_whole(html_text.encode("utf-8"), path)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import shutil
+import stat
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,7 +17,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from imagegate.cli.main import app
-from imagegate.metadata import metadata_blocks
+from imagegate.metadata import OutputError, metadata_blocks
+from imagegate.report_html import write_html
 
 from .conftest import SAMPLES
 from .publish_helpers import build_register
@@ -153,3 +156,48 @@ def test_sheet_renders_in_headless_chromium(sheet, tmp_path):
     console = [line for line in proc.stderr.splitlines()
                if "CONSOLE" in line or "Uncaught" in line or "Content Security Policy" in line]
     assert console == []
+
+
+def test_the_report_never_overwrites_a_file_or_writes_into_a_device(tmp_path):
+    photo = tmp_path / "photo.png"
+    shutil.copyfile(SAMPLES / "coffee.png", photo)
+    before = photo.read_bytes()
+    r = runner.invoke(app, ["--lang", "en", "check", str(photo), "--report", str(photo)])
+    assert r.exit_code == 2 and "already exists; imagegate never overwrites a file" in r.output
+    assert str(photo) in r.output and "move the old file away" in r.output
+    assert photo.read_bytes() == before
+    fifo = tmp_path / "sheet.html"
+    os.mkfifo(fifo)
+    r = runner.invoke(app, ["check", str(photo), "--report", str(fifo)])  # would block forever if opened
+    assert r.exit_code == 2 and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    r = runner.invoke(app, ["check", str(photo), "--report", "/dev/null"])
+    assert r.exit_code == 2
+    (tmp_path / "dangling.html").symlink_to(tmp_path / "elsewhere.html")
+    r = runner.invoke(app, ["check", str(photo), "--report", str(tmp_path / "dangling.html")])
+    assert r.exit_code == 2 and not (tmp_path / "elsewhere.html").exists()
+
+
+def test_a_report_path_taken_while_checking_is_not_overwritten(tmp_path):
+    # the command refuses an existing path up front; the write itself refuses one that appeared since
+    taken = tmp_path / "r.html"
+    taken.write_text("someone else's file")
+    with pytest.raises(OutputError, match="already exists"):
+        write_html("<html></html>", taken)
+    assert taken.read_text() == "someone else's file"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temporary file left behind
+    new = write_html("<html></html>", tmp_path / "new.html")
+    assert new.read_text() == "<html></html>" and stat.S_IMODE(new.stat().st_mode) == 0o600
+
+
+def test_previews_never_overwrite_or_write_into_a_fifo(tmp_path):
+    out = tmp_path / "previews"
+    out.mkdir()
+    os.mkfifo(out / "coffee.preview.jpg")
+    (out / "coffee.preview-2.jpg").write_bytes(b"keep")
+    (out / "coffee.preview-3.jpg").symlink_to(tmp_path / "target.jpg")  # dangling: not followed, not taken
+    r = runner.invoke(app, ["check", str(SAMPLES / "coffee.png"), "--annotate", str(out)])
+    assert r.exit_code == 0, r.output
+    assert (out / "coffee.preview-2.jpg").read_bytes() == b"keep"
+    assert stat.S_ISFIFO(os.lstat(out / "coffee.preview.jpg").st_mode)
+    assert not (tmp_path / "target.jpg").exists()
+    assert (out / "coffee.preview-4.jpg").read_bytes()[:3] == b"\xff\xd8\xff"

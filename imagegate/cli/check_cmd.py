@@ -13,6 +13,7 @@ import typer
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
+from ..metadata import exists_error
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
 from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
@@ -119,6 +120,9 @@ def check(
 
     Exit code: 0 all allowed, 1 some need consent, 3 some blocked, 4 some could not be checked, 2 usage error.
     """
+    if report is not None and os.path.lexists(report):
+        # refused before any photo is checked (and the write itself never replaces a file, see write_whole)
+        raise typer.BadParameter(for_terminal(str(exists_error(report))), param_hint="--report")
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     sheet = _sheet(gate, lang) if report is not None else None
     from ..batch import Batch, Job
