@@ -8,9 +8,11 @@ half-checked: the undecoded part could hold a face.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,10 +89,45 @@ class LoadedImage:
                 "width": self.width, "height": self.height, "frames": self.frames}
 
 
+class SpecialFile(OSError):
+    """Not a regular file. A FIFO, device or socket is never read: reading one can block forever
+    (a FIFO nobody writes to) or never end (`/dev/zero`)."""
+
+    def __init__(self, path: str | os.PathLike, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"expected a regular file, found a {kind}", os.fsdecode(path))
+        self.kind = kind
+
+
+def file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISREG, "regular file"), (stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "FIFO"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return kind
+    return "special file"
+
+
+def open_regular(path: str | os.PathLike) -> tuple[int, os.stat_result]:
+    """A read-only descriptor of a regular file, and its stat; never blocks. The open itself is
+    non-blocking (opening a FIFO without a writer would wait forever), and the descriptor's fstat,
+    not the name's, decides: a file swapped for a FIFO after a check of its name is still refused."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SpecialFile(path, file_kind(st.st_mode))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
 def sha256_file(path: str | os.PathLike) -> str:
-    """sha256 of a file's bytes, read in blocks (raises OSError if it cannot be read)."""
+    """sha256 of a regular file's bytes, read in blocks (raises OSError if it cannot be read, and
+    SpecialFile, an OSError, for a FIFO or device)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    fd, _ = open_regular(path)
+    with os.fdopen(fd, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -143,12 +180,21 @@ def _read_file(path: Path, source: str, limits: Limits) -> bytes:
     try:
         if path.is_dir():
             raise ImageLoadError.coded("folder", source=source)
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            raise ImageLoadError.coded("file_too_big", source=source, size=size, limit=limits.max_file_bytes)
-        return path.read_bytes()
+        fd, st = open_regular(path)
+        with os.fdopen(fd, "rb") as fh:
+            if st.st_size > limits.max_file_bytes:
+                raise ImageLoadError.coded("file_too_big", source=source, size=st.st_size,
+                                           limit=limits.max_file_bytes)
+            data = fh.read(limits.max_file_bytes + 1)  # bounded even if it grows while being read
+        if len(data) > limits.max_file_bytes:
+            raise ImageLoadError.coded("file_too_big", source=source, size=len(data), limit=limits.max_file_bytes)
+        return data
     except ImageLoadError:
         raise
+    except SpecialFile as exc:
+        if exc.kind == "folder":
+            raise ImageLoadError.coded("folder", source=source) from None
+        raise ImageLoadError.coded("not_regular", source=source, kind=exc.kind) from None
     except FileNotFoundError:
         raise ImageLoadError.coded("missing", source=source) from None
     except PermissionError:

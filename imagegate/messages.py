@@ -191,6 +191,8 @@ UI = {
                          "fi": "kopiota ei tallennettu: kasvot piilotettunakaan kopio ei ole sallittu; "
                                "tarkista kuva käsin"},
     "no_photos": {"en": "no photos found in the given paths", "fi": "annetuista poluista ei löytynyt kuvia"},
+    "skipped_special": {"en": "{path}: skipped, not a regular file ({kind})",
+                        "fi": "{path}: ohitettu, ei tavallinen tiedosto ({kind})"},
     # the CLI's `check` and `faces`
     "progress_checking": {"en": "checking", "fi": "tarkistetaan"},
     "details_face": {"en": "{height} px (published {publish}) at {x},{y}",
@@ -277,6 +279,8 @@ ERRORS = {
                         "hint": {"en": "resize the photo or raise the max_pixels setting",
                                  "fi": "pienennä kuvaa tai nosta max_pixels-asetusta"}},
     "folder": {"en": "this is a folder, not a photo", "fi": "tämä on kansio, ei kuva"},
+    "not_regular": {"en": "expected a photo file, found a {kind}; only regular files are read",
+                    "fi": "odotettiin kuvatiedostoa, löytyi erikoistiedosto ({kind}); vain tavallisia tiedostoja luetaan"},
     "missing": {"en": "no such file", "fi": "tiedostoa ei ole",
                 "hint": {"en": "check the path", "fi": "tarkista polku"}},
     "missing_path": {"en": "no such file or folder", "fi": "tiedostoa tai kansiota ei ole"},

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
 from .errors import ImageLoadError
-from .loader import IMAGE_SUFFIXES, RAW_SUFFIXES, looks_like_image
+from .loader import IMAGE_SUFFIXES, RAW_SUFFIXES, file_kind, looks_like_image, open_regular
 
 _WINDOWS_PATH = re.compile(r"(^|[\s\"'])[A-Za-z]:\\")
 
@@ -71,14 +72,20 @@ class Target:
     error: ImageLoadError | None = None
 
 
-def collect(paths: Iterable[str | os.PathLike]) -> Iterator[Target]:
-    """Yield photo paths from files and (recursively) folders, in a stable order."""
+#: told about each FIFO, device or socket a folder walk skips: (path, what it is)
+OnSkip = Callable[[str, str], None]
+
+
+def collect(paths: Iterable[str | os.PathLike], on_skip: OnSkip = lambda path, kind: None) -> Iterator[Target]:
+    """Yield photo paths from files and (recursively) folders, in a stable order. A folder walk
+    skips what is not a regular file (a FIFO named `x.jpg`, a device), telling `on_skip`; such a
+    path named itself is yielded, and checking it is an error."""
     seen: set[str] = set()
     for raw in paths:
         p = Path(normalise_arg(os.fsdecode(raw)))
         if p.is_dir():
             found = False
-            for t in _walk(p, seen):
+            for t in _walk(p, seen, on_skip):
                 found = True
                 yield t
             if not found:
@@ -104,13 +111,14 @@ def _is_photo(name: str, full: str) -> bool:
     if suffix in RAW_SUFFIXES:
         return False
     try:
-        with open(full, "rb") as fh:
+        fd, _ = open_regular(full)
+        with os.fdopen(fd, "rb") as fh:
             return looks_like_image(fh.read(32))
     except OSError:
         return suffix in IMAGE_SUFFIXES  # unreadable: a photo's name makes it an error to report
 
 
-def _walk(root: Path, seen: set[str]) -> Iterator[Target]:
+def _walk(root: Path, seen: set[str], on_skip: OnSkip) -> Iterator[Target]:
     visited_dirs: set[tuple[int, int]] = set()
     errors: list[Target] = []
 
@@ -132,6 +140,13 @@ def _walk(root: Path, seen: set[str]) -> Iterator[Target]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
+            try:
+                mode = os.stat(full).st_mode  # followed, as os.walk follows links to folders
+            except OSError:
+                mode = stat.S_IFREG  # a dangling link: judged by its name (an error if it is named as a photo)
+            if not stat.S_ISREG(mode):
+                on_skip(full, file_kind(mode))
+                continue
             if not _is_photo(name, full):
                 continue
             key = os.path.realpath(full)

@@ -478,3 +478,54 @@ def test_register_list_and_check_json_carry_no_embeddings(enrolled_register):
     assert results[str(SAMPLES / "astronaut.png")]["decision"] == "allowed"
     assert results[str(SAMPLES / "astronaut.png")]["faces"][0]["person"]["name"] == "Eileen Collins"
     assert not NUMBER_RUN.search(r.stdout), r.stdout
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_fifos_and_devices_are_never_read_and_never_hang(tmp_path, jobs):
+    # A FIFO nobody writes to blocks whoever opens it; /dev/zero never ends. Neither is a photo.
+    # The timeout makes a regression fail instead of hanging the test run.
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    os.mkfifo(folder / "party.jpg")    # named like a photo
+    os.mkfifo(folder / "download")     # a name that would be sniffed for photo bytes
+    for i in range(4):                 # enough photos for the worker pool with --jobs 2
+        shutil.copy(SAMPLES / "coffee.png", folder / f"coffee{i}.png")
+    args = ["--lang", "en", "check", "--json", "--jobs", jobs, "--photo-timeout", "5"]
+    code, out, err, _, seconds = run_console([*args, str(folder)], timeout=240)
+    assert code == 0, err  # skipped, not checked: only the four photos count
+    assert sorted(Path(o["file"]).name for o in json.loads(out)) == [f"coffee{i}.png" for i in range(4)]
+    assert f"{folder / 'party.jpg'}: skipped, not a regular file (FIFO)" in err
+    assert f"{folder / 'download'}: skipped, not a regular file (FIFO)" in err
+    # named on the command line, each is an error of its own; the photo beside them is still checked
+    code, out, err, _, _ = run_console([*args, str(folder / "party.jpg"), "/dev/zero", str(folder / "coffee0.png")],
+                                       timeout=240)
+    assert code == 4, err
+    results = {o["file"]: o for o in json.loads(out)}
+    assert results[str(folder / "coffee0.png")]["decision"] == "allowed"
+    for bad, kind in ((str(folder / "party.jpg"), "FIFO"), ("/dev/zero", "character device")):
+        assert results[bad]["decision"] == "error"
+        assert results[bad]["error"]["code"] == "not_regular" and kind in results[bad]["error"]["message"]
+
+
+def test_a_fifo_is_refused_by_what_was_opened_without_blocking(tmp_path):
+    import threading
+
+    from imagegate.errors import ImageLoadError
+    from imagegate.loader import SpecialFile, load_image, sha256_file
+
+    fifo = tmp_path / "x.jpg"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def rescue():  # a regression blocks in open(); a writer arriving after 60 s lets it fail, not hang
+        if not done.wait(60):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    threading.Thread(target=rescue, daemon=True).start()
+    try:
+        with pytest.raises(ImageLoadError, match="found a FIFO"):
+            load_image(fifo)
+        with pytest.raises(SpecialFile):
+            sha256_file(fifo)
+    finally:
+        done.set()

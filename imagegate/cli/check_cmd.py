@@ -55,6 +55,15 @@ def open_gate(ctx, lang, channel: str, on: str | None, register, config):
         return lang, channel, day, _gate(ctx, register, config, lang, need_register=True)
 
 
+def collect_targets(paths, lang: str) -> list[Target]:
+    """The photos to check; a FIFO or device met in a folder is skipped with a note on stderr."""
+    def note(path: str, kind: str) -> None:
+        typer.secho(messages.ui("skipped_special", lang, path=display_path(path), kind=kind), err=True,
+                    fg=typer.colors.YELLOW)
+
+    return list(collect(paths, on_skip=note))
+
+
 def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable[Verdict | Failure]:
     """Results in input order, with a progress bar on stderr for long batches."""
     results = batch.run(targets, job)
@@ -150,7 +159,7 @@ def _sheet(gate, lang):
 def _check_batch(batch, job, paths, json_out, details, lang, sheet=None, json_into: list | None = None) -> str:
     """Check and print one batch; its worst outcome. With `json_into`, JSON results are added to that
     list for the caller to print (one JSON document for a whole piped session) instead of printed."""
-    targets = list(collect(paths))
+    targets = collect_targets(paths, lang)
     counts = {k: 0 for k in SEVERITY}
     worst = "allowed"
     results = []
@@ -227,7 +236,7 @@ def faces(
     with reported():
         settings = load_settings(pick(config, ctx, "config"))
         channel = normalise_channel(channel) if channel else None
-    targets = list(collect(paths))
+    targets = collect_targets(paths, lang)
     out, errors = [], 0
     with Gate(settings=settings) as gate:
         for t in targets:

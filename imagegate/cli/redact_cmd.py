@@ -11,9 +11,8 @@ import typer
 
 from .. import messages
 from ..errors import ImagegateError, internal_error
-from ..paths import collect
 from ..verdict import Failure
-from .check_cmd import open_gate, print_human
+from .check_cmd import collect_targets, open_gate, print_human
 from .common import EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path
 
 
@@ -69,7 +68,7 @@ def redact(
     if style not in STYLES:
         raise typer.BadParameter(f"expected one of {', '.join(STYLES)}, found {style!r}", param_hint="--style")
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
-    targets = list(collect(paths))
+    targets = collect_targets(paths, lang)
     worst, rows = "allowed" if targets else "error", []
     with gate:
         for t in targets:
