@@ -6,7 +6,9 @@ written and fsynced. Then, in this order, each step fsynced before the next:
 
 1. the JSON report and the preview are renamed into the destination folder
    (written under temporary names first, so a reader never sees half a file);
-2. the photo is renamed from the inbox into the destination folder;
+2. the worker's staged copy of exactly the checked bytes is renamed into the destination
+   folder and verified, then the inbox file is removed (if it is still the file that was
+   checked); a file that could not be read is itself renamed there instead;
 3. the audit line is appended (carrying the intent id);
 4. the intent is deleted.
 
@@ -114,6 +116,11 @@ class Intent:
     #: `watch --redact`: the publishable copy's name in REDACTED_DIR and where it is staged
     redacted_name: str | None = None
     staged_redacted: str | None = None
+    #: the staged copy of exactly the bytes that were checked: what is sorted (the inbox file is then
+    #: removed); None for a file that could not be read (a link, unreadable, too big): moved as it is
+    staged_photo: str | None = None
+    #: the inbox file as checked: [size, mtime_ns, dev, ino]; only that file is removed after sorting
+    source_stat: list | None = None
 
     @property
     def destination(self) -> str:
@@ -199,7 +206,8 @@ class Journal:
             n += 1
 
     def plan(self, *, source: str, sha256: str, decision: str, report: dict, audit_entry: dict,
-             staged_preview: str | None, staged_redacted: str | None = None) -> Intent:
+             staged_preview: str | None, staged_redacted: str | None = None, staged_photo: str | None = None,
+             source_stat: list | None = None) -> Intent:
         folder = FOLDERS[decision]
         dest = self.free_name(folder, os.path.basename(source))
         iid = uuid.uuid4().hex
@@ -218,7 +226,8 @@ class Journal:
             entry["redacted"] = f"{REDACTED_DIR}/{redacted}"
         return Intent(id=iid, source=str(source), sha256=sha256, decision=decision, folder=folder, dest_name=dest,
                       report_name=f"{dest}.json", preview_name=preview, staged_preview=staged_preview,
-                      report=report, audit=entry, redacted_name=redacted, staged_redacted=staged_redacted)
+                      report=report, audit=entry, redacted_name=redacted, staged_redacted=staged_redacted,
+                      staged_photo=staged_photo, source_stat=source_stat)
 
     def _intent_path(self, iid: str) -> Path:
         return self.dir / f"{iid}{INTENT_SUFFIX}"
@@ -283,14 +292,50 @@ class Journal:
                 cross_device = src.stat().st_dev != dest.stat().st_dev
             except OSError:
                 cross_device = False
-            # Only a cross-device move leaves the same photo in both places (copied, source not yet
-            # unlinked). On one filesystem a file at the source name is a new arrival: keep it.
-            if cross_device and sha256_file(src) == intent.sha256:
+            # Only a copy (across devices, or the staged copy of what was checked) leaves the same photo
+            # in both places, the source not yet removed. On one filesystem a file at the source name
+            # is otherwise a new arrival: keep it.
+            if intent.staged_photo:
+                self._drop_source(intent, src)
+            elif cross_device and sha256_file(src) == intent.sha256:
                 os.unlink(src)
                 fsync_dir(src.parent)
         return True
 
+    def _publish(self, intent: Intent, src: Path, dest: Path) -> None:
+        """Sort the staged copy of the checked bytes, verified again once in place; then remove the
+        inbox file, if it is still the file that was checked (a writer may hold it open: what it
+        writes now goes to that file, never into the sorted photo)."""
+        staged = Path(intent.staged_photo)
+        try:
+            os.rename(staged, dest)  # staging is inside OUT: one filesystem, atomic
+        except FileNotFoundError:
+            raise SourceChanged(f"{staged} (the checked copy of {src.name}) is gone") from None
+        fsync_dir(dest.parent)
+        if sha256_file(dest) != intent.sha256:
+            dest.unlink()
+            fsync_dir(dest.parent)
+            raise SourceChanged(f"the sorted copy of {src.name} is not what was checked")
+        self._drop_source(intent, src)
+
+    @staticmethod
+    def _drop_source(intent: Intent, src: Path) -> None:
+        try:
+            st = os.lstat(src)
+        except FileNotFoundError:
+            return
+        if intent.source_stat != [st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino]:
+            # written to (or replaced) since its check: the checked bytes are sorted; this is new
+            log.warning("%s: changed after its check; the checked version is sorted and this one will be "
+                        "checked as a new photo", for_terminal(src.name))
+            return
+        os.unlink(src)
+        fsync_dir(src.parent)
+
     def _move(self, intent: Intent, src: Path, dest: Path) -> None:
+        if intent.staged_photo:
+            self._publish(intent, src, dest)
+            return
         # A hard-linked photo shares its content with a file outside the inbox: renamed, the sorted
         # photo would change whenever that file is rewritten in place (an "allowed" photo turning into
         # another). It is copied instead, like a move between filesystems, and the link dropped.
@@ -313,7 +358,7 @@ class Journal:
                 (folder / name).unlink(missing_ok=True)
         if intent.redacted_name:
             (self.out / REDACTED_DIR / intent.redacted_name).unlink(missing_ok=True)
-        for staged in (intent.staged_preview, intent.staged_redacted):
+        for staged in (intent.staged_preview, intent.staged_redacted, intent.staged_photo):
             if staged:
                 Path(staged).unlink(missing_ok=True)
         fsync_dir(folder)

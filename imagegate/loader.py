@@ -14,6 +14,7 @@ import io
 import os
 import stat
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
@@ -142,13 +143,15 @@ def describe(image: ImageInput) -> str:
     return "<bytes>"
 
 
-def load_image(image: ImageInput, limits: Limits = Limits()) -> LoadedImage:
-    """Decode a path, bytes or PIL image into a LoadedImage, or raise ImageLoadError."""
+def load_image(image: ImageInput, limits: Limits = Limits(), *, source: str | None = None) -> LoadedImage:
+    """Decode a path, bytes or PIL image into a LoadedImage, or raise ImageLoadError.
+
+    `source`: the name bytes are reported under (the file they were read from)."""
     if isinstance(image, Image.Image):
         return _from_pil(image, describe(image), None, limits, owned=False)
     if isinstance(image, (bytes, bytearray, memoryview)):
         data = bytes(image)
-        source = "<bytes>"
+        source = source or "<bytes>"
     elif isinstance(image, (str, os.PathLike)):
         source = describe(image)
         data = _read_file(Path(os.fsdecode(image)), source, limits)
@@ -177,7 +180,7 @@ def load_image(image: ImageInput, limits: Limits = Limits()) -> LoadedImage:
 
 
 def _read_file(path: Path, source: str, limits: Limits) -> bytes:
-    try:
+    with reading(source):
         if path.is_dir():
             raise ImageLoadError.coded("folder", source=source)
         fd, st = open_regular(path)
@@ -186,11 +189,16 @@ def _read_file(path: Path, source: str, limits: Limits) -> bytes:
                 raise ImageLoadError.coded("file_too_big", source=source, size=st.st_size,
                                            limit=limits.max_file_bytes)
             data = fh.read(limits.max_file_bytes + 1)  # bounded even if it grows while being read
-        if len(data) > limits.max_file_bytes:
-            raise ImageLoadError.coded("file_too_big", source=source, size=len(data), limit=limits.max_file_bytes)
-        return data
-    except ImageLoadError:
-        raise
+    if len(data) > limits.max_file_bytes:
+        raise ImageLoadError.coded("file_too_big", source=source, size=len(data), limit=limits.max_file_bytes)
+    return data
+
+
+@contextmanager
+def reading(source: str):
+    """Inside the block, an OSError reading the photo file becomes the ImageLoadError that says why."""
+    try:
+        yield
     except SpecialFile as exc:
         if exc.kind == "folder":
             raise ImageLoadError.coded("folder", source=source) from None

@@ -403,9 +403,13 @@ class Watcher:
         staged = result.get("preview")
         if result.get("vanished"):
             return
+        if result.get("busy"):
+            # still open for writing (a stalled download): looked at again once it has settled anew
+            self._consider(job.path, time.monotonic())
+            return
         if not self._still_what_was_checked(job.path, result):
             # written to again (or removed) while being checked: what was checked is not what is there
-            for leftover in (staged, result.get("redacted")):
+            for leftover in (staged, result.get("redacted"), result.get("staged_photo")):
                 if leftover:
                     Path(leftover).unlink(missing_ok=True)
             self._consider(job.path, time.monotonic())
@@ -414,7 +418,8 @@ class Watcher:
         intent = journal.plan(source=job.path, sha256=result["sha256"], decision=result["decision"],
                               report={**result["report"], "watch": self._watch_block(job)},
                               audit_entry=self._audit_entry(job, result), staged_preview=staged,
-                              staged_redacted=result.get("redacted"))
+                              staged_redacted=result.get("redacted"), staged_photo=result.get("staged_photo"),
+                              source_stat=[result["size"], result["mtime_ns"], *result["file_id"]])
         journal.record(intent)
         self._emit(journal.complete(intent))
 

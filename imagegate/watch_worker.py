@@ -2,8 +2,9 @@
 
 Each worker builds one Gate when it starts (models load once per worker) and
 returns, per photo, a plain dict: the report (`Verdict.to_dict()` or
-`Failure.to_dict()`), the sha256 and stat of the bytes it checked, and the
-staged preview it wrote, if any. Pixels never travel back to the main process,
+`Failure.to_dict()`), the sha256 and stat of the bytes it checked, a staged
+copy of those bytes (what gets sorted) and the staged preview it wrote, if any.
+A file still open for writing is not read (`writers.py`); the result says "busy". Pixels never travel back to the main process,
 so its memory stays flat however big the photos are. The main process alone
 moves files and writes the journal and audit log.
 
@@ -29,6 +30,7 @@ from .batch import kill_workers, pool_processes, submit_to, worker_threads
 from .errors import ImagegateError, ImageLoadError, internal_error
 from .onnxnet import set_threads
 from .verdict import Failure
+from .writers import StillWriting, ignore_lease_breaks, read_when_done
 
 WORKER_CRASH_ENV = "IMAGEGATE_WATCH_WORKER_CRASH_ON"
 WORKER_HANG_ENV = "IMAGEGATE_WATCH_WORKER_HANG_ON"
@@ -55,6 +57,7 @@ def _init(settings, register, lang: str, channel: str, staging: str, redact: boo
     # SIGTERM stays deadly: the pool uses it to end workers of a broken pool (a worker killed
     # by systemd along with the watcher only leaves its photo in the inbox for the next run).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_lease_breaks()
     threading.Thread(target=_orphan_guard, args=(os.getppid(),), daemon=True).start()
     gate = Gate(register=register, settings=settings, lang=lang)
     gate.detector  # noqa: B018 - load now, so model versions are known and the first photo is not slow
@@ -64,7 +67,7 @@ def _init(settings, register, lang: str, channel: str, staging: str, redact: boo
 
 def check_file(path: str, token: str) -> dict:
     """Check one file; never raises for a bad photo (that is a Failure result, fail closed)."""
-    from .loader import load_image, sha256_file
+    from .loader import load_image, reading, sha256_file
 
     name = os.path.basename(path)
     crash_on = os.environ.get(WORKER_CRASH_ENV)
@@ -79,16 +82,26 @@ def check_file(path: str, token: str) -> dict:
         st = os.lstat(path)
     except FileNotFoundError:
         return {"path": path, "vanished": True}
-    out = {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": [st.st_dev, st.st_ino],
-           "preview": None, "versions": gate.versions()}
-    img = None
+    out = {"path": path, "preview": None, "staged_photo": None, "versions": gate.versions()}
+    _stat_into(out, st)
+    img = data = None
     try:
         if stat.S_ISLNK(st.st_mode):
             # a link's target can change after the check, so what was checked would not be what is posted
             out["sha256"] = hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
             raise ImageLoadError.coded("symlink", source=path)
-        img = load_image(path, gate.settings.limits)  # reads the file once and hashes those bytes
-        out["sha256"] = img.sha256
+        limit = gate.settings.limits.max_file_bytes
+        with reading(path):
+            data, st = read_when_done(path, limit) if st.st_size <= limit else (None, st)
+        if data is None or len(data) > limit:  # not read whole: sorted (rejected) as the file it is
+            raise ImageLoadError.coded("file_too_big", source=path, size=max(st.st_size, len(data or b"")),
+                                       limit=limit)
+        _stat_into(out, st)
+        out["sha256"] = hashlib.sha256(data).hexdigest()
+        # What is sorted is a copy of exactly these bytes, never the inbox file, which a writer
+        # could still change after the check.
+        out["staged_photo"] = _stage(_state["staging"] / f"{token}.photo", data, st)
+        img = load_image(data, gate.settings.limits, source=path)
         verdict = gate.check(img, channel=_state["channel"])
         out.update(decision=verdict.decision, report=verdict.to_dict())
         if not verdict.allowed:
@@ -97,6 +110,8 @@ def check_file(path: str, token: str) -> dict:
             out["redacted"] = _write_redacted(gate, img, token)
     except FileNotFoundError:
         return {"path": path, "vanished": True}
+    except StillWriting:
+        return {"path": path, "busy": True}
     except Exception as exc:  # noqa: BLE001 - anything unexpected rejects the photo, never passes it
         error = exc if isinstance(exc, ImagegateError) else internal_error(exc)
         if "sha256" not in out:
@@ -109,6 +124,10 @@ def check_file(path: str, token: str) -> dict:
         if img is not None:
             out["preview"] = _write_preview(img.rgb, None, token, message=str(error))
     return out
+
+
+def _stat_into(out: dict, st: os.stat_result) -> None:
+    out.update(size=st.st_size, mtime_ns=st.st_mtime_ns, file_id=[st.st_dev, st.st_ino])
 
 
 def _write_redacted(gate, img, token: str) -> str | None:
@@ -138,11 +157,14 @@ def _write_preview(rgb, verdict, token: str, message: str | None = None) -> str:
     return _stage(_state["staging"] / f"{token}.preview.jpg", buf.getvalue())
 
 
-def _stage(path: Path, data: bytes) -> str:
-    """Write a file beside the journal: private (faces, names), fsynced so a power cut cannot empty it."""
+def _stage(path: Path, data: bytes, times: os.stat_result | None = None) -> str:
+    """Write a file beside the journal: private (faces, names), fsynced so a power cut cannot empty it.
+    With `times`, it keeps a photo's access and modification times."""
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
         fh.write(data)
         fh.flush()
+        if times is not None:
+            os.utime(fh.fileno(), ns=(times.st_atime_ns, times.st_mtime_ns))
         os.fsync(fh.fileno())
     return str(path)
 

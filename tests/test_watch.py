@@ -739,3 +739,83 @@ def test_the_watcher_log_escapes_names(tmp_path, caplog):
         assert journal.complete(intent).action == "lost"
     journal.close()
     assert "vanished" in caplog.text and "\n" not in caplog.text.strip() and "\u202e" not in caplog.text
+
+
+# -- a file still being written is not taken; what is sorted is what was checked ---------------------
+
+
+def _gif_in_two_parts() -> tuple[bytes, bytes]:
+    """A two-frame GIF (no face, then Grace Hopper) split where the second frame begins: the first
+    part is a whole one-frame GIF of its own, as a stalled download leaves it."""
+    import io
+    import re
+
+    frames = [Image.open(SAMPLES / n).convert("RGB").resize((400, 400)) for n in ("coffee.png", "grace_hopper.jpg")]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=500, loop=0)
+    data = buf.getvalue()
+    second = [m.start() for m in re.finditer(re.escape(b"\x21\xf9\x04"), data)][1]  # its control block
+    return data[:second], data[second:]
+
+
+def test_a_gif_whose_writer_still_holds_it_is_not_sorted_on_its_first_frame(tmp_path, register):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    first, rest = _gif_in_two_parts()
+    w = Watch(inbox, out, register)
+    w.wait_started()
+    drop(SAMPLES / "coffee.png", inbox, "warm-up.png")
+    w.wait_sorted(1)  # the workers are up: a file they could take would be taken within seconds
+    with open(inbox / "party.gif", "wb") as writer:
+        writer.write(first)
+        writer.flush()
+        time.sleep(8)  # the download stalls, unchanged for 16 x the settle time, still open
+        assert len(w.sorted_lines()) == 1, w.text()
+        writer.write(rest)
+    w.wait_sorted(2)
+    assert w.terminate() == 0, w.text()
+    whole = hashlib.sha256(first + rest).hexdigest()
+    where = assert_exactly_once({"warm-up.png": sha(SAMPLES / "coffee.png"), "party.gif": whole}, inbox, out)
+    assert where["party.gif"] != "allowed"
+
+
+def test_the_sorted_photo_is_a_copy_of_the_checked_bytes_not_the_writers_file(tmp_path):
+    # Where the OS cannot tell that a writer still holds the file, the photo it sorts is still only
+    # the bytes that were checked: later writes go to the inbox file, never into allowed/.
+    first, rest = _gif_in_two_parts()
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    journal = Journal(tmp_path / "out")
+    with open(inbox / "party.gif", "wb") as writer:
+        writer.write(first)
+        writer.flush()
+        st = os.lstat(inbox / "party.gif")
+        staged = journal.staging / "t.photo"
+        staged.write_bytes(first)
+        intent = journal.plan(source=str(inbox / "party.gif"), sha256=hashlib.sha256(first).hexdigest(),
+                              decision="allowed", report={"decision": "allowed"},
+                              audit_entry={"file": "party.gif", "decision": "allowed"}, staged_preview=None,
+                              staged_photo=str(staged), source_stat=[st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino])
+        journal.record(intent)
+        assert journal.complete(intent).action == "sorted"
+        writer.write(rest)  # the client's frame arrives after the sorting
+    journal.close()
+    assert (tmp_path / "out" / "allowed" / "party.gif").read_bytes() == first
+    assert not (inbox / "party.gif").exists() and not staged.exists()
+
+
+def test_a_file_open_for_writing_is_seen_by_a_lease_and_by_proc(tmp_path, monkeypatch):
+    from imagegate import writers
+
+    writers.ignore_lease_breaks()
+    photo = tmp_path / "x.jpg"
+    photo.write_bytes(b"first part")
+    assert writers.read_when_done(photo, 100)[0] == b"first part"
+    with open(photo, "ab") as writer:
+        with pytest.raises(writers.StillWriting):
+            writers.read_when_done(photo, 100)
+        monkeypatch.setattr(writers, "_take_lease", lambda fd: None)  # leases unavailable: /proc is searched
+        with pytest.raises(writers.StillWriting):
+            writers.read_when_done(photo, 100)
+        writer.write(b", second part")
+    assert writers.read_when_done(photo, 100)[0] == b"first part, second part"
