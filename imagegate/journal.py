@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import uuid
 from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
@@ -334,7 +335,7 @@ class Journal:
 
     def _move(self, intent: Intent, src: Path, dest: Path) -> None:
         if intent.staged_photo:
-            self._publish(intent, src, dest)
+            self._publish(intent, src, dest)  # staged 0600
             return
         # A hard-linked photo shares its content with a file outside the inbox: renamed, the sorted
         # photo would change whenever that file is rewritten in place (an "allowed" photo turning into
@@ -348,6 +349,7 @@ class Journal:
                 if exc.errno != errno.EXDEV:
                     raise
                 copy_across(src, dest, intent.id, sha256=intent.sha256)
+        _private(dest)
         fsync_dir(dest.parent)
         fsync_dir(src.parent)
 
@@ -401,6 +403,18 @@ class Journal:
                 p.unlink(missing_ok=True)
         for p in self.staging.iterdir():
             p.unlink(missing_ok=True)
+
+
+def _private(path: Path) -> None:
+    """A sorted file keeps at most its owner's read and write bits, like the staged copies (0600): a photo
+    may show clients. A link is left as it is (its mode is not its own), as is a file of another user."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) & ~0o600:
+            os.chmod(path, stat.S_IMODE(st.st_mode) & 0o600)
+    except OSError as exc:
+        log.warning("%s: its mode could not be narrowed to the owner's (%s)", for_terminal(path.name),
+                    exc.strerror or exc)
 
 
 class SourceChanged(JournalError):

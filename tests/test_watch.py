@@ -819,3 +819,46 @@ def test_a_file_open_for_writing_is_seen_by_a_lease_and_by_proc(tmp_path, monkey
             writers.read_when_done(photo, 100)
         writer.write(b", second part")
     assert writers.read_when_done(photo, 100)[0] == b"first part, second part"
+
+
+# -- the mode of a sorted photo -----------------------------------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return os.lstat(path).st_mode & 0o7777
+
+
+def test_sorted_photos_are_readable_by_their_owner_only(tmp_path, register):
+    # A photo may show clients (blocked ones do by definition): like previews and reports, 0600.
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    inputs = {"coffee.png": drop(SAMPLES / "coffee.png", inbox, "coffee.png"),
+              "grace.jpg": drop(SAMPLES / "grace_hopper.jpg", inbox, "grace.jpg"),
+              "notes.txt": drop(b"not a photo\n", inbox, "notes.txt")}
+    for name in inputs:
+        os.chmod(inbox / name, 0o644)
+    w = Watch(inbox, out, register)
+    w.wait_started()
+    w.wait_sorted(3)
+    assert w.terminate() == 0, w.text()
+    where = assert_exactly_once(inputs, inbox, out)
+    assert where == {"coffee.png": "allowed", "grace.jpg": "blocked", "notes.txt": "rejected"}
+    assert {name: _mode(out / folder / name) for name, folder in where.items()} == dict.fromkeys(inputs, 0o600)
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["renamed", "copied"])
+def test_a_file_moved_as_it_is_is_narrowed_to_its_owner_too(tmp_path, linked):
+    # files the worker could not read are moved, not copied: they end up 0600 as well (0000 stays 0000)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copyfile(SAMPLES / "coffee.png", inbox / "x.png")
+    os.chmod(inbox / "x.png", 0o664)
+    if linked:
+        os.link(inbox / "x.png", tmp_path / "elsewhere.png")
+    journal = Journal(tmp_path / "out")
+    intent = _intent(journal, inbox / "x.png")
+    journal.record(intent)
+    assert journal.complete(intent).action == "sorted"
+    journal.close()
+    assert _mode(tmp_path / "out" / "allowed" / "x.png") == 0o600
+    assert not linked or _mode(tmp_path / "elsewhere.png") == 0o664  # the other name's file is not ours to change
