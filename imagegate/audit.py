@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ImagegateError
+from .filenames import storable
 
 GENESIS = "0" * 64
 _TAIL_CHUNK = 64 * 1024
@@ -151,6 +152,7 @@ def append(path: str | os.PathLike, entry: dict) -> dict:
     path = Path(path)
     if {"prev", "hash", "seq"} & set(entry):
         raise AuditError(f"audit entries must not set prev/hash/seq themselves, found keys {sorted(entry)}")
+    entry = storable(entry)  # a name that is not UTF-8 (quoted in a message, say) must not stop the log
     fd = _open(path)
     try:
         _lock(fd)

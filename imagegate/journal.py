@@ -40,7 +40,7 @@ from pathlib import Path
 
 from . import audit
 from .errors import ImagegateError
-from .filenames import for_terminal
+from .filenames import for_terminal, stored_name
 from .loader import sha256_file
 
 log = logging.getLogger(__name__)
@@ -219,12 +219,14 @@ class Journal:
             (self.out / REDACTED_DIR).mkdir(exist_ok=True)
             stem = os.path.splitext(os.path.basename(source))[0]
             redacted = self.free_name(REDACTED_DIR, f"{stem}.redacted{os.path.splitext(staged_redacted)[1]}")
-        report = {**report, "watch": {**report.get("watch", {}), "id": iid, "destination": destination,
+        # names are data: one that is not UTF-8 is kept as bytes too (stored_name)
+        report = {**report, "watch": {**report.get("watch", {}), "id": iid,
+                                      **stored_name(destination, "destination"),
                                       "preview": f"{folder}/{preview}" if preview else None,
                                       "redacted": f"{REDACTED_DIR}/{redacted}" if redacted else None}}
-        entry = {**audit_entry, "intent": iid, "destination": destination}
+        entry = {**audit_entry, "intent": iid, **stored_name(destination, "destination")}
         if redacted:
-            entry["redacted"] = f"{REDACTED_DIR}/{redacted}"
+            entry.update(stored_name(f"{REDACTED_DIR}/{redacted}", "redacted"))
         return Intent(id=iid, source=str(source), sha256=sha256, decision=decision, folder=folder, dest_name=dest,
                       report_name=f"{dest}.json", preview_name=preview, staged_preview=staged_preview,
                       report=report, audit=entry, redacted_name=redacted, staged_redacted=staged_redacted,

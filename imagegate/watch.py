@@ -34,7 +34,7 @@ from typing import Callable
 from .batch import PHOTO_TIMEOUT_SECONDS, WORKER_START_SECONDS
 from .config import Settings, settings_sources, to_toml
 from .errors import ImagegateError, ModelError
-from .filenames import for_terminal
+from .filenames import for_terminal, stored_name
 from .journal import FOLDERS, Journal, Outcome, sha256_file
 from .verdict import Failure
 from .watch_worker import CheckPool
@@ -440,13 +440,14 @@ class Watcher:
             return False
 
     def _watch_block(self, job: _Job) -> dict:
-        return {"source_name": os.path.basename(job.path), "inbox": str(self.inbox), "channel": self.channel,
+        return {**stored_name(os.path.basename(job.path), "source_name"), "inbox": str(self.inbox),
+                "channel": self.channel,
                 "config_sha256": self.config_sha256, "worker_deaths": job.deaths,
                 "sorted_at": _utc_now()}
 
     def _audit_entry(self, job: _Job, result: dict) -> dict:
         report = result["report"]
-        entry = {"time": _utc_now(), "file": os.path.basename(job.path), "sha256": result["sha256"],
+        entry = {"time": _utc_now(), **stored_name(os.path.basename(job.path)), "sha256": result["sha256"],
                  "decision": result["decision"],
                  "reasons": [{"code": r.get("code"), "rule": r.get("rule"), "message": r.get("message")}
                              for r in report.get("reasons", [])],

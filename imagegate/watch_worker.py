@@ -4,8 +4,9 @@ Each worker builds one Gate when it starts (models load once per worker) and
 returns, per photo, a plain dict: the report (`Verdict.to_dict()` or
 `Failure.to_dict()`), the sha256 and stat of the bytes it checked, a staged
 copy of those bytes (what gets sorted) and the staged preview it wrote, if any.
-A file still open for writing is not read (`writers.py`); the result says "busy". Pixels never travel back to the main process,
-so its memory stays flat however big the photos are. The main process alone
+A file still open for writing is not read (`writers.py`); the result says
+"busy". Pixels never travel back to the main process, so its memory stays flat
+however big the photos are. The main process alone
 moves files and writes the journal and audit log.
 
 Test hooks: `IMAGEGATE_WATCH_WORKER_CRASH_ON=TEXT` makes a worker `os._exit(1)`

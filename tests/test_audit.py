@@ -129,3 +129,14 @@ def test_cli_ok_and_missing_file(tmp_path):
                                     "problem": None}
     r = runner.invoke(app, ["audit", "verify", str(tmp_path / "nope.jsonl")])
     assert r.exit_code == 4 and "could not be read" in r.output
+
+
+def test_a_message_quoting_a_name_that_is_not_utf8_is_written_not_fatal(tmp_path):
+    from imagegate.filenames import name_of, stored_name
+
+    log = tmp_path / "audit.jsonl"
+    name = os.fsdecode(b"caf\xe9.jpg")
+    audit.append(log, {**stored_name(name), "error": {"message": f"/inbox/{name}: the file is corrupt"}})
+    entry = audit.read(log)[0]
+    assert name_of(entry) == name and entry["error"]["message"] == "/inbox/caf\\udce9.jpg: the file is corrupt"
+    assert audit.verify(log).ok

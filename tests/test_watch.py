@@ -7,6 +7,7 @@ audit entries written) with generous timeouts.
 
 from __future__ import annotations
 
+import base64
 import errno
 import hashlib
 import json
@@ -862,3 +863,39 @@ def test_a_file_moved_as_it_is_is_narrowed_to_its_owner_too(tmp_path, linked):
     journal.close()
     assert _mode(tmp_path / "out" / "allowed" / "x.png") == 0o600
     assert not linked or _mode(tmp_path / "elsewhere.png") == 0o664  # the other name's file is not ours to change
+
+
+# -- names that are not UTF-8 -------------------------------------------------------------------
+
+
+def test_a_name_that_is_not_utf8_is_sorted_journaled_and_audited_losslessly_even_across_a_crash(tmp_path,
+                                                                                                 register):
+    from imagegate.filenames import name_of
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    raw = b"caf\xe9 \xff\n.jpg"  # Latin-1 bytes from an old camera or share, and a line break
+    name = os.fsdecode(raw)
+    want = drop(SAMPLES / "grace_hopper.jpg", inbox, name)
+    # killed right after the move: the restart must replay the journal (and its audit line), not die on it
+    w = Watch(inbox, out, register, env={"IMAGEGATE_WATCH_CRASH_AT": "after_move"})
+    w.wait_started()
+    assert w.finish(timeout=120) == 137, w.text()
+    assert os.listdir(os.fsencode(out / "blocked")).count(raw) == 1
+    w = Watch(inbox, out, register)
+    w.wait_started()
+    wait_for(lambda: len(audit_entries(out)) == 1 or w.proc.poll() is not None, 60, "the replayed audit line")
+    after = drop(SAMPLES / "coffee.png", inbox, "after.png")  # and the watcher goes on sorting
+    w.wait_sorted(2)  # the recovered photo's line, then this one
+    assert w.terminate() == 0, w.text()
+    assert "\\udce9 \\udcff\\n.jpg" in w.text()  # printed escaped, never raw
+    entries = audit_entries(out)
+    assert [name_of(e) for e in entries] == [name, "after.png"] and audit.verify(out / "audit.jsonl").ok
+    first = entries[0]
+    assert first["file"] == "caf\\udce9 \\udcff\n.jpg" and base64.b64decode(first["file_b64"]) == raw
+    assert os.fsencode(name_of(first, "destination")) == b"blocked/" + raw
+    assert sha(out / "blocked" / name) == want == first["sha256"]
+    report = json.loads((out / "blocked" / f"{name}.json").read_bytes())
+    assert os.fsencode(name_of(report["watch"], "source_name")) == raw
+    assert sha(out / "allowed" / "after.png") == after
+    assert_no_leftovers(out)
