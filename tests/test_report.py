@@ -172,6 +172,8 @@ def test_the_report_never_overwrites_a_file_or_writes_into_a_device(tmp_path):
     assert r.exit_code == 2 and stat.S_ISFIFO(os.lstat(fifo).st_mode)
     r = runner.invoke(app, ["check", str(photo), "--report", "/dev/null"])
     assert r.exit_code == 2
+    r = runner.invoke(app, ["check", str(photo), "--annotate", "/dev/null"])  # a folder is expected
+    assert r.exit_code == 2 and "expected a folder for the previews" in r.output
     (tmp_path / "dangling.html").symlink_to(tmp_path / "elsewhere.html")
     r = runner.invoke(app, ["check", str(photo), "--report", str(tmp_path / "dangling.html")])
     assert r.exit_code == 2 and not (tmp_path / "elsewhere.html").exists()

@@ -132,6 +132,9 @@ def check(
     if report is not None and os.path.lexists(report):
         # refused before any photo is checked (and the write itself never replaces a file, see write_whole)
         raise typer.BadParameter(for_terminal(str(exists_error(report))), param_hint="--report")
+    if annotate is not None and os.path.lexists(annotate) and not annotate.is_dir():
+        raise typer.BadParameter(for_terminal(f"expected a folder for the previews, found a file: {annotate}"),
+                                 param_hint="--annotate")
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     sheet = _sheet(gate, lang) if report is not None else None
     from ..batch import Batch, Job
