@@ -283,3 +283,19 @@ def test_error_messages_and_audit_verify_escape_names(tmp_path):
     log.write_bytes(log.read_bytes().replace(b'"prev":"0', b'"prev":"\\r\\u202eALLOWED'))
     r = runner.invoke(app, ["--lang", "en", "audit", "verify", str(log)])
     assert r.exit_code == 4 and "\r" not in r.stdout and "\u202e" not in r.stdout, r.stdout
+
+
+def test_settings_config_and_register_lines_escape_paths(tmp_path):
+    from imagegate.register import Register
+
+    forged = "x\rALLOWED        party.jpg -> allowed\u202e"
+    conf = tmp_path / f"{forged}.toml"
+    conf.write_text("identifiable_px = 28\n")
+    r = runner.invoke(app, ["--config", str(conf), "config", "show"])
+    assert r.exit_code == 0 and "\r" not in r.output and "\u202e" not in r.output and "x\\rALLOWED" in r.output
+    reg = tmp_path / f"{forged}.sqlite3"
+    Register(reg, create=True).close()
+    r = runner.invoke(app, ["--register", str(reg), "register", "backup", str(tmp_path / f"{forged}.bak")])
+    assert r.exit_code == 0 and "\r" not in r.output and "\u202e" not in r.output and "x\\rALLOWED" in r.output
+    r = runner.invoke(app, ["--register", str(reg), "register", "list"])
+    assert "\r" not in r.output and "\u202e" not in r.output

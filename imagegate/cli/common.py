@@ -94,7 +94,7 @@ def note_settings(settings, config) -> None:
     if changed:
         where = ", ".join(settings_sources(config)) or "?"
         values = ", ".join(f"{k} = {v!r}" for k, v in changed.items())
-        typer.secho(f"imagegate: settings differ from the defaults ({where}): {values}", err=True,
+        typer.secho(for_terminal(f"imagegate: settings differ from the defaults ({where}): {values}"), err=True,
                     fg=typer.colors.YELLOW)
 
 

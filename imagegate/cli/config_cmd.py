@@ -7,7 +7,7 @@ import json
 import typer
 
 from ..config import load_settings, settings_sources, to_toml, user_config_path
-from .common import ConfigOpt, JsonOpt, pick, reported
+from .common import ConfigOpt, JsonOpt, for_terminal, pick, reported
 
 app = typer.Typer(help="Show settings.", no_args_is_help=True)
 
@@ -22,6 +22,6 @@ def show(ctx: typer.Context, json_out: JsonOpt = False, config: ConfigOpt = None
         typer.echo(json.dumps(settings.to_dict(), indent=2))
         return
     sources = settings_sources(path)
-    typer.echo(f"# per-user config file: {user_config_path()}")
-    typer.echo(f"# read from: {', '.join(sources) if sources else 'defaults only'}")
+    typer.echo(for_terminal(f"# per-user config file: {user_config_path()}"))
+    typer.echo(for_terminal(f"# read from: {', '.join(sources) if sources else 'defaults only'}"))
     typer.echo(to_toml(settings), nl=False)

@@ -11,7 +11,7 @@ import typer
 
 from ..errors import ImagegateError
 from ..register import CHANNELS, ROLES, Register, default_register_path, expand_channels, parse_date
-from .common import ConfigOpt, JsonOpt, RegisterOpt, pick, reported
+from .common import ConfigOpt, JsonOpt, RegisterOpt, for_terminal, pick, reported
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
 
@@ -154,7 +154,7 @@ def list_(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
-        typer.echo(f"the register {path} is empty")
+        typer.echo(for_terminal(f"the register {path} is empty"))
         return
     short = {"valid": "yes", "expired": "expired", "withdrawn": "withdrawn", "none": "-", "other_channel": "-"}
     # the four main channels, and any other that someone's consent mentions (website, print, ...)
@@ -185,7 +185,7 @@ def backup(
     with _open(ctx, register, create=False) as reg:
         with reported():
             out = reg.backup(file)
-    typer.echo(f"backed up {reg.path} to {out}")
+    typer.echo(for_terminal(f"backed up {reg.path} to {out}"))
 
 
 @app.command("restore")
@@ -197,8 +197,8 @@ def restore(
 ) -> None:
     """Replace the register's whole contents with a backup (people enrolled since are lost)."""
     with _open(ctx, register, create=True) as reg:
-        _confirm(yes, f"Replace everything in {reg.path} with {file}?", "nothing restored")
+        _confirm(yes, for_terminal(f"Replace everything in {reg.path} with {file}?"), "nothing restored")
         with reported():
             reg.restore_from(file)
             n = len(reg.people())
-    typer.echo(f"restored {reg.path} from {file}: {n} people")
+    typer.echo(for_terminal(f"restored {reg.path} from {file}: {n} people"))
