@@ -69,12 +69,15 @@ def check_target(gate, target: Target, job: Job) -> Checked:
         return Checked(Failure(target.path, internal_error(exc)))
 
 
-def _digest(target: Target, job: Job) -> str | None:
+def _digest(target: Target, job: Job, limit: int) -> str | None:
     """The key under which an identical file's result is reused, or None when it must be checked
-    on its own: an unreadable file (the check will say why), or a preview to write per file."""
+    on its own: an unreadable file, a FIFO or device, a file above `limit` bytes (the check will say
+    why, within its time limit: this read is outside it), or a preview to write per file."""
     if target.error or job.annotate:
         return None
     try:
+        if os.stat(target.path).st_size > limit:
+            return None
         return sha256_file(target.path)
     except OSError:
         return None
@@ -148,7 +151,7 @@ class Batch:
     def _run_here(self, targets: list[Target], job: Job) -> Iterator[Checked]:
         done: dict[str, Checked] = {}
         for t in targets:
-            digest = _digest(t, job)
+            digest = _digest(t, job, self.settings.limits.max_file_bytes)
             if digest in done:
                 yield _for_file(done[digest], t.path)
                 continue
@@ -169,7 +172,7 @@ class Batch:
         first_of: dict[str, Future] = {}
 
         def submit(t: Target) -> None:
-            digest = _digest(t, job)
+            digest = _digest(t, job, self.settings.limits.max_file_bytes)
             if digest is not None and digest in first_of:
                 pending.append((t, digest, None, pool))  # a copy: reuse the first one's result
                 return

@@ -529,3 +529,19 @@ def test_a_fifo_is_refused_by_what_was_opened_without_blocking(tmp_path):
             sha256_file(fifo)
     finally:
         done.set()
+
+
+def test_the_main_process_reads_no_file_outside_the_photo_time_limit_beyond_the_size_limit(tmp_path):
+    # with workers, the main process hashes files to spot copies; that read has no time limit, so it
+    # must never touch a FIFO or device, nor read more than max_file_bytes
+    from imagegate.batch import Job, _digest
+    from imagegate.paths import Target
+
+    (tmp_path / "small.jpg").write_bytes(b"x" * 10)
+    (tmp_path / "big.jpg").write_bytes(b"x" * 11)
+    os.mkfifo(tmp_path / "fifo.jpg")
+    job = Job(channel="facebook")
+    assert _digest(Target(str(tmp_path / "small.jpg")), job, 10) is not None
+    assert _digest(Target(str(tmp_path / "big.jpg")), job, 10) is None
+    assert _digest(Target(str(tmp_path / "fifo.jpg")), job, 10) is None
+    assert _digest(Target("/dev/zero"), job, 10) is None
