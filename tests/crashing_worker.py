@@ -33,5 +33,5 @@ def slow_init(*args):
 
     from imagegate.batch import _worker_init
 
-    time.sleep(4)
+    time.sleep(15)
     _worker_init(*args)

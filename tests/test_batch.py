@@ -136,8 +136,8 @@ def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, monkeypat
     job = Job(channel="facebook", on=dt.date(2026, 12, 1))
     with Batch(settings=Settings(), register=None, lang="en", jobs=1) as here:
         expected = [c.result.to_dict() for c in here.run(targets, job)]
-    monkeypatch.setattr(batch_module, "_worker_init", crashing_worker.slow_init)  # 4 s before models load
-    with Batch(settings=Settings(), register=None, lang="en", jobs=2, photo_timeout=2) as pool:
+    monkeypatch.setattr(batch_module, "_worker_init", crashing_worker.slow_init)  # 15 s before models load
+    with Batch(settings=Settings(), register=None, lang="en", jobs=2, photo_timeout=10) as pool:
         got = [c.result.to_dict() for c in pool.run(targets, job)]
     assert [r["decision"] for r in got] == ["allowed", "needs_consent"] * 4
     assert got == expected
