@@ -25,6 +25,7 @@ from .errors import ImagegateError, ModelError, internal_error
 from .loader import load_image, sha256_file
 from .onnxnet import set_threads
 from .paths import Target
+from .register import locate_register
 from .verdict import Failure, Verdict
 
 
@@ -104,7 +105,7 @@ class Batch:
     def __init__(self, *, settings: Settings, register: str | os.PathLike | None, lang: str,
                  jobs: int = 1, gate=None, photo_timeout: float = PHOTO_TIMEOUT_SECONDS) -> None:
         self.settings = settings
-        self.register = None if register is None else os.fspath(register)
+        self.register = locate_register(register)  # chosen here once; the workers are given the choice
         self.lang = lang
         self.jobs = max(1, int(jobs))
         # Only worker processes can be stopped: a photo checked in this process has no limit.
@@ -279,7 +280,7 @@ def _for_file(checked: Checked, path: str) -> Checked:
 _GATE = None
 
 
-def _worker_init(settings: Settings, register: str | None, lang: str, threads: int) -> None:
+def _worker_init(settings: Settings, register, lang: str, threads: int) -> None:
     global _GATE
     set_threads(threads)
     from .gate import Gate

@@ -22,7 +22,7 @@ from .metadata import reasons as metadata_reasons
 from .match import Match, match_faces
 from .measure import Measurement, measure
 from .policy import FaceFacts, PolicySettings, decide
-from .register import Register, default_register_path, normalise_channel
+from .register import Register, RegisterLocation, locate_register, normalise_channel
 from .verdict import FaceReport, Failure, Verdict
 
 
@@ -51,7 +51,7 @@ def _package_version() -> str:
 class Gate:
     """Checks photos against the consent register. Reuse one Gate for many photos."""
 
-    def __init__(self, *, register: Register | str | os.PathLike | None = None,
+    def __init__(self, *, register: Register | RegisterLocation | str | os.PathLike | None = None,
                  settings: Settings | None = None, config: str | os.PathLike | None = None,
                  lang: str | None = None, detector: FaceDetector | None = None,
                  embedder: FaceEmbedder | None = None) -> None:
@@ -60,7 +60,8 @@ class Gate:
         self._detector = detector
         self._owns_detector = False  # a detector passed in is the caller's to close
         self._embedder = embedder
-        self._register_arg = register
+        # chosen once, here: a later change of IMAGEGATE_REGISTER never moves a gate to another register
+        self._location = None if isinstance(register, Register) else locate_register(register)
         self._register: Register | None = register if isinstance(register, Register) else None
         self._owns_register = False
         self._gallery = None
@@ -83,20 +84,22 @@ class Gate:
         return self._embedder
 
     @property
+    def register_location(self) -> RegisterLocation | None:
+        """Where this gate's register is and who chose it (None for a Register object passed in)."""
+        return self._location
+
+    @property
     def register(self) -> Register:
         if self._register is None:
-            arg = self._register_arg
-            if arg is None and os.environ.get("IMAGEGATE_REGISTER"):
+            loc = self._location
+            if loc.named:
                 # named on purpose: a typo or a missing share must not read as "nobody is a client"
-                self._register = Register(default_register_path(), create=False)
-            elif arg is None:
-                path = default_register_path()
+                self._register = Register(loc.path, create=False)
+            else:
                 # Zero configuration: no register yet means nobody is enrolled, so every
                 # identifiable face is unknown (needs consent) and the crowd exception is off
                 # (a client could not be told from the crowd) - never silently allowed.
-                self._register = Register(path) if path.exists() else Register(":memory:")
-            else:
-                self._register = Register(arg, create=False)
+                self._register = Register(loc.path) if loc.path.exists() else Register(":memory:")
             self._owns_register = True
         return self._register
 
@@ -113,7 +116,8 @@ class Gate:
 
     def _current_register(self) -> Register:
         reg = self.register
-        first_enrolment = (self._register_arg is None and reg.in_memory and default_register_path().exists())
+        loc = self._location
+        first_enrolment = loc is not None and not loc.named and reg.in_memory and loc.path.exists()
         stamp = reg.file_stamp()
         # a file the gate opened itself is simply opened again when it was rewritten behind SQLite's
         # back (a backup copied over it in place); cheap, and only after the file changed

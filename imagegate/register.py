@@ -95,11 +95,48 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFC", clean_name(name).casefold())
 
 
-def default_register_path() -> Path:
-    override = os.environ.get("IMAGEGATE_REGISTER")
-    if override:
-        return Path(override)
+REGISTER_ENV = "IMAGEGATE_REGISTER"
+
+
+@dataclass(frozen=True)
+class RegisterLocation:
+    """Which register file to use and who chose it: `option` (a --register option, a path given to
+    Gate or imagegate.check), `environment` (IMAGEGATE_REGISTER) or `default` (the per-user file)."""
+
+    path: Path
+    source: str
+
+    @property
+    def named(self) -> bool:
+        """Chosen on purpose: it must exist, since a typo or an unmounted share must never read as
+        "nobody is enrolled". Only the per-user default may be missing (nobody enrolled yet)."""
+        return self.source != "default"
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+def user_register_path() -> Path:
     return Path(platformdirs.user_data_dir("imagegate")) / "register.sqlite3"
+
+
+def locate_register(explicit: "RegisterLocation | str | os.PathLike | None" = None) -> RegisterLocation:
+    """The one place the register is chosen, in one order: an explicit option, then IMAGEGATE_REGISTER,
+    then the per-user default. Every command, Gate, imagegate.check and the watcher's workers use it
+    (a location already resolved is passed on as it is, so worker processes never choose again)."""
+    if isinstance(explicit, RegisterLocation):
+        return explicit
+    if explicit is not None and os.fspath(explicit) != "":
+        return RegisterLocation(Path(os.fspath(explicit)), "option")
+    override = os.environ.get(REGISTER_ENV)
+    if override:
+        return RegisterLocation(Path(override), "environment")
+    return RegisterLocation(user_register_path(), "default")
+
+
+def default_register_path() -> Path:
+    """The register used when no option names one (IMAGEGATE_REGISTER, else the per-user file)."""
+    return locate_register().path
 
 
 def normalise_channel(channel: str) -> str:

@@ -36,6 +36,7 @@ from .config import Settings, settings_sources, to_toml
 from .errors import ImagegateError, ModelError
 from .filenames import for_terminal, stored_name
 from .journal import FOLDERS, Journal, Outcome, sha256_file
+from .register import locate_register
 from .verdict import Failure
 from .watch_worker import CheckPool
 
@@ -89,7 +90,8 @@ class WatchInfo:
     inbox: str
     out: str
     channel: str
-    register: str | None
+    register: str
+    register_source: str  # option | environment | default (see register.locate_register)
     config: str | None
     jobs: int
     observer: str
@@ -154,7 +156,7 @@ class Watcher:
         self.watch = watch.validate()
         self.channel = channel
         self.settings = settings
-        self.register = register
+        self.register = locate_register(register)  # chosen once, for every worker
         self.lang = lang
         self.config = config
         self.on_outcome = on_outcome
@@ -185,7 +187,7 @@ class Watcher:
                                channel=self.channel, staging=self._journal.staging, redact=self.watch.redact)
         self._start_observer()
         return WatchInfo(inbox=str(self.inbox), out=str(self.out), channel=self.channel,
-                         register=None if self.register is None else str(self.register),
+                         register=str(self.register.path), register_source=self.register.source,
                          config=", ".join(settings_sources(self.config)) or None, jobs=self.watch.jobs,
                          observer=self.observer_kind)
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from .batch import kill_workers, pool_processes, submit_to, worker_threads
 from .errors import ImagegateError, ImageLoadError, internal_error
 from .onnxnet import set_threads
+from .register import locate_register
 from .verdict import Failure
 from .writers import StillWriting, ignore_lease_breaks, read_when_done
 
@@ -198,7 +199,7 @@ class CheckPool:
     def __init__(self, jobs: int, *, settings, register, lang: str, channel: str, staging: Path,
                  redact: bool = False) -> None:
         self.jobs = jobs
-        self._initargs = (settings, None if register is None else str(register), lang, channel, str(staging),
+        self._initargs = (settings, locate_register(register), lang, channel, str(staging),
                           redact, worker_threads(jobs))
         self._start()
 

@@ -17,7 +17,8 @@ from ..metadata import exists_error
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
 from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
-                     for_terminal, lang_or_fail, note_settings, pick, printable, reported, stderr_is_tty)
+                     for_terminal, lang_or_fail, note_settings, pick, printable, register_location, reported,
+                     stderr_is_tty)
 
 COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
           "error": typer.colors.MAGENTA}
@@ -34,8 +35,8 @@ def _gate(ctx, register, config, lang, *, need_register: bool):
     config = pick(config, ctx, "config")
     settings = load_settings(config)
     note_settings(settings, config)
-    reg = pick(register, ctx, "register")
-    if reg is not None and need_register and not Path(reg).exists():
+    reg = register_location(ctx, register)
+    if reg.named and need_register and not reg.path.exists():
         raise ImagegateError(f"register {reg} does not exist",
                              hint="enrol people with `imagegate register add`, or omit --register")
     return Gate(register=reg, settings=settings, lang=lang)
@@ -141,7 +142,7 @@ def check(
 
     job = Job(channel=channel, on=day, annotate=annotate, thumbnail=sheet is not None)
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
-    with gate, Batch(settings=gate.settings, register=pick(register, ctx, "register"), lang=lang,
+    with gate, Batch(settings=gate.settings, register=gate.register_location, lang=lang,
                      jobs=workers, gate=gate, photo_timeout=photo_timeout) as batch:
         if paths:
             worst = _check_batch(batch, job, paths, json_out, details, lang, sheet)

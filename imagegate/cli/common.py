@@ -25,9 +25,10 @@ SEVERITY = {"allowed": 0, "needs_consent": 1, "blocked": 2, "error": 3}
 EXIT_FOR = {"allowed": EXIT_ALLOWED, "needs_consent": EXIT_NEEDS_CONSENT, "blocked": EXIT_BLOCKED,
             "error": EXIT_ERROR}
 
-RegisterOpt = Annotated[Optional[Path], typer.Option(
-    "--register", envvar="IMAGEGATE_REGISTER", help="Consent register file (default: per-user data file).",
-    show_default=False)]
+# No envvar= here: Typer would fill the option from IMAGEGATE_REGISTER, and a variable would then beat
+# `imagegate --register X`. The order lives in one place, register.locate_register.
+REGISTER_HELP = "Consent register file (default: IMAGEGATE_REGISTER, else the per-user data file)."
+RegisterOpt = Annotated[Optional[Path], typer.Option("--register", help=REGISTER_HELP, show_default=False)]
 ConfigOpt = Annotated[Optional[Path], typer.Option(
     "--config", envvar="IMAGEGATE_CONFIG_FILE", help="TOML settings file (see `imagegate config show`).",
     show_default=False)]
@@ -52,6 +53,18 @@ def state(ctx: typer.Context) -> State:
 
 def pick(local, ctx: typer.Context, name: str):
     return local if local is not None else getattr(state(ctx), name)
+
+
+def register_location(ctx: typer.Context, local: Path | None):
+    """The register for this command: its own --register or the global one (naming two different files is
+    a usage error, not a guess), then IMAGEGATE_REGISTER, then the per-user default."""
+    from ..register import locate_register
+
+    given = state(ctx).register
+    if local is not None and given is not None and os.path.abspath(local) != os.path.abspath(given):
+        raise typer.BadParameter(f"two registers named: {given} before the command and {local} after it; "
+                                 "name one", param_hint="--register")
+    return locate_register(local if local is not None else given)
 
 
 def fail(exc: ImagegateError | str, code: int = EXIT_ERROR) -> "typer.Exit":

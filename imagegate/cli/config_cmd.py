@@ -7,15 +7,19 @@ import json
 import typer
 
 from ..config import load_settings, settings_sources, to_toml, user_config_path
-from .common import ConfigOpt, JsonOpt, for_terminal, pick, reported
+from .common import ConfigOpt, JsonOpt, RegisterOpt, for_terminal, pick, register_location, reported
 
 app = typer.Typer(help="Show settings.", no_args_is_help=True)
+SOURCES = {"option": "--register", "environment": "IMAGEGATE_REGISTER", "default": "the per-user default"}
 
 
 @app.command("show")
-def show(ctx: typer.Context, json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
-    """Print the effective settings (defaults, then the per-user file, then --config)."""
+def show(ctx: typer.Context, json_out: JsonOpt = False, config: ConfigOpt = None,
+         register: RegisterOpt = None) -> None:
+    """Print the effective settings (defaults, then the per-user file, then --config) and which register
+    the other commands would use."""
     path = pick(config, ctx, "config")
+    reg = register_location(ctx, register)
     with reported():
         settings = load_settings(path)
     if json_out:
@@ -24,4 +28,5 @@ def show(ctx: typer.Context, json_out: JsonOpt = False, config: ConfigOpt = None
     sources = settings_sources(path)
     typer.echo(for_terminal(f"# per-user config file: {user_config_path()}"))
     typer.echo(for_terminal(f"# read from: {', '.join(sources) if sources else 'defaults only'}"))
+    typer.echo(for_terminal(f"# register: {reg.path} (from {SOURCES[reg.source]})"))
     typer.echo(to_toml(settings), nl=False)

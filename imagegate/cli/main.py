@@ -10,7 +10,7 @@ import typer
 
 from .. import quiet  # noqa: F401  (quiet native logs before mediapipe loads)
 from . import audit_cmd, check_cmd, config_cmd, redact_cmd, register_cmd, watch_cmd
-from .common import EXIT_ERROR, State
+from .common import EXIT_ERROR, RegisterOpt, State
 
 app = typer.Typer(
     help="imagegate: check photos for identifiable people and consent before posting on social media.",
@@ -39,9 +39,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    register: Annotated[Optional[Path], typer.Option(
-        "--register", envvar="IMAGEGATE_REGISTER", help="Consent register file (default: per-user data file).",
-        show_default=False)] = None,
+    register: RegisterOpt = None,
     config: Annotated[Optional[Path], typer.Option(
         "--config", envvar="IMAGEGATE_CONFIG_FILE", help="TOML settings file.", show_default=False)] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", help="fi or en (default: locale).",

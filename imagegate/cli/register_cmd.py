@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import ImagegateError
-from ..register import CHANNELS, ROLES, Register, default_register_path, expand_channels, parse_date
-from .common import ConfigOpt, JsonOpt, RegisterOpt, for_terminal, pick, reported
+from ..register import CHANNELS, ROLES, Register, expand_channels, parse_date
+from .common import ConfigOpt, JsonOpt, RegisterOpt, for_terminal, pick, register_location, reported
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
 
@@ -40,9 +40,8 @@ def _confirm(yes: bool, question: str, refused: str) -> None:
 
 
 def _open(ctx: typer.Context, register: Path | None, *, create: bool) -> Register:
-    path = pick(register, ctx, "register") or default_register_path()
     with reported():
-        return Register(path, create=create)
+        return Register(register_location(ctx, register).path, create=create)
 
 
 @app.command("add")
@@ -143,8 +142,8 @@ def list_(
     register: RegisterOpt = None,
 ) -> None:
     """List people, roles, consent state per channel and template counts (never embeddings)."""
-    path = pick(register, ctx, "register") or default_register_path()
-    if not Path(path).exists():
+    path = register_location(ctx, register).path
+    if not path.exists():
         rows = []
     else:
         with _open(ctx, register, create=False) as reg:

@@ -11,7 +11,8 @@ import typer
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
-from .common import ConfigOpt, LangOpt, RegisterOpt, for_terminal, lang_or_fail, note_settings, pick, reported
+from .common import (ConfigOpt, LangOpt, RegisterOpt, for_terminal, lang_or_fail, note_settings, pick,
+                     register_location, reported)
 from .check_cmd import COLOUR
 
 TEXTS = {
@@ -22,6 +23,9 @@ TEXTS = {
               "asetukset {config}; rinnakkaisia {jobs}; seuranta {observer}",
     },
     "none": {"en": "(default)", "fi": "(oletus)"},
+    "source_option": {"en": "--register", "fi": "--register"},
+    "source_environment": {"en": "from IMAGEGATE_REGISTER", "fi": "IMAGEGATE_REGISTER-muuttujasta"},
+    "source_default": {"en": "per-user default", "fi": "käyttäjän oletus"},
     "recovered": {"en": "recovered after a crash", "fi": "palautettu kaatumisen jälkeen"},
     "rolled_back": {"en": "{name}: changed while imagegate was stopped; it will be checked again",
                     "fi": "{name}: muuttui imagegaten ollessa pysähdyksissä; se tarkistetaan uudelleen"},
@@ -96,12 +100,12 @@ def watch(
     except ImagegateError as exc:
         raise typer.BadParameter(exc.message, param_hint="--channel") from None
     config = pick(config, ctx, "config")
-    reg = pick(register, ctx, "register")
+    reg = register_location(ctx, register)
     with reported():
         settings = load_settings(config)
         note_settings(settings, config)
-        if reg is not None:
-            if not Path(reg).exists():
+        if reg.named:
+            if not reg.path.exists():
                 raise ImagegateError(f"register {reg} does not exist",
                                      hint="enrol people with `imagegate register add`, or omit --register")
             Register(reg, create=False).close()  # fail now, not once per photo in the workers
@@ -119,8 +123,8 @@ def watch(
     signal.signal(signal.SIGINT, on_signal)
     none = _text("none", lang)
     typer.echo(for_terminal(_text("start", lang, inbox=info.inbox, out=info.out, channel=info.channel,
-                                  register=info.register or none, config=info.config or none, jobs=info.jobs,
-                                  observer=info.observer)))
+                                  register=f"{info.register} ({_text('source_' + info.register_source, lang)})",
+                                  config=info.config or none, jobs=info.jobs, observer=info.observer)))
     with reported():
         watcher.run()
     typer.echo(_text("stopped", lang, **watcher.counts))
