@@ -1,12 +1,12 @@
 """The consent register: people, their consents per channel, and face templates.
 
-A real SQLite file (WAL, foreign keys, versioned schema) that holds biometric
-data, so:
+A real SQLite file (rollback journal, foreign keys, versioned schema) that holds
+biometric data, so:
 
 * only embeddings are stored, never reference photos;
 * the file is created 0600 inside a 0700 folder;
-* `secure_delete` is on and the WAL is truncated after deletions, so `forget`
-  leaves none of a person's template bytes in the database files;
+* `secure_delete` is on and the rollback journal is deleted after each write, so
+  `forget` leaves none of a person's template bytes in the database files;
 * embeddings never appear in reprs, JSON or error messages.
 
 Consent history is kept: withdrawing stamps `withdrawn_at` on the rows rather
@@ -261,11 +261,11 @@ class Register:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA secure_delete = ON")
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            # Identify the file before anything writes to it: switching to WAL rewrites
+            # Identify the file before anything writes to it: changing the journal mode rewrites
             # the header, and a file we refuse must be left exactly as it was.
             _check_identity(self.path, *_identity(self._db))
             if not self.in_memory:
-                self._db.execute("PRAGMA journal_mode = WAL")
+                self._leave_wal()
                 self._db.execute("PRAGMA synchronous = FULL")
             self._migrate()
             _check_integrity(self._db, self.path)
@@ -282,13 +282,31 @@ class Register:
         if not self.in_memory:
             st = os.stat(self.path)
             self._file_id = (st.st_dev, st.st_ino)
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", "-journal"):
                 f = Path(self.path + suffix)
                 if f.exists():
                     try:
                         os.chmod(f, 0o600)
                     except OSError:
                         pass
+
+    def _leave_wal(self) -> None:
+        """Use a rollback journal, never WAL. A WAL file outlives its database file for as long as any
+        connection is open (a watcher's workers always are), and SQLite cannot tell whose WAL it is:
+        a register replaced under it (a restored backup, a sync tool) was read through the old file's
+        WAL, which then was checkpointed into it - a withdrawn consent came back, on disk too. A rollback
+        journal exists only while a write commits. A register left in WAL by an older imagegate is
+        converted when nobody else has it open (a short wait; else it is converted at a later opening)."""
+        if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self._db.execute("PRAGMA journal_mode = DELETE")
+            return
+        self._db.execute("PRAGMA busy_timeout = 200")
+        try:
+            self._db.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.OperationalError:
+            pass  # another process has it open
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -328,7 +346,12 @@ class Register:
             self._db.execute("ROLLBACK")
             raise
         else:
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._db.execute("ROLLBACK")
+                raise RegisterError(f"{self.path}: could not finish a write ({exc}); nothing was changed",
+                                    hint="another imagegate process kept reading the register; try again") from None
             self._local_changes += 1
 
     def generation(self) -> tuple[int, int]:

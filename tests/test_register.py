@@ -74,11 +74,8 @@ def test_new_register_is_private_file_in_private_new_folder(tmp_path, umask0):
         r.add_person_with_templates("Anna", "staff", None, [tpl(1)], model=MODEL)
         assert mode(path) == 0o600
         assert mode(path.parent) == 0o700
-        # WAL and shared-memory files hold the same data: same mode
-        for suffix in ("-wal", "-shm"):
-            side = Path(str(path) + suffix)
-            assert side.exists()
-            assert mode(side) == 0o600
+        # no WAL or shared-memory file lingers beside it (a replaced register must not inherit them)
+        assert sorted(os.listdir(path.parent)) == ["reg.sqlite3"]
     assert mode(path) == 0o600
 
 
@@ -99,7 +96,7 @@ def test_schema_pragmas(tmp_path):
         try:
             assert other.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
             assert other.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
-            assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert other.execute("PRAGMA journal_mode").fetchone() == ("delete",)
             tables = {n for (n,) in other.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             assert tables == {"people", "consents", "templates"}
         finally:
@@ -494,15 +491,15 @@ def test_forget_leaves_no_template_bytes_on_disk(tmp_path):
     assert all(b in before for b in gone) and slice16 in before  # the check can see them at all
 
     r.forget("Forgotten Person")
-    # while the register is still open (WAL present) ...
+    # while the register is still open ...
     files = raw_files(path)
-    assert set(files) >= {"", "-wal"}
+    assert set(files) == {""}
     for name, data in files.items():
         for b in gone:
             assert b not in data, f"template bytes left in {path.name}{name}"
         assert slice16 not in data, f"template slice left in {path.name}{name}"
         assert b"Forgotten Person" not in data and b"form-gone" not in data and b"secret note" not in data
-    assert all(b in files[""] + files["-wal"] for b in kept)
+    assert all(b in files[""] for b in kept)
     # ... and the rows are gone, cascading over consents and templates
     assert [p.name for p in r.people()] == ["Kept Person"]
     assert r._query("SELECT count(*) FROM templates") == [(2,)]

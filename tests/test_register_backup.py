@@ -109,3 +109,59 @@ def test_cli_backup_and_restore(tmp_path):
     assert r.exit_code == 0 and "2 people" in r.output
     r = runner.invoke(app, ["--register", str(reg_path), "register", "backup", str(tmp_path / "bk.sqlite3")])
     assert r.exit_code == 4 and "already exists" in r.output
+
+
+@pytest.mark.parametrize("how", ["renamed over", "copied over in place"])
+def test_a_replaced_register_never_takes_the_old_files_pending_writes(tmp_path, how, detector, embedder):
+    # A watcher's workers keep the register open for days. A restored backup (or a sync tool's copy) in
+    # which Grace Hopper's consent is withdrawn replaces the file while the old one still had writes
+    # pending beside it: they must not be read into the new file (the consent coming back, on disk too).
+    import shutil
+
+    from imagegate.enrol import enrol
+    from imagegate.gate import Gate
+
+    from .conftest import SAMPLES
+
+    photo = str(SAMPLES / "grace_hopper.jpg")
+    path, copy = tmp_path / "reg.sqlite3", tmp_path / "copy.sqlite3"
+    with Register(path) as r:
+        enrol(Gate(register=r, detector=detector, embedder=embedder), "Grace Hopper", "staff", [photo], None)
+        r.add_consent("Grace Hopper", ["facebook"], evidence="form-1")
+        r.backup(copy)
+    with Register(copy) as r:
+        r.withdraw("Grace Hopper")
+    other_worker = Register(path)
+    with Gate(register=path, detector=detector, embedder=embedder) as gate:
+        assert gate.check(photo, channel="facebook").decision == "allowed"
+        other_worker.people()
+        with Register(path) as w:  # a change made while both workers have the register open
+            w.add_consent("Grace Hopper", ["instagram"])
+        if how == "renamed over":
+            os.replace(copy, path)
+        else:
+            shutil.copyfile(copy, path)
+        assert gate.check(photo, channel="facebook").decision == "needs_consent"
+        assert gate.check(photo, channel="instagram").decision == "needs_consent"
+    other_worker.close()
+    with Register(path) as r:
+        assert [(c.channel, bool(c.withdrawn_at)) for c in r.consents("Grace Hopper")] == [("facebook", True)]
+
+
+def test_a_register_left_in_wal_mode_by_an_older_version_is_converted(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    filled(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    db.execute("INSERT INTO people(name, name_key, role, created_at) VALUES ('Cy', 'cy', 'other', 'x')")
+    db.commit()  # still in the WAL: the conversion must keep it
+    holder = sqlite3.connect(path)
+    holder.execute("SELECT 1 FROM people").fetchall()
+    with Register(path) as r:  # another process has it open: it stays WAL for now, and works
+        assert [p.name for p in r.people()] == ["Anna", "Bo", "Cy"]
+    holder.close()
+    db.close()
+    with Register(path) as r:
+        assert r._query("PRAGMA journal_mode") == [("delete",)]
+        assert [p.name for p in r.people()] == ["Anna", "Bo", "Cy"]
+    assert not os.path.exists(str(path) + "-wal")
