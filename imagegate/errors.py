@@ -81,6 +81,12 @@ class RegisterError(ImagegateError):
     kind = "register_error"
 
 
+class RegisterDamagedError(RegisterError):
+    """The register file is ours but damaged (cut short, failed checks): only a backup can help."""
+
+    kind = "register_damaged"
+
+
 class EnrolmentError(RegisterError):
     """A reference photo is not usable for enrolment."""
 

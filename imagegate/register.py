@@ -17,6 +17,7 @@ person is forgotten.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import stat
@@ -30,14 +31,14 @@ from typing import Iterable, Iterator
 import numpy as np
 import platformdirs
 
-from .errors import RegisterError
+from .errors import RegisterDamagedError, RegisterError
 
 ROLES = ("client", "staff", "partner", "other")
 #: Channels a consent can name. `all` expands to every one of them.
 CHANNELS = ("facebook", "twitter", "youtube", "instagram", "linkedin", "tiktok", "website", "print")
 CHANNEL_ALIASES = {"x": "twitter", "fb": "facebook", "ig": "instagram", "yt": "youtube"}
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x49474154  # "IGAT": tells our files from other SQLite databases
 EMBEDDING_DIM = 128
 
@@ -81,13 +82,57 @@ UPDATE people SET name_key = imagegate_name_key(name);
 CREATE UNIQUE INDEX people_name_key ON people(name_key);
 """
 
-MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+# v3: every row carries a checksum of its content, kept by triggers (so every writer keeps it) and
+# verified on reading: quick_check sees SQLite's structures, not a damaged value inside a row, and a
+# template with damaged bytes made a client an "unknown" face. Existing rows are summed on upgrade.
+CHECKSUMMED = {
+    "people": ("id", "name", "role", "note", "created_at"),
+    "consents": ("id", "person_id", "channel", "granted_at", "valid_until", "risks_explained", "evidence",
+                 "withdrawn_at"),
+    "templates": ("id", "person_id", "model", "embedding", "quality", "face_px", "photo_sha256", "created_at"),
+}
+
+
+def _checksum_migration() -> list[str]:
+    out = []
+    for table, cols in CHECKSUMMED.items():
+        sums = f"imagegate_checksum({', '.join(cols)})"
+        out += [f"ALTER TABLE {table} ADD COLUMN checksum TEXT",
+                f"UPDATE {table} SET checksum = {sums}"]
+        for event in ("INSERT", f"UPDATE OF {', '.join(c for c in cols if c != 'id')}"):
+            name = f"{table}_checksum_{event.split()[0].lower()}"
+            out.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW BEGIN "
+                       f"UPDATE {table} SET checksum = {sums} WHERE id = NEW.id; END")
+    return out
+
+
+MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _checksum_migration()}
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def clean_name(name: str) -> str:
     """A display name: NFC, surrounding and repeated whitespace removed."""
     return " ".join(unicodedata.normalize("NFC", name).split())
+
+
+def row_checksum(*values) -> str:
+    """sha256 over a row's values, each typed and length-prefixed (so no two rows sum alike by shifting
+    bytes between columns). Detects damage, not a deliberate edit: anyone who can write the file can
+    recompute it."""
+    h = hashlib.sha256()
+    for v in values:
+        if v is None:
+            enc = b"N"
+        elif isinstance(v, bytes):
+            enc = b"B" + v
+        elif isinstance(v, int):
+            enc = b"I" + str(v).encode()
+        elif isinstance(v, float):
+            enc = b"F" + repr(v).encode()
+        else:
+            enc = b"T" + str(v).encode("utf-8", "surrogatepass")
+        h.update(len(enc).to_bytes(8, "big") + enc)
+    return h.hexdigest()
 
 
 def name_key(name: str) -> str:
@@ -258,6 +303,7 @@ class Register:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                        check_same_thread=False)
             self._db.create_function("imagegate_name_key", 1, name_key, deterministic=True)
+            self._db.create_function("imagegate_checksum", -1, row_checksum, deterministic=True)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA secure_delete = ON")
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -269,13 +315,16 @@ class Register:
                 self._db.execute("PRAGMA synchronous = FULL")
             self._migrate()
             _check_integrity(self._db, self.path)
+            _check_rows(self._db, self.path)
             if not self.in_memory:
                 # finishes the wiping of an earlier forget() that a reader kept from completing
                 self._checkpoint()
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
-            raise RegisterError(f"{self.path} is not a readable imagegate register: {exc}",
-                                hint="check the path; restore from a backup if the file is damaged") from None
+            # an OperationalError (locked, I/O) says nothing about the file's content
+            kind = RegisterError if isinstance(exc, sqlite3.OperationalError) else RegisterDamagedError
+            raise kind(f"{self.path} is not a readable imagegate register: {exc}",
+                       hint="check the path; restore from a backup if the file is damaged") from None
         except BaseException:
             self._close_quietly()
             raise
@@ -433,6 +482,7 @@ class Register:
             if _check_identity(src, *_identity(other)):
                 raise RegisterError(f"{src} is an empty database, not an imagegate register backup")
             _check_integrity(other, src, hint="use another backup")
+            _check_rows(other, src, hint="use another backup")
             other.backup(self._db)
         except sqlite3.DatabaseError as exc:
             raise RegisterError(f"restore from {src} failed: {exc}") from None
@@ -450,7 +500,8 @@ class Register:
             if _check_identity(self.path, app_id, version, tables):
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             for v in range(version + 1, SCHEMA_VERSION + 1):
-                for stmt in MIGRATIONS[v].split(";"):
+                steps = MIGRATIONS[v]
+                for stmt in steps.split(";") if isinstance(steps, str) else steps:
                     if stmt.strip():
                         db.execute(stmt)
                 db.execute(f"PRAGMA user_version = {v}")
@@ -492,7 +543,10 @@ class Register:
         return Person(*rows[0])
 
     def people(self) -> list[Person]:
-        return [Person(*r) for r in self._query("SELECT id, name, role, note FROM people ORDER BY name")]
+        rows = self._query(f"SELECT id, name, role, note, {', '.join(CHECKSUMMED['people'])}, checksum"
+                           " FROM people ORDER BY name")
+        _verify(rows, 4, "people", self.path)
+        return [Person(*r[:4]) for r in rows]
 
     def forget(self, name: str) -> None:
         """Delete a person with every consent and template; no bytes of them remain."""
@@ -576,8 +630,10 @@ class Register:
         channel = normalise_channel(channel)
         day = day or dt.date.today()
         rows = self._query(
-            "SELECT channel, granted_at, valid_until, risks_explained, evidence, withdrawn_at FROM consents"
-            " WHERE person_id = ? ORDER BY id", (person.id,))
+            "SELECT channel, granted_at, valid_until, risks_explained, evidence, withdrawn_at,"
+            f" {', '.join(CHECKSUMMED['consents'])}, checksum FROM consents WHERE person_id = ? ORDER BY id",
+            (person.id,))
+        _verify(rows, 6, "consents", self.path)
         all_consents = [Consent(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
         mine = [c for c in all_consents if c.channel == channel]
         if not mine:
@@ -613,7 +669,9 @@ class Register:
 
     def gallery(self, model: str) -> Gallery:
         people = {p.id: p for p in self.people()}
-        rows = self._query("SELECT person_id, embedding FROM templates WHERE model = ? ORDER BY id", (model,))
+        rows = self._query(f"SELECT person_id, embedding, {', '.join(CHECKSUMMED['templates'])}, checksum"
+                           " FROM templates WHERE model = ? ORDER BY id", (model,))
+        _verify(rows, 2, "templates", self.path)
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vecs = (np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, EMBEDDING_DIM)
                 if rows else np.zeros((0, EMBEDDING_DIM), np.float32))
@@ -657,7 +715,33 @@ def _check_integrity(db: sqlite3.Connection, path,
     silently missing); quick_check is cheap at this size."""
     problems = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
     if problems != ["ok"]:
-        raise RegisterError(f"{path} is damaged: {'; '.join(problems[:3])}", hint=hint)
+        raise RegisterDamagedError(f"{path} is damaged: {'; '.join(problems[:3])}", hint=hint)
+
+
+WHAT = {"people": "person", "consents": "consent", "templates": "face template"}
+
+
+def _verify(rows: list[tuple], start: int, table: str, path) -> None:
+    """Each row carries, from `start` on, its checksummed columns and then the checksum stored with it."""
+    bad = [r for r in rows if r[-1] != row_checksum(*r[start:-1])]
+    if bad:
+        ids = ", ".join(str(r[start]) for r in bad[:5])
+        raise RegisterDamagedError(
+            f"{path} is damaged: {len(bad)} {WHAT[table]} row(s) (id {ids}) do not match the checksum stored "
+            "with them, so the register cannot be trusted (a damaged face template would make a client "
+            "unknown)", hint="restore the register from a backup (`imagegate register restore FILE`)")
+
+
+def _check_rows(db: sqlite3.Connection, path, hint: str | None = None) -> None:
+    """Every row of a register (schema 3 and later) against its checksum."""
+    if db.execute("PRAGMA user_version").fetchone()[0] < 3:
+        return
+    for table, cols in CHECKSUMMED.items():
+        rows = db.execute(f"SELECT {', '.join(cols)}, checksum FROM {table}").fetchall()
+        try:
+            _verify(rows, 0, table, path)
+        except RegisterError as exc:
+            raise RegisterDamagedError(exc.message, hint=hint or exc.hint) from None
 
 
 def _embedding_bytes(embedding) -> bytes:
@@ -676,21 +760,56 @@ def _prepare_file(p: Path, *, create: bool) -> None:
             raise RegisterError(f"register {p} does not exist",
                                 hint="enrol someone with `imagegate register add` first")
         _private_parent(p.parent)
-        try:
-            os.close(os.open(p, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
-        except FileExistsError:
-            pass  # another process created it a moment ago; open that one
-        except OSError as exc:
-            raise RegisterError(f"cannot create the register {p}: {exc.strerror}") from None
+        _create_blank(p)
     try:
         with open(p, "rb") as fh:
             head = fh.read(len(SQLITE_HEADER))
     except OSError as exc:
         raise RegisterError(f"cannot read the register {p}: {exc.strerror}") from None
+    if not head:
+        # A new register is never empty at its path (see _create_blank): an empty one was cut short
+        # or wiped, and read as "nobody enrolled" it would turn every client into a stranger.
+        raise RegisterDamagedError(f"register {p} is empty (0 bytes): it was cut short or wiped",
+                            hint="restore it from a backup (`imagegate register restore FILE`); if nobody was "
+                                 "ever enrolled, delete the empty file")
     # SQLite adopts any file shorter than a page as a new database; never overwrite one that is not ours.
-    if head and head != SQLITE_HEADER:
+    if head != SQLITE_HEADER:
         raise RegisterError(f"{p} is not an imagegate register (not an SQLite file)",
                             hint="point --register at an imagegate register file")
+
+
+def _create_blank(p: Path) -> None:
+    """A new register appears at its path already marked as ours (never as an empty file, which
+    would be indistinguishable from a register cut to 0 bytes): written under a temporary name and
+    linked into place, which fails if another process created it a moment ago (that one is used)."""
+    tmp = p.with_name(f".{p.name}.new-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+        db = sqlite3.connect(tmp)
+        try:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        finally:
+            db.close()
+        try:
+            os.link(tmp, p)
+        except FileExistsError:
+            pass  # another process created it a moment ago; open that one
+    except (OSError, sqlite3.Error) as exc:
+        raise RegisterError(f"cannot create the register {p}: {getattr(exc, 'strerror', None) or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def restore_over(path: str | os.PathLike, source: str | os.PathLike) -> None:
+    """Replace a register that cannot be opened (damaged, cut to 0 bytes) with a checked backup: the
+    backup is checked as `Register.restore_from` checks it, copied beside the register and renamed over
+    it (long-lived gates notice the replaced file)."""
+    path, src = Path(path), Path(source)
+    tmp = path.with_name(f".{path.name}.restore-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    with Register(tmp) as fresh:
+        fresh.restore_from(src)
+    os.replace(tmp, path)
 
 
 def _private_parent(folder: Path) -> None:

@@ -81,8 +81,8 @@ def test_new_register_is_private_file_in_private_new_folder(tmp_path, umask0):
 
 def test_existing_loose_file_is_tightened_to_0600(tmp_path, umask0):
     path = tmp_path / "reg.sqlite3"
-    path.touch(mode=0o644)
-    assert mode(path) == 0o644
+    Register(path).close()
+    os.chmod(path, 0o644)
     Register(path).close()
     assert mode(path) == 0o600
 
@@ -207,15 +207,13 @@ def test_one_byte_garbage_file_is_refused(tmp_path):
     assert path.read_bytes() == b"x"
 
 
-def test_empty_file_is_adopted_as_a_new_register(tmp_path):
-    # the register itself creates an empty 0600 file before SQLite opens it
+def test_an_empty_file_is_refused_not_adopted_as_a_new_register(tmp_path):
+    # a new register never appears empty at its path, so an empty file is one cut to 0 bytes
     path = tmp_path / "reg.sqlite3"
     path.touch()
-    with Register(path) as r:
-        assert r.people() == []
-    db = sqlite3.connect(path)
-    assert db.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
-    db.close()
+    with pytest.raises(RegisterError, match="is empty .0 bytes."):
+        Register(path)
+    assert path.read_bytes() == b"" and sorted(os.listdir(tmp_path)) == ["reg.sqlite3"]
 
 
 def test_missing_file_with_create_false_raises_and_creates_nothing(tmp_path):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import imagegate.register as register_mod
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
 from imagegate.register import APPLICATION_ID, SCHEMA_VERSION, Register
@@ -152,6 +153,7 @@ def test_a_register_left_in_wal_mode_by_an_older_version_is_converted(tmp_path):
     path = tmp_path / "reg.sqlite3"
     filled(path).close()
     db = sqlite3.connect(path)
+    db.create_function("imagegate_checksum", -1, register_mod.row_checksum)  # what the register's triggers call
     assert db.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
     db.execute("INSERT INTO people(name, name_key, role, created_at) VALUES ('Cy', 'cy', 'other', 'x')")
     db.commit()  # still in the WAL: the conversion must keep it
@@ -165,3 +167,141 @@ def test_a_register_left_in_wal_mode_by_an_older_version_is_converted(tmp_path):
         assert r._query("PRAGMA journal_mode") == [("delete",)]
         assert [p.name for p in r.people()] == ["Anna", "Bo", "Cy"]
     assert not os.path.exists(str(path) + "-wal")
+
+
+# -- damage inside rows, and a register cut to 0 bytes (issue 13) ----------------------------------------------
+
+
+def test_a_register_cut_to_0_bytes_is_an_error_not_an_empty_register(tmp_path, detector, embedder):
+    from imagegate.gate import Gate
+
+    from .conftest import SAMPLES
+
+    path = tmp_path / "reg.sqlite3"
+    filled(path).close()
+    os.truncate(path, 0)
+    with pytest.raises(RegisterError) as e:
+        Register(path)
+    assert str(e.value).startswith(f"register {path} is empty (0 bytes)") and "restore" in str(e.value)
+    assert path.stat().st_size == 0  # left as found
+    with Gate(register=path, detector=detector, embedder=embedder) as gate, pytest.raises(RegisterError):
+        gate.check(str(SAMPLES / "grace_hopper.jpg"), channel="facebook")
+    r = CliRunner().invoke(app, ["--register", str(path), "register", "list"])
+    assert r.exit_code == 4 and "0 bytes" in r.output
+
+
+def test_a_new_register_never_appears_empty_at_its_path(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        assert r.people() == []
+    assert path.stat().st_size > 0 and sorted(os.listdir(tmp_path)) == ["reg.sqlite3"]
+
+
+def _damage_template(path, person: str) -> None:
+    """256 bytes inside a stored template overwritten, as a bad sector or a careless tool would."""
+    db = sqlite3.connect(path)
+    [(blob,)] = db.execute("SELECT t.embedding FROM templates t JOIN people p ON p.id = t.person_id"
+                           " WHERE p.name = ?", (person,)).fetchall()
+    db.close()
+    data = bytearray(path.read_bytes())
+    at = data.find(blob)
+    assert at > 0 and data.count(blob) == 1
+    data[at + 100: at + 356] = os.urandom(256)
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_template_bytes_make_the_register_refuse_to_load(tmp_path, detector, embedder):
+    # A client's template silently damaged made her an unknown face: a crowd photo with her was allowed.
+    from imagegate.enrol import enrol
+    from imagegate.gate import Gate
+
+    from .conftest import SAMPLES
+
+    photo = str(SAMPLES / "grace_hopper.jpg")
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        enrol(Gate(register=r, detector=detector, embedder=embedder), "Grace Hopper", "client", [photo], None)
+    with Gate(register=path, detector=detector, embedder=embedder) as gate:
+        assert gate.check(photo, channel="facebook").decision == "blocked"
+        _damage_template(path, "Grace Hopper")
+        with pytest.raises(RegisterError, match="damaged: 1 face template row"):
+            gate.check(photo, channel="facebook")  # a long-lived gate reading it again
+    assert sqlite3.connect(path).execute("PRAGMA quick_check").fetchone() == ("ok",)  # SQLite sees nothing
+    with pytest.raises(RegisterError) as e:
+        Register(path)
+    assert "do not match the checksum" in str(e.value) and "register restore" in str(e.value)
+
+
+def test_a_damaged_register_can_be_restored_from_a_backup(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    with filled(path) as r:
+        r.backup(tmp_path / "bk.sqlite3")
+    _damage_template(path, "Anna")
+    runner = CliRunner()
+    r = runner.invoke(app, ["--register", str(path), "register", "restore", str(tmp_path / "bk.sqlite3"), "--yes"])
+    assert r.exit_code == 0, r.output
+    with Register(path) as reg:
+        assert [p.name for p in reg.people()] == ["Anna", "Bo"]
+    os.truncate(path, 0)
+    r = runner.invoke(app, ["--register", str(path), "register", "restore", str(tmp_path / "bk.sqlite3"), "--yes"])
+    assert r.exit_code == 0, r.output
+    foreign = tmp_path / "notes.db"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE notes(x)")
+    db.commit()
+    db.close()
+    r = runner.invoke(app, ["--register", str(foreign), "register", "restore", str(tmp_path / "bk.sqlite3"),
+                            "--yes"])
+    assert r.exit_code == 4 and "not an imagegate register" in r.output  # never replaced
+
+
+def test_a_damaged_backup_is_refused_by_restore(tmp_path):
+    with filled(tmp_path / "reg.sqlite3") as r:
+        r.backup(tmp_path / "bk.sqlite3")
+    _damage_template(tmp_path / "bk.sqlite3", "Bo")
+    with filled(tmp_path / "other.sqlite3") as r:
+        with pytest.raises(RegisterError, match="do not match the checksum .*use another backup"):
+            r.restore_from(tmp_path / "bk.sqlite3")
+
+
+@pytest.mark.parametrize("column, value", [("name", "Anna X"), ("role", "staff"),
+                                           ("withdrawn_at", None), ("valid_until", "2099-12-31")])
+def test_any_row_changed_behind_the_registers_back_is_refused(tmp_path, column, value):
+    path = tmp_path / "reg.sqlite3"
+    with filled(path) as r:
+        r.withdraw("Bo")
+    table = "people" if column in ("name", "role") else "consents"
+    db = sqlite3.connect(path)  # an edit without imagegate's checksum function is refused outright ...
+    with pytest.raises(sqlite3.OperationalError, match="imagegate_checksum"):
+        db.execute(f"UPDATE {table} SET {column} = ? WHERE id = 1", (value,))
+    db.execute("DROP TRIGGER " + f"{table}_checksum_update")  # ... and one that gets round it is found
+    db.execute(f"UPDATE {table} SET {column} = ? WHERE id = 1", (value,))
+    db.commit()
+    db.close()
+    with pytest.raises(RegisterError, match="do not match the checksum"):
+        Register(path)
+
+
+def test_an_older_register_gets_checksums_on_upgrade(tmp_path):
+    from imagegate.register import _SCHEMA_V1, _SCHEMA_V2, row_checksum
+
+    path = tmp_path / "v2.sqlite3"
+    db = sqlite3.connect(path)
+    db.create_function("imagegate_name_key", 1, lambda n: n.casefold())
+    db.executescript(_SCHEMA_V1 + _SCHEMA_V2)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 2")
+    db.execute("INSERT INTO people(name, name_key, role, created_at) VALUES ('Anna', 'anna', 'client', 't')")
+    db.execute("INSERT INTO templates(person_id, model, embedding, quality, face_px, photo_sha256, created_at)"
+               " VALUES (1, ?, ?, 0.9, 150.0, 'a', 't')", (MODEL, vec(1).tobytes()))
+    db.execute("INSERT INTO consents(person_id, channel, granted_at) VALUES (1, 'facebook', 't')")
+    db.commit()
+    db.close()
+    with Register(path) as r:
+        assert r._query("PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        [(blob, stored)] = r._query("SELECT embedding, checksum FROM templates")
+        assert stored == row_checksum(1, 1, MODEL, blob, 0.9, 150.0, "a", "t")
+        assert r._query("SELECT count(*) FROM people WHERE checksum IS NULL") == [(0,)]
+    _damage_template(path, "Anna")
+    with pytest.raises(RegisterError, match="do not match the checksum"):
+        Register(path)

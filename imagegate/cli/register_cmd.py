@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import ImagegateError
-from ..register import CHANNELS, ROLES, Register, expand_channels, parse_date
-from .common import ConfigOpt, JsonOpt, RegisterOpt, for_terminal, pick, register_location, reported
+from ..errors import ImagegateError, RegisterDamagedError
+from ..register import CHANNELS, ROLES, Register, expand_channels, parse_date, restore_over
+from .common import ConfigOpt, JsonOpt, RegisterOpt, fail, for_terminal, pick, register_location, reported
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
 
@@ -194,10 +194,24 @@ def restore(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     register: RegisterOpt = None,
 ) -> None:
-    """Replace the register's whole contents with a backup (people enrolled since are lost)."""
-    with _open(ctx, register, create=True) as reg:
-        _confirm(yes, for_terminal(f"Replace everything in {reg.path} with {file}?"), "nothing restored")
+    """Replace the register's whole contents with a backup (people enrolled since are lost).
+
+    A damaged register (cut short, failing its checks) is replaced by the checked backup as a whole file."""
+    path = register_location(ctx, register).path
+    try:
+        reg = Register(path, create=True)
+    except RegisterDamagedError as exc:
+        typer.secho(for_terminal(f"imagegate: {exc}"), err=True, fg=typer.colors.YELLOW)
+        _confirm(yes, for_terminal(f"Replace the damaged {path} with {file}?"), "nothing restored")
         with reported():
-            reg.restore_from(file)
-            n = len(reg.people())
-    typer.echo(for_terminal(f"restored {reg.path} from {file}: {n} people"))
+            restore_over(path, file)
+    except ImagegateError as exc:
+        raise fail(exc) from None
+    else:
+        with reg:
+            _confirm(yes, for_terminal(f"Replace everything in {path} with {file}?"), "nothing restored")
+            with reported():
+                reg.restore_from(file)
+    with reported(), Register(path, create=False) as reg:
+        n = len(reg.people())
+    typer.echo(for_terminal(f"restored {path} from {file}: {n} people"))
