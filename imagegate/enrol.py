@@ -17,6 +17,7 @@ from .embed import FaceEmbedder
 from .errors import EnrolmentError
 from .gate import Gate
 from .match import match_faces
+from .names import normalise_name
 from .register import Person
 
 #: smallest face height (px) accepted on a reference photo
@@ -80,6 +81,7 @@ def enrol(gate: Gate, name: str, role: str, photos: list, note: str | None = Non
     """Create `name` with templates from `photos`, all or nothing."""
     if not photos:
         raise EnrolmentError("at least one reference photo is needed (--photo PATH)")
+    name = normalise_name(name)  # a name that would be refused, refused before the photos are read
     register = gate.register
     prepared = [prepare(gate, p) for p in photos]
     seen: dict[str, str] = {}

@@ -301,6 +301,21 @@ ERRORS = {
     "worker_timeout": {"en": "this photo was still being checked after {seconds:g} s, twice",
                        "fi": "kuvan tarkistus oli yhä kesken {seconds:g} sekunnin jälkeen, kahdesti",
                        "hint": _ALONE},
+    # A person's name (imagegate.names): two entries must never look alike.
+    "name_invisible": {"en": "the name '{name}' contains invisible or formatting characters ({chars})",
+                       "fi": "nimessä '{name}' on näkymättömiä tai muotoilumerkkejä ({chars})",
+                       "hint": {"en": "type the name again by hand instead of pasting it",
+                                "fi": "kirjoita nimi uudelleen käsin liittämisen sijaan"}},
+    "name_mixed_scripts": {"en": "the name '{name}' mixes alphabets in one word ('{word}': {scripts})",
+                           "fi": "nimessä '{name}' on saman sanan sisällä eri aakkostoja ('{word}': {scripts})",
+                           "hint": {"en": "type the name again by hand in one alphabet",
+                                    "fi": "kirjoita nimi uudelleen käsin yhdellä aakkostolla"}},
+    "name_confusable": {"en": "the name '{name}' looks the same as '{other}', who is already registered",
+                        "fi": "nimi '{name}' näyttää samalta kuin jo rekisterissä oleva '{other}'",
+                        "hint": {"en": "if it is the same person, use the existing entry; otherwise tell them "
+                                       "apart visibly (e.g. add a middle name or initial)",
+                                 "fi": "jos kyseessä on sama henkilö, käytä olemassa olevaa merkintää; muuten erota "
+                                       "nimet näkyvästi (esim. lisää toinen nimi tai alkukirjain)"}},
 }
 
 

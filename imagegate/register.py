@@ -32,6 +32,7 @@ import numpy as np
 import platformdirs
 
 from .errors import RegisterDamagedError, RegisterError
+from .names import check_distinct, normalise_name
 
 ROLES = ("client", "staff", "partner", "other")
 #: Channels a consent can name. `all` expands to every one of them.
@@ -514,7 +515,7 @@ class Register:
     def add_person_with_templates(self, name: str, role: str, note: str | None,
                                   templates: list[tuple[np.ndarray, float, float, str]], *, model: str) -> Person:
         """Create a person and their templates in one transaction (all or nothing)."""
-        name = clean_name(name)
+        name = normalise_name(name)
         if not name:
             raise RegisterError("a person needs a non-empty name")
         if role not in ROLES:
@@ -523,6 +524,8 @@ class Register:
                 for vec, quality, face_px, sha in templates]
         now = _now()
         with self._tx() as db:
+            others = [n for (n,) in db.execute("SELECT name FROM people WHERE name_key != ?", (name_key(name),))]
+            check_distinct(name, others)
             try:
                 cur = db.execute("INSERT INTO people(name, name_key, role, note, created_at)"
                                  " VALUES (?, ?, ?, ?, ?)", (name, name_key(name), role, note, now))

@@ -853,3 +853,82 @@ def test_cli_bad_channel_is_a_usage_error(cli_reg, args):
     with Register(cli_reg) as r:
         assert r.consents("Anna") == []
     assert res.exit_code == 2
+
+
+# -- names that only look alike (issue 13) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, char", [("Grace\u200b Hopper", "U+200B ZERO WIDTH SPACE"),
+                                        ("Grace Hopper\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+                                        ("Gr\u2066ace Hopper", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+                                        ("Grace\u00ad Hopper", "U+00AD SOFT HYPHEN"),
+                                        ("Grace\ufe0f Hopper", "U+FE0F VARIATION SELECTOR-16"),
+                                        ("Grace \u3164Hopper", "U+3164 HANGUL FILLER")])
+def test_names_with_invisible_characters_are_refused(reg, name, char):
+    with pytest.raises(RegisterError) as e:
+        reg.add_person(name, "client")
+    assert f"contains invisible or formatting characters ({char})" in str(e.value)
+    assert reg.people() == []
+
+
+def test_names_are_nfkc_normalised(reg):
+    assert reg.add_person("\uff27race \u210copper", "client").name == "Grace Hopper"  # full-width G, script H
+    with pytest.raises(RegisterError, match="already registered"):
+        reg.add_person("Ｇｒａｃｅ Hopper", "staff")
+
+
+@pytest.mark.parametrize("lookalike", [
+    "Gr\u0430ce Hopper",      # Cyrillic а inside a Latin word
+    "Grace Hopp\u0435r",      # Cyrillic е
+    "Grace \u0397opper",      # Greek Eta
+])
+def test_a_word_mixing_alphabets_is_refused(reg, lookalike):
+    reg.add_person("Grace Hopper", "client")
+    with pytest.raises(RegisterError, match="mixes alphabets in one word"):
+        reg.add_person(lookalike, "staff")
+    assert [p.name for p in reg.people()] == ["Grace Hopper"]
+
+
+@pytest.mark.parametrize("first, second", [
+    ("Sasha Pope", "\u0405\u0430\u0455\u04bb\u0430 \u0420\u043e\u0440\u0435"),  # every letter Cyrillic
+    ("Grace Hopper", "Grace H0pper"),
+    ("Ian Moore", "lan Moore"),
+    ("Kim Ranta", "Kirn Ranta"),
+    ("\u0405\u0430\u0455\u04bb\u0430 Pope", "Sasha Pope"),  # the look-alike came first
+])
+def test_a_name_that_looks_like_a_registered_one_is_refused(reg, first, second):
+    reg.add_person(first, "client")
+    with pytest.raises(RegisterError) as e:
+        reg.add_person(second, "staff")
+    assert str(e.value).startswith(f"the name '{second}' looks the same as '{first}', who is already registered")
+    assert [p.name for p in reg.people()] == [first]
+
+
+def test_different_names_and_accents_stay_different(reg):
+    for n in ("Asa Koski", "Åsa Koski", "Ilona Lind", "Ilona Lindh", "Äijälä", "Aijala", "Ольга Петрова",
+              "Σοφία Παπαδοπούλου", "Mari-Liis O'Neil"):
+        reg.add_person(n, "other")
+    assert len(reg.people()) == 9
+
+
+def test_skeleton_sees_the_cyrillic_a_in_grace_hopper():
+    from imagegate.names import skeleton
+
+    assert skeleton("Gr\u0430ce Hopper") == skeleton("GRACE HOPPER") != skeleton("Grace Hoppers")
+
+
+def test_cli_says_a_confusable_name_in_finnish(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person("Grace Hopper", "client")
+    photo = str(Path(__file__).parent.parent / "sample_images" / "astronaut.png")
+    res = runner.invoke(app, ["--lang", "fi", "--register", str(path), "register", "add", "Grace H0pper",
+                              "--role", "staff", "--photo", photo])
+    assert res.exit_code == 4
+    assert "nimi 'Grace H0pper' näyttää samalta kuin jo rekisterissä oleva 'Grace Hopper'" in res.output
+    res = runner.invoke(app, ["--register", str(path), "register", "add", "Grace\u200bHopper", "--role", "staff",
+                              "--photo", photo])
+    assert res.exit_code == 4
+    assert "the name 'Grace\\u200bHopper' contains invisible or formatting characters" in res.output
+    with Register(path) as r:
+        assert [p.name for p in r.people()] == ["Grace Hopper"]

@@ -67,19 +67,34 @@ def register_location(ctx: typer.Context, local: Path | None):
     return locate_register(local if local is not None else given)
 
 
-def fail(exc: ImagegateError | str, code: int = EXIT_ERROR) -> "typer.Exit":
-    message = for_terminal(str(exc))  # messages quote paths and names
+def fail(exc: ImagegateError | str, code: int = EXIT_ERROR, lang: str = "en") -> "typer.Exit":
+    message = str(exc)
+    if lang != "en" and isinstance(exc, ImagegateError) and exc.code:
+        from ..messages import error_text
+
+        message = error_text(exc, lang)  # in the user's language where the error has a known code
+    message = for_terminal(message)  # messages quote paths and names
     typer.secho(f"imagegate: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
 
 
+def command_lang(ctx: typer.Context) -> str:
+    """The language of a command without its own --lang: the global one, else the locale."""
+    from ..messages import check_lang
+
+    try:
+        return check_lang(state(ctx).lang)
+    except ValueError:
+        return "en"
+
+
 @contextmanager
-def reported():
+def reported(lang: str = "en"):
     """Inside the block, an ImagegateError becomes the CLI's error line and exit code 4."""
     try:
         yield
     except ImagegateError as exc:
-        raise fail(exc) from None
+        raise fail(exc, lang=lang) from None
 
 
 def stderr_is_tty() -> bool:

@@ -11,7 +11,7 @@ import typer
 
 from ..errors import ImagegateError, RegisterDamagedError
 from ..register import CHANNELS, ROLES, Register, expand_channels, parse_date, restore_over
-from .common import ConfigOpt, JsonOpt, RegisterOpt, fail, for_terminal, pick, register_location, reported
+from .common import ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, pick, register_location, reported
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
 
@@ -62,7 +62,7 @@ def add(
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}", param_hint="--role")
     reg = _open(ctx, register, create=True)
-    with reported():
+    with reported(command_lang(ctx)):
         with reg, Gate(register=reg, settings=load_settings(pick(config, ctx, "config"))) as gate:
             person, photos = enrol(gate, name, role, [str(p) for p in photo], note)
     typer.echo(f"enrolled {person.name} ({person.role}) from {len(photos)} photo(s); "
