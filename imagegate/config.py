@@ -68,6 +68,9 @@ class Settings:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_faces: int = 500
 
+    # --- retention (issue 18): a face template kept this long without review is listed for review ---
+    review_months: int = 24
+
     detector: DetectorSettings = field(default_factory=DetectorSettings)
 
     def publish_side(self, channel: str | None) -> int | None:
@@ -120,6 +123,7 @@ class Settings:
         need(self.crowd_prominent_top >= 1, f"crowd_prominent_top must be >= 1, got {self.crowd_prominent_top}")
         need(1 < self.crowd_prominent_ratio <= 10,
              f"crowd_prominent_ratio must be in (1, 10], got {self.crowd_prominent_ratio}")
+        need(1 <= self.review_months <= 120, f"review_months must be between 1 and 120, got {self.review_months}")
         for name in ("max_pixels", "max_file_bytes", "max_faces"):
             need(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
         d = self.detector

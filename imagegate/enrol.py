@@ -77,8 +77,10 @@ def prepare(gate: Gate, photo: str | os.PathLike) -> EnrolledPhoto:
                          quality=quality, embedding=vec)
 
 
-def enrol(gate: Gate, name: str, role: str, photos: list, note: str | None = None) -> tuple[Person, list[EnrolledPhoto]]:
-    """Create `name` with templates from `photos`, all or nothing."""
+def enrol(gate: Gate, name: str, role: str, photos: list, note: str | None = None,
+          **basis) -> tuple[Person, list[EnrolledPhoto]]:
+    """Create `name` with templates from `photos`, all or nothing. `basis`, `evidence`, `basis_date`:
+    why the template may be held (see Register.add_person_with_templates)."""
     if not photos:
         raise EnrolmentError("at least one reference photo is needed (--photo PATH)")
     name = normalise_name(name)  # a name that would be refused, refused before the photos are read
@@ -115,6 +117,6 @@ def enrol(gate: Gate, name: str, role: str, photos: list, note: str | None = Non
                     hint="check that the photo shows the right person; the same person must not be enrolled twice")
     person = register.add_person_with_templates(
         name, role, note, [(p.embedding, p.quality, p.face_px, p.sha256) for p in prepared],
-        model=FaceEmbedder.model_id)
+        model=FaceEmbedder.model_id, **basis)
     gate.reload_register()
     return person, prepared

@@ -193,6 +193,16 @@ UI = {
     "no_photos": {"en": "no photos found in the given paths", "fi": "annetuista poluista ei löytynyt kuvia"},
     "skipped_special": {"en": "{path}: skipped, not a regular file ({kind})",
                         "fi": "{path}: ohitettu, ei tavallinen tiedosto ({kind})"},
+    # retention review (imagegate.review), said once a day by `check` and `watch`
+    "review_due": {"en": "{n} enrolled person(s) due for review (old enrolment, consents ended or no recorded "
+                         "basis): see `imagegate register review`",
+                   "fi": "{n} rekisteröityä henkilöä odottaa tarkistusta (vanha rekisteröinti, luvat päättyneet tai "
+                         "peruste kirjaamatta): katso `imagegate register review`"},
+    "review_overdue": {"en": "enrolled or last reviewed more than {months} months ago",
+                       "fi": "rekisteröity tai tarkistettu viimeksi yli {months} kuukautta sitten"},
+    "consents_ended": {"en": "every consent has ended", "fi": "kaikki luvat ovat päättyneet"},
+    "basis_unrecorded": {"en": "no basis for holding the face template is recorded",
+                         "fi": "kasvomallin säilyttämisen perustetta ei ole kirjattu"},
     # the CLI's `check` and `faces`
     "progress_checking": {"en": "checking", "fi": "tarkistetaan"},
     "details_face": {"en": "{height} px (published {publish}) at {x},{y}",

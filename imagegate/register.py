@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import sqlite3
 import stat
@@ -39,7 +40,7 @@ ROLES = ("client", "staff", "partner", "other")
 CHANNELS = ("facebook", "twitter", "youtube", "instagram", "linkedin", "tiktok", "website", "print")
 CHANNEL_ALIASES = {"x": "twitter", "fb": "facebook", "ig": "instagram", "yt": "youtube"}
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x49474154  # "IGAT": tells our files from other SQLite databases
 EMBEDDING_DIM = 128
 
@@ -94,20 +95,64 @@ CHECKSUMMED = {
 }
 
 
-def _checksum_migration() -> list[str]:
-    out = []
-    for table, cols in CHECKSUMMED.items():
-        sums = f"imagegate_checksum({', '.join(cols)})"
-        out += [f"ALTER TABLE {table} ADD COLUMN checksum TEXT",
-                f"UPDATE {table} SET checksum = {sums}"]
-        for event in ("INSERT", f"UPDATE OF {', '.join(c for c in cols if c != 'id')}"):
-            name = f"{table}_checksum_{event.split()[0].lower()}"
-            out.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW BEGIN "
-                       f"UPDATE {table} SET checksum = {sums} WHERE id = NEW.id; END")
+def _checksum_steps(table: str, add_column: bool) -> list[str]:
+    cols = CHECKSUMMED[table]
+    key, sums = cols[0], f"imagegate_checksum({', '.join(cols)})"
+    out = [f"ALTER TABLE {table} ADD COLUMN checksum TEXT"] if add_column else []
+    out.append(f"UPDATE {table} SET checksum = {sums}")
+    for event in ("INSERT", f"UPDATE OF {', '.join(c for c in cols if c != key)}"):
+        name = f"{table}_checksum_{event.split()[0].lower()}"
+        out.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW BEGIN "
+                   f"UPDATE {table} SET checksum = {sums} WHERE {key} = NEW.{key}; END")
     return out
 
 
-MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _checksum_migration()}
+# v4 (issue 18): why a person's face template may be held at all (separate from consent to publish),
+# and a log of register changes. The log is written by triggers, so every writer logs; a person's log
+# rows go with them when they are forgotten. Existing people get the basis "unrecorded".
+BASES = ("consent", "other")
+UNRECORDED = "unrecorded"
+CHECKSUMMED["enrolment_basis"] = ("person_id", "basis", "evidence", "basis_date", "recorded_at")
+CHECKSUMMED["register_log"] = ("id", "person_id", "at", "action", "detail")
+
+
+def _log_trigger(name: str, event: str, person: str, at: str, action: str, detail: str, when: str = "") -> str:
+    return (f"CREATE TRIGGER log_{name} AFTER {event} FOR EACH ROW {when} BEGIN "
+            f"INSERT INTO register_log(person_id, at, action, detail) VALUES ({person}, {at}, '{action}', "
+            f"json_object({detail})); END")
+
+
+_BASIS_DETAIL = "'basis', NEW.basis, 'evidence', NEW.evidence, 'date', NEW.basis_date"
+_SCHEMA_V4 = [
+    "CREATE TABLE enrolment_basis ("
+    " person_id INTEGER PRIMARY KEY REFERENCES people(id) ON DELETE CASCADE,"
+    f" basis TEXT NOT NULL CHECK (basis IN ('consent', 'other', '{UNRECORDED}')),"
+    " evidence TEXT, basis_date TEXT, recorded_at TEXT NOT NULL, checksum TEXT)",
+    f"INSERT INTO enrolment_basis(person_id, basis, recorded_at) SELECT id, '{UNRECORDED}', created_at FROM people",
+    "CREATE TABLE register_log ("
+    " id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people(id) ON DELETE CASCADE,"
+    " at TEXT NOT NULL, action TEXT NOT NULL, detail TEXT, checksum TEXT)",
+    "CREATE INDEX register_log_person ON register_log(person_id)",
+    *_checksum_steps("enrolment_basis", add_column=False),
+    *_checksum_steps("register_log", add_column=False),
+    _log_trigger("enrolled", "INSERT ON people", "NEW.id", "NEW.created_at", "enrolled",
+                 "'name', NEW.name, 'role', NEW.role"),
+    _log_trigger("basis", "INSERT ON enrolment_basis", "NEW.person_id", "NEW.recorded_at", "basis", _BASIS_DETAIL),
+    _log_trigger("basis_changed", "UPDATE OF basis, evidence, basis_date ON enrolment_basis", "NEW.person_id",
+                 "NEW.recorded_at", "basis", _BASIS_DETAIL),
+    _log_trigger("template", "INSERT ON templates", "NEW.person_id", "NEW.created_at", "template",
+                 "'model', NEW.model, 'photo_sha256', NEW.photo_sha256"),
+    _log_trigger("consent", "INSERT ON consents", "NEW.person_id", "NEW.granted_at", "consent",
+                 "'channel', NEW.channel, 'valid_until', NEW.valid_until, 'risks_explained', NEW.risks_explained, "
+                 "'evidence', NEW.evidence"),
+    _log_trigger("withdrawn", "UPDATE OF withdrawn_at ON consents", "NEW.person_id", "NEW.withdrawn_at",
+                 "withdrawn", "'channel', NEW.channel",
+                 when="WHEN NEW.withdrawn_at IS NOT NULL AND OLD.withdrawn_at IS NULL"),
+]
+
+MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2,
+              3: [step for t in ("people", "consents", "templates") for step in _checksum_steps(t, True)],
+              4: _SCHEMA_V4}
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -246,6 +291,37 @@ class Consent:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class EnrolmentBasis:
+    """Why a person's face template may be held: `consent` (they agreed to be enrolled, which is not
+    consent to publish), `other` (another lawful basis, documented by `evidence`) or `unrecorded`
+    (enrolled before this was asked)."""
+
+    basis: str
+    evidence: str | None
+    basis_date: str | None
+    recorded_at: str | None
+    enrolled_at: str | None
+
+    @property
+    def recorded(self) -> bool:
+        return self.basis != UNRECORDED
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _basis_row(basis: str, evidence: str | None, day: dt.date | str | None) -> tuple:
+    if basis == UNRECORDED:
+        return UNRECORDED, None, None
+    if basis not in BASES:
+        raise RegisterError(f"unknown enrolment basis {basis!r}; expected one of: {', '.join(BASES)}")
+    if not (evidence or "").strip():
+        raise RegisterError(f"an enrolment basis '{basis}' needs --evidence (e.g. the signed form's id)")
+    day = parse_date(day) if isinstance(day, str) else (day or dt.date.today())
+    return basis, evidence.strip(), day.isoformat()
 
 
 @dataclass(frozen=True)
@@ -509,12 +585,16 @@ class Register:
 
     # -- people -------------------------------------------------------------------
 
-    def add_person(self, name: str, role: str, note: str | None = None) -> Person:
-        return self.add_person_with_templates(name, role, note, [], model="")
+    def add_person(self, name: str, role: str, note: str | None = None, **basis) -> Person:
+        return self.add_person_with_templates(name, role, note, [], model="", **basis)
 
     def add_person_with_templates(self, name: str, role: str, note: str | None,
-                                  templates: list[tuple[np.ndarray, float, float, str]], *, model: str) -> Person:
-        """Create a person and their templates in one transaction (all or nothing)."""
+                                  templates: list[tuple[np.ndarray, float, float, str]], *, model: str,
+                                  basis: str = UNRECORDED, evidence: str | None = None,
+                                  basis_date: dt.date | str | None = None) -> Person:
+        """Create a person, the basis for holding their templates, and the templates, in one transaction
+        (all or nothing)."""
+        basis_row = _basis_row(basis, evidence, basis_date)
         name = normalise_name(name)
         if not name:
             raise RegisterError("a person needs a non-empty name")
@@ -533,6 +613,8 @@ class Register:
                 raise RegisterError(f"a person named {name!r} is already registered",
                                     hint="choose a distinct name, or forget the old entry first") from None
             pid = int(cur.lastrowid)
+            db.execute("INSERT INTO enrolment_basis(person_id, basis, evidence, basis_date, recorded_at)"
+                       " VALUES (?, ?, ?, ?, ?)", (pid, *basis_row, now))
             db.executemany(
                 "INSERT INTO templates(person_id, model, embedding, quality, face_px, photo_sha256, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)", [(pid, model, *r, now) for r in rows])
@@ -551,11 +633,46 @@ class Register:
         _verify(rows, 4, "people", self.path)
         return [Person(*r[:4]) for r in rows]
 
+    def enrolment_basis(self, person: Person | str) -> EnrolmentBasis:
+        """Why this person's face template may be held (enrolment consent or another basis), and since when."""
+        person = self.get(person) if isinstance(person, str) else person
+        rows = self._query(f"SELECT {', '.join(CHECKSUMMED['enrolment_basis'])}, checksum FROM enrolment_basis"
+                           " WHERE person_id = ?", (person.id,))
+        _verify(rows, 0, "enrolment_basis", self.path)
+        created = self._query("SELECT created_at FROM people WHERE id = ?", (person.id,))
+        if not rows:  # cannot happen through this class; say "unrecorded" rather than guess
+            return EnrolmentBasis(UNRECORDED, None, None, None, created[0][0] if created else None)
+        _pid, basis, evidence, day, recorded = rows[0][:5]
+        return EnrolmentBasis(basis, evidence, day, recorded, created[0][0] if created else None)
+
+    def set_basis(self, name: str, basis: str, evidence: str | None,
+                  basis_date: dt.date | str | None = None) -> EnrolmentBasis:
+        """Record (or correct) the basis for holding a person's template; the change is logged."""
+        person = self.get(name)
+        row = _basis_row(basis, evidence, basis_date)
+        with self._tx() as db:
+            db.execute("INSERT INTO enrolment_basis(person_id, basis, evidence, basis_date, recorded_at)"
+                       " VALUES (?, ?, ?, ?, ?) ON CONFLICT(person_id) DO UPDATE SET basis = excluded.basis,"
+                       " evidence = excluded.evidence, basis_date = excluded.basis_date,"
+                       " recorded_at = excluded.recorded_at", (person.id, *row, _now()))
+        return self.enrolment_basis(person)
+
+    def history(self, person: Person | str) -> list[dict]:
+        """The register's log of changes concerning this person (enrolment, basis, templates, consents)."""
+        person = self.get(person) if isinstance(person, str) else person
+        rows = self._query(f"SELECT {', '.join(CHECKSUMMED['register_log'])}, checksum FROM register_log"
+                           " WHERE person_id = ? ORDER BY id", (person.id,))
+        _verify(rows, 0, "register_log", self.path)
+        return [{"at": r[2], "action": r[3], **json.loads(r[4] or "{}")} for r in rows]
+
     def forget(self, name: str) -> None:
         """Delete a person with every consent and template; no bytes of them remain."""
         person = self.get(name)
         with self._tx() as db:
             db.execute("DELETE FROM people WHERE id = ?", (person.id,))
+            # that someone was erased, and when; nothing about who (their own log rows went with them)
+            db.execute("INSERT INTO register_log(person_id, at, action, detail) VALUES (NULL, ?, 'forgotten', NULL)",
+                       (_now(),))
         self._scrub()
 
     def _scrub(self) -> None:
@@ -667,6 +784,21 @@ class Register:
             " WHERE t.photo_sha256 = ? LIMIT 1", (photo_sha256,))
         return Person(*rows[0]) if rows else None
 
+    def templates_of(self, person: Person | str, *, with_embeddings: bool = False) -> list[dict]:
+        """A person's templates described (model, quality, face height, reference photo's sha256, date);
+        the embedding itself only when asked for (an access request's export with --include-templates)."""
+        person = self.get(person) if isinstance(person, str) else person
+        rows = self._query(f"SELECT {', '.join(CHECKSUMMED['templates'])}, checksum FROM templates"
+                           " WHERE person_id = ? ORDER BY id", (person.id,))
+        _verify(rows, 0, "templates", self.path)
+        out = []
+        for _id, _pid, model, blob, quality, face_px, sha, created, _sum in rows:
+            d = {"model": model, "quality": quality, "face_px": face_px, "photo_sha256": sha, "created_at": created}
+            if with_embeddings:
+                d["embedding"] = np.frombuffer(blob, dtype="<f4").astype(float).tolist()
+            out.append(d)
+        return out
+
     def template_counts(self) -> dict[int, int]:
         return {pid: n for pid, n in self._query("SELECT person_id, count(*) FROM templates GROUP BY person_id")}
 
@@ -687,6 +819,7 @@ class Register:
         for p in self.people():
             out.append({
                 "name": p.name, "role": p.role, "note": p.note, "templates": counts.get(p.id, 0),
+                "enrolment": self.enrolment_basis(p).to_dict(),
                 "consent": {ch: self.consent_status(p, ch, day).to_dict() for ch in channels},
             })
         return out
@@ -721,7 +854,8 @@ def _check_integrity(db: sqlite3.Connection, path,
         raise RegisterDamagedError(f"{path} is damaged: {'; '.join(problems[:3])}", hint=hint)
 
 
-WHAT = {"people": "person", "consents": "consent", "templates": "face template"}
+WHAT = {"people": "person", "consents": "consent", "templates": "face template",
+        "enrolment_basis": "enrolment basis", "register_log": "register log"}
 
 
 def _verify(rows: list[tuple], start: int, table: str, path) -> None:
@@ -739,7 +873,10 @@ def _check_rows(db: sqlite3.Connection, path, hint: str | None = None) -> None:
     """Every row of a register (schema 3 and later) against its checksum."""
     if db.execute("PRAGMA user_version").fetchone()[0] < 3:
         return
+    present = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     for table, cols in CHECKSUMMED.items():
+        if table not in present:  # a backup from before the table existed
+            continue
         rows = db.execute(f"SELECT {', '.join(cols)}, checksum FROM {table}").fetchall()
         try:
             _verify(rows, 0, table, path)

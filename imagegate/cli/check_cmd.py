@@ -18,7 +18,7 @@ from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
 from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
                      for_terminal, lang_or_fail, note_settings, pick, printable, register_location, reported,
-                     stderr_is_tty)
+                     say_review_notice, stderr_is_tty)
 
 COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
           "error": typer.colors.MAGENTA}
@@ -137,6 +137,7 @@ def check(
         raise typer.BadParameter(for_terminal(f"expected a folder for the previews, found a file: {annotate}"),
                                  param_hint="--annotate")
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
+    say_review_notice(lambda: (gate.register, lambda: None), gate.settings.review_months, lang)
     sheet = _sheet(gate, lang) if report is not None else None
     from ..batch import Batch, Job
 

@@ -135,3 +135,20 @@ def display_path(path: str) -> str:
     except ValueError:
         pass
     return for_terminal(path)
+
+
+def say_review_notice(open_register, months: int, lang: str) -> None:
+    """Once a day (per user), say on stderr that people are due for a retention review. Never stops a
+    check: a register that cannot be read is reported by the check itself."""
+    from ..review import daily_notice
+
+    try:
+        reg, close = open_register()
+        try:
+            text = daily_notice(reg, months, lang)
+        finally:
+            close()
+    except ImagegateError:
+        return
+    if text:
+        typer.secho(f"imagegate: {text}", err=True, fg=typer.colors.YELLOW)

@@ -11,7 +11,8 @@ import typer
 
 from ..errors import ImagegateError, RegisterDamagedError
 from ..register import CHANNELS, ROLES, Register, expand_channels, parse_date, restore_over
-from .common import ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, pick, register_location, reported
+from .common import (ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, pick, register_location,
+                     reported)
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
 
@@ -44,6 +45,35 @@ def _open(ctx: typer.Context, register: Path | None, *, create: bool) -> Registe
         return Register(register_location(ctx, register).path, create=create)
 
 
+BasisOpt = Annotated[Optional[str], typer.Option(
+    "--basis", help="Why the face template may be held: consent (the person agreed to be enrolled; not consent "
+                    "to publish) or other (another documented basis).", show_default=False)]
+BasisEvidenceOpt = Annotated[Optional[str], typer.Option(
+    "--evidence", help="Reference to the document recording the basis (e.g. the signed form's id).",
+    show_default=False)]
+BasisDateOpt = Annotated[Optional[str], typer.Option(
+    "--basis-date", help="Date of that document, YYYY-MM-DD (default: today).", show_default=False)]
+
+
+def _basis_command(name: str) -> str:
+    return f'`imagegate register basis "{name}" --basis consent|other --evidence ID`'
+
+
+def _basis(basis: str, evidence: str | None, day: str | None) -> dict:
+    """Checked before any photo is read: a usage error (exit 2) changes nothing."""
+    from ..register import BASES
+
+    if basis not in BASES:
+        raise typer.BadParameter(f"expected one of {', '.join(BASES)}, found {basis!r}", param_hint="--basis")
+    if not (evidence or "").strip():
+        raise typer.BadParameter("the basis needs the document that records it", param_hint="--evidence")
+    try:
+        when = parse_date(day) if day else None
+    except ImagegateError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--basis-date") from None
+    return {"basis": basis, "evidence": evidence, "basis_date": when}
+
+
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -51,6 +81,9 @@ def add(
     role: Annotated[str, typer.Option("--role", "-r", help=f"One of: {', '.join(ROLES)}.")],
     photo: Annotated[list[Path], typer.Option("--photo", "-p", help="Reference photo (one face); repeatable.")],
     note: Annotated[Optional[str], typer.Option("--note", help="Free-text note.")] = None,
+    basis: BasisOpt = None,
+    evidence: BasisEvidenceOpt = None,
+    basis_date: BasisDateOpt = None,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -61,12 +94,65 @@ def add(
 
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}", param_hint="--role")
+    recorded = _basis(basis, evidence, basis_date) if basis else {}
     reg = _open(ctx, register, create=True)
     with reported(command_lang(ctx)):
         with reg, Gate(register=reg, settings=load_settings(pick(config, ctx, "config"))) as gate:
-            person, photos = enrol(gate, name, role, [str(p) for p in photo], note)
+            person, photos = enrol(gate, name, role, [str(p) for p in photo], note, **recorded)
     typer.echo(f"enrolled {person.name} ({person.role}) from {len(photos)} photo(s); "
                f"no consent recorded yet (see `imagegate register consent`)")
+    if not basis:
+        typer.secho(f"note: no basis for holding {person.name}'s face template is recorded; record it with "
+                    f"{_basis_command(person.name)}", err=True, fg=typer.colors.YELLOW)
+
+
+@app.command("basis")
+def basis_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Registered person.")],
+    basis: Annotated[str, typer.Option("--basis", help="consent or other.")],
+    evidence: Annotated[str, typer.Option("--evidence", help="The document recording the basis.")],
+    basis_date: BasisDateOpt = None,
+    register: RegisterOpt = None,
+) -> None:
+    """Record (or confirm at a review) why a person's face template may be held."""
+    recorded = _basis(basis, evidence, basis_date)
+    with _open(ctx, register, create=False) as reg, reported():
+        b = reg.set_basis(name, **recorded)
+        person = reg.get(name)
+    typer.echo(f"basis recorded for {person.name}: {b.basis} ({b.evidence}, {b.basis_date})")
+
+
+@app.command("review")
+def review(
+    ctx: typer.Context,
+    json_out: JsonOpt = False,
+    register: RegisterOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List people due for review: enrolled (or reviewed) longer ago than review_months, every consent
+    ended, or no recorded basis; with the command to forget each. Exit 0 when nobody is due, 1 otherwise."""
+    from ..config import load_settings
+    from ..messages import ui
+    from ..review import due_for_review
+
+    lang = command_lang(ctx)
+    with reported():
+        months = load_settings(pick(config, ctx, "config")).review_months
+    path = register_location(ctx, register).path
+    due = []
+    if path.exists():
+        with _open(ctx, register, create=False) as reg, reported():
+            due = due_for_review(reg, months)
+    if json_out:
+        typer.echo(json.dumps([d.to_dict() for d in due], ensure_ascii=False, indent=2))
+    elif not due:
+        typer.echo(f"nobody is due for review (review_months = {months})")
+    for d in [] if json_out else due:
+        why = "; ".join(ui(r, lang, months=months) for r in d.reasons)
+        typer.echo(f"{for_terminal(d.name)} ({d.role}, since {d.reviewed_on}): {why}")
+        typer.echo(f"    keep: {_basis_command(for_terminal(d.name))}    erase: {for_terminal(d.command)}")
+    raise typer.Exit(1 if due else 0)
 
 
 @app.command("consent")
@@ -149,6 +235,11 @@ def list_(
         with _open(ctx, register, create=False) as reg:
             with reported():
                 rows = reg.summary()
+    unrecorded = [r["name"] for r in rows if r["enrolment"]["basis"] == "unrecorded"]
+    if unrecorded:
+        typer.secho(f"warning: no basis for holding the face template is recorded for {len(unrecorded)} "
+                    f"person(s): {', '.join(map(for_terminal, unrecorded))}; record it with "
+                    f"{_basis_command('NAME')}", err=True, fg=typer.colors.YELLOW)
     if json_out:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -169,6 +260,28 @@ def list_(
                 cell = "no-risks"
             cells.append(f"{cell:<10}")
         typer.echo(f"{r['name']:<24} {r['role']:<8} {r['templates']:>6}  " + " ".join(cells))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Registered person.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON file to write; a readable page is written "
+                                      "beside it with .html. Neither may exist.")],
+    audit_log: Annotated[Optional[list[Path]], typer.Option(
+        "--audit", help="A watcher's audit.jsonl: include the decisions that named this person. Repeatable.",
+        show_default=False)] = None,
+    include_templates: Annotated[bool, typer.Option(
+        "--include-templates", help="Also write the face templates' numbers (biometric data; off by default).")] = False,
+    register: RegisterOpt = None,
+) -> None:
+    """Write what the register holds about one person (for their access request): JSON and an HTML page."""
+    from ..export import person_record, write_export
+
+    with _open(ctx, register, create=False) as reg, reported():
+        record = person_record(reg, name, audit_logs=audit_log or [], include_templates=include_templates)
+        paths = write_export(record, out)
+    typer.echo(f"exported {record['person']['name']}: {paths[0]} and {paths[1]} (mode 0600)")
 
 
 @app.command("backup")

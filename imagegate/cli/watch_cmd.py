@@ -12,7 +12,7 @@ from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
 from .common import (ConfigOpt, LangOpt, RegisterOpt, for_terminal, lang_or_fail, note_settings, pick,
-                     register_location, reported)
+                     register_location, reported, say_review_notice)
 from .check_cmd import COLOUR
 
 TEXTS = {
@@ -46,10 +46,11 @@ def _text(key: str, lang: str, **params) -> str:
     return TEXTS[key][lang].format(**params)
 
 
-def _printer(lang: str):
+def _printer(lang: str, notice=lambda: None):
     from ..journal import Outcome
 
     def show(outcome: Outcome) -> None:
+        notice()
         if outcome.action != "sorted":
             typer.secho(_text(outcome.action, lang, name=for_terminal(outcome.name)), err=True,
                         fg=typer.colors.YELLOW)
@@ -60,6 +61,27 @@ def _printer(lang: str):
         typer.echo(f" {for_terminal(outcome.name)} -> {for_terminal(outcome.destination)}{extra}")
 
     return show
+
+
+def _review_notice(reg, months: int, lang: str):
+    """The once-a-day review notice for a service that runs for weeks: looked at when the watcher starts and
+    then at most hourly, as photos are sorted."""
+    import time
+
+    from ..register import Register
+
+    last = [float("-inf")]
+
+    def opened():
+        r = Register(reg.path, create=False)
+        return r, r.close
+
+    def maybe() -> None:
+        if time.monotonic() - last[0] >= 3600 and reg.path.exists():
+            last[0] = time.monotonic()
+            say_review_notice(opened, months, lang)
+
+    return maybe
 
 
 def watch(
@@ -108,12 +130,12 @@ def watch(
             if not reg.path.exists():
                 raise ImagegateError(f"register {reg} does not exist",
                                      hint="enrol people with `imagegate register add`, or omit --register")
-            Register(reg, create=False).close()  # fail now, not once per photo in the workers
+            Register(reg.path, create=False).close()  # fail now, not once per photo in the workers
         kwargs = {} if jobs is None else {"jobs": jobs}
         watcher = Watcher(inbox, out, channel=channel, settings=settings, register=reg, lang=lang, config=config,
                           watch=WatchSettings(settle_seconds=settle, rescan_seconds=rescan, polling=polling,
                                               redact=redact, photo_timeout_seconds=photo_timeout, **kwargs),
-                          on_outcome=_printer(lang))
+                          on_outcome=_printer(lang, notice := _review_notice(reg, settings.review_months, lang)))
         info = watcher.start()
 
     def on_signal(signum, frame) -> None:
@@ -125,6 +147,7 @@ def watch(
     typer.echo(for_terminal(_text("start", lang, inbox=info.inbox, out=info.out, channel=info.channel,
                                   register=f"{info.register} ({_text('source_' + info.register_source, lang)})",
                                   config=info.config or none, jobs=info.jobs, observer=info.observer)))
+    notice()
     with reported():
         watcher.run()
     typer.echo(_text("stopped", lang, **watcher.counts))
