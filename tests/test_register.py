@@ -98,7 +98,7 @@ def test_schema_pragmas(tmp_path):
             assert other.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
             assert other.execute("PRAGMA journal_mode").fetchone() == ("delete",)
             tables = {n for (n,) in other.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            assert tables == {"people", "consents", "templates"}
+            assert tables == {"people", "consents", "templates", "enrolment_basis", "register_log"}
         finally:
             other.close()
 
@@ -674,7 +674,7 @@ def test_cli_list_json_has_people_and_consents_but_no_embeddings(tmp_path):
     assert [(x["name"], x["role"], x["note"], x["templates"]) for x in rows] == [
         ("Anna", "client", None, 2), ("Bo", "staff", "camera", 1)]
     for x in rows:
-        assert set(x) == {"name", "role", "note", "templates", "consent"}
+        assert set(x) == {"name", "role", "note", "templates", "consent", "enrolment"}
         assert list(x["consent"]) == list(CHANNELS)
     assert rows[0]["consent"]["facebook"] == {"channel": "facebook", "state": "valid", "risks_explained": True,
                                               "valid_until": "2999-01-01", "evidence": "f-1"}
