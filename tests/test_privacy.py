@@ -265,3 +265,27 @@ def test_a_check_stores_nothing_about_unknown_people_and_opens_no_connection(tmp
         v = gate.check(str(SAMPLES / "astronaut.png"), channel="facebook")  # a face nobody enrolled
     assert v.decision == "needs_consent"
     assert (hashlib.sha256(path.read_bytes()).hexdigest(), sorted(os.listdir(tmp_path))) == before
+
+
+def test_the_watcher_says_the_review_notice_when_it_starts(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "old.sqlite3"
+    main_schema_register(path)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    cmd = [sys.executable, "-m", "imagegate", "--register", str(path), "--lang", "en", "watch", str(inbox),
+           "--out", str(out), "--jobs", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (tmp_path / "state" / "imagegate" / "review-notice").exists():
+                break
+            time.sleep(0.2)
+    finally:
+        proc.terminate()
+        stdout, stderr = proc.communicate(timeout=90)
+    assert stderr.count("2 enrolled person(s) due for review") == 1, stdout + stderr
