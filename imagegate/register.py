@@ -934,10 +934,25 @@ def _create_blank(p: Path) -> None:
             os.link(tmp, p)
         except FileExistsError:
             pass  # another process created it a moment ago; open that one
+        except OSError:
+            _copy_new(tmp, p)  # a filesystem without hard links (some network shares)
     except (OSError, sqlite3.Error) as exc:
         raise RegisterError(f"cannot create the register {p}: {getattr(exc, 'strerror', None) or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _copy_new(src: Path, dest: Path) -> None:
+    """`src`'s bytes into a new `dest` (an opener in the moment between creating and writing it sees an
+    empty file and refuses it: an error, never an empty register)."""
+    try:
+        fd = os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(src.read_bytes())
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def restore_over(path: str | os.PathLike, source: str | os.PathLike) -> None:

@@ -306,3 +306,14 @@ def test_an_older_register_gets_checksums_on_upgrade(tmp_path):
     _damage_template(path, "Anna")
     with pytest.raises(RegisterError, match="do not match the checksum"):
         Register(path)
+
+
+def test_a_new_register_is_created_where_hard_links_are_not_supported(tmp_path, monkeypatch):
+    def no_links(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person("Anna", "staff")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and sorted(os.listdir(tmp_path)) == ["reg.sqlite3"]
