@@ -16,7 +16,7 @@ from ..errors import ImagegateError
 from ..metadata import exists_error
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
-from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
+from .common import (config_file, EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
                      for_terminal, lang_or_fail, note_settings, pick, printable, register_location, reported,
                      say_review_notice, stderr_is_tty)
 
@@ -32,7 +32,7 @@ def _gate(ctx, register, config, lang, *, need_register: bool):
     from ..config import load_settings
     from ..gate import Gate
 
-    config = pick(config, ctx, "config")
+    config = config_file(ctx, config)
     settings = load_settings(config)
     note_settings(settings, config)
     reg = register_location(ctx, register)
@@ -239,7 +239,7 @@ def faces(
 
     lang = lang_or_fail(pick(lang, ctx, "lang"))
     with reported():
-        settings = load_settings(pick(config, ctx, "config"))
+        settings = load_settings(config_file(ctx, config))
         channel = normalise_channel(channel) if channel else None
     targets = collect_targets(paths, lang)
     out, errors = [], 0

@@ -29,9 +29,9 @@ EXIT_FOR = {"allowed": EXIT_ALLOWED, "needs_consent": EXIT_NEEDS_CONSENT, "block
 # `imagegate --register X`. The order lives in one place, register.locate_register.
 REGISTER_HELP = "Consent register file (default: IMAGEGATE_REGISTER, else the per-user data file)."
 RegisterOpt = Annotated[Optional[Path], typer.Option("--register", help=REGISTER_HELP, show_default=False)]
-ConfigOpt = Annotated[Optional[Path], typer.Option(
-    "--config", envvar="IMAGEGATE_CONFIG_FILE", help="TOML settings file (see `imagegate config show`).",
-    show_default=False)]
+# No envvar= either, for the same reason: the order lives in config_file() below.
+CONFIG_HELP = "TOML settings file (default: IMAGEGATE_CONFIG_FILE; see `imagegate config show`)."
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help=CONFIG_HELP, show_default=False)]
 LangOpt = Annotated[Optional[str], typer.Option(
     "--lang", help="Message language: fi or en (default: from the locale).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
@@ -65,6 +65,20 @@ def register_location(ctx: typer.Context, local: Path | None):
         raise typer.BadParameter(f"two registers named: {given} before the command and {local} after it; "
                                  "name one", param_hint="--register")
     return locate_register(local if local is not None else given)
+
+
+def config_file(ctx: typer.Context, local: Path | None) -> Path | None:
+    """The settings file for this command, in one order: its own --config or the global one (two
+    different files named is a usage error), then IMAGEGATE_CONFIG_FILE; None means defaults plus the
+    per-user file."""
+    given = state(ctx).config
+    if local is not None and given is not None and os.path.abspath(local) != os.path.abspath(given):
+        raise typer.BadParameter(f"two settings files named: {given} before the command and {local} after "
+                                 "it; name one", param_hint="--config")
+    chosen = local if local is not None else given
+    if chosen is None and os.environ.get("IMAGEGATE_CONFIG_FILE"):
+        chosen = Path(os.environ["IMAGEGATE_CONFIG_FILE"])
+    return chosen
 
 
 def fail(exc: ImagegateError | str, code: int = EXIT_ERROR, lang: str = "en") -> "typer.Exit":

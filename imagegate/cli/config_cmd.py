@@ -7,7 +7,7 @@ import json
 import typer
 
 from ..config import load_settings, settings_sources, to_toml, user_config_path
-from .common import ConfigOpt, JsonOpt, RegisterOpt, for_terminal, pick, register_location, reported
+from .common import config_file, ConfigOpt, JsonOpt, RegisterOpt, for_terminal, register_location, reported
 
 app = typer.Typer(help="Show settings.", no_args_is_help=True)
 SOURCES = {"option": "--register", "environment": "IMAGEGATE_REGISTER", "default": "the per-user default"}
@@ -18,7 +18,7 @@ def show(ctx: typer.Context, json_out: JsonOpt = False, config: ConfigOpt = None
          register: RegisterOpt = None) -> None:
     """Print the effective settings (defaults, then the per-user file, then --config) and which register
     the other commands would use."""
-    path = pick(config, ctx, "config")
+    path = config_file(ctx, config)
     reg = register_location(ctx, register)
     with reported():
         settings = load_settings(path)

@@ -10,7 +10,7 @@ import typer
 
 from .. import quiet  # noqa: F401  (quiet native logs before mediapipe loads)
 from . import audit_cmd, check_cmd, config_cmd, redact_cmd, register_cmd, watch_cmd
-from .common import EXIT_ERROR, RegisterOpt, State
+from .common import CONFIG_HELP, EXIT_ERROR, RegisterOpt, State
 
 app = typer.Typer(
     help="imagegate: check photos for identifiable people and consent before posting on social media.",
@@ -41,7 +41,7 @@ def main(
     ctx: typer.Context,
     register: RegisterOpt = None,
     config: Annotated[Optional[Path], typer.Option(
-        "--config", envvar="IMAGEGATE_CONFIG_FILE", help="TOML settings file.", show_default=False)] = None,
+        "--config", help=CONFIG_HELP, show_default=False)] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", help="fi or en (default: locale).",
                                                 show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,

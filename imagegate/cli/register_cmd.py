@@ -11,7 +11,7 @@ import typer
 
 from ..errors import ImagegateError, RegisterDamagedError
 from ..register import CHANNELS, ROLES, Register, expand_channels, parse_date, restore_over
-from .common import (ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, pick, register_location,
+from .common import (config_file, ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, register_location,
                      reported)
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
@@ -97,7 +97,7 @@ def add(
     recorded = _basis(basis, evidence, basis_date) if basis else {}
     reg = _open(ctx, register, create=True)
     with reported(command_lang(ctx)):
-        with reg, Gate(register=reg, settings=load_settings(pick(config, ctx, "config"))) as gate:
+        with reg, Gate(register=reg, settings=load_settings(config_file(ctx, config))) as gate:
             person, photos = enrol(gate, name, role, [str(p) for p in photo], note, **recorded)
     typer.echo(f"enrolled {person.name} ({person.role}) from {len(photos)} photo(s); "
                f"no consent recorded yet (see `imagegate register consent`)")
@@ -138,7 +138,7 @@ def review(
 
     lang = command_lang(ctx)
     with reported():
-        months = load_settings(pick(config, ctx, "config")).review_months
+        months = load_settings(config_file(ctx, config)).review_months
     path = register_location(ctx, register).path
     due = []
     if path.exists():

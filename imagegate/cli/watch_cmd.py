@@ -11,7 +11,7 @@ import typer
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
-from .common import (ConfigOpt, LangOpt, RegisterOpt, for_terminal, lang_or_fail, note_settings, pick,
+from .common import (config_file, ConfigOpt, LangOpt, RegisterOpt, for_terminal, lang_or_fail, note_settings, pick,
                      register_location, reported, say_review_notice)
 from .check_cmd import COLOUR
 
@@ -121,7 +121,7 @@ def watch(
         channel = normalise_channel(channel)
     except ImagegateError as exc:
         raise typer.BadParameter(exc.message, param_hint="--channel") from None
-    config = pick(config, ctx, "config")
+    config = config_file(ctx, config)
     reg = register_location(ctx, register)
     with reported():
         settings = load_settings(config)

@@ -1,0 +1,40 @@
+"""The settings file is chosen in one order: an option (global or the command's own) beats
+IMAGEGATE_CONFIG_FILE, and two different files named is a usage error."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from imagegate.cli.main import app
+
+runner = CliRunner()
+
+
+def _files(tmp_path):
+    named = tmp_path / "named.toml"
+    named.write_text("crowd_min_faces = 12\n", encoding="utf-8")
+    env = tmp_path / "env.toml"
+    env.write_text("crowd_min_faces = 15\n", encoding="utf-8")
+    return named, env
+
+
+def _crowd_min(result):
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["crowd_min_faces"]
+
+
+def test_global_config_option_beats_the_environment(tmp_path, monkeypatch):
+    named, env = _files(tmp_path)
+    monkeypatch.setenv("IMAGEGATE_CONFIG_FILE", str(env))
+    assert _crowd_min(runner.invoke(app, ["--config", str(named), "config", "show", "--json"])) == 12
+    assert _crowd_min(runner.invoke(app, ["config", "show", "--json", "--config", str(named)])) == 12
+    assert _crowd_min(runner.invoke(app, ["config", "show", "--json"])) == 15
+
+
+def test_two_different_config_files_is_a_usage_error(tmp_path):
+    named, env = _files(tmp_path)
+    r = runner.invoke(app, ["--config", str(named), "config", "show", "--config", str(env)])
+    assert r.exit_code == 2
+    assert "two settings files named" in r.output
