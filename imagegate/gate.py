@@ -6,6 +6,7 @@ library never prints: results are returned, problems raised as ImagegateError.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from .match import Match, match_faces
 from .measure import Measurement, measure
 from .policy import FaceFacts, PolicySettings, decide
 from .register import Register, RegisterLocation, locate_register, normalise_channel
-from .verdict import FaceReport, Failure, Verdict
+from .verdict import FaceReport, Failure, Verdict, ViewReport, order_reasons, views_reasons, worst
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,28 @@ class Gate:
     def check(self, image: ImageInput | LoadedImage, *, channel: str, on: dt.date | None = None) -> Verdict:
         channel = normalise_channel(channel)
         day = on or dt.date.today()
-        analysis = self.analyse(image, channel=channel)
-        img = analysis.image
+        img = image if isinstance(image, LoadedImage) else load_image(image, self.settings.limits)
+        result, reports = self._judge(img, channel, day, img.frames)
+        views = []
+        for view in img.views:
+            # a view is judged like the photo; its faces are in its own pixels
+            shown = dataclasses.replace(img, rgb=view.rgb, views=(), cautions=(), frames=1)
+            v_result, v_reports = self._judge(shown, channel, day, 1)
+            views.append(ViewReport(view=view, decision=v_result.decision, reasons=v_result.reasons,
+                                    faces=tuple(v_reports)))
+        decision = worst([result.decision] + [v.decision for v in views]
+                         + ["needs_consent" for _ in img.cautions])
+        extra = views_reasons(views, img.cautions, self.lang, reports)
+        # metadata warnings (GPS, people tags) inform but never change the decision
+        reasons = order_reasons(result.reasons + extra) + metadata_reasons(img.metadata, self.lang)
+        return Verdict(file=img.source, sha256=img.sha256, decision=decision, reasons=reasons,
+                       faces=tuple(reports), channel=channel, width=img.width, height=img.height,
+                       crowd=result.crowd, lang=self.lang, checked_on=day.isoformat(), versions=self.versions(),
+                       views=tuple(views))
+
+    def _judge(self, img: LoadedImage, channel: str, day: dt.date, frames: int):
+        """The policy's result and the face reports for one rendering of a photo."""
+        analysis = self.analyse(img, channel=channel)
         needed = [i for i, m in enumerate(analysis.measurements) if m.identifiable and m.matchable]
         gallery = self.gallery()
         matches: dict[int, Match] = {}
@@ -207,17 +228,13 @@ class Gate:
                                    matchable=m.matchable, match=match, consents=consents))
             consent_of[i] = consents
         result = decide(facts, PolicySettings.from_settings(self.settings), channel=channel, lang=self.lang,
-                        frames=img.frames, register_empty=len(gallery) == 0)
+                        frames=frames, register_empty=len(gallery) == 0)
         reports = []
         for i, (f, m, st) in enumerate(zip(analysis.faces, analysis.measurements, result.faces)):
             consent = consent_of[i].get(st.person.name) if st.person else None
             reports.append(FaceReport(index=i, face=f, measurement=m, status=st, match=matches.get(i),
                                       consent=consent))
-        # metadata warnings (GPS, people tags) inform but never change the decision
-        reasons = result.reasons + metadata_reasons(img.metadata, self.lang)
-        return Verdict(file=img.source, sha256=img.sha256, decision=result.decision, reasons=reasons,
-                       faces=tuple(reports), channel=channel, width=img.width, height=img.height,
-                       crowd=result.crowd, lang=self.lang, checked_on=day.isoformat(), versions=self.versions())
+        return result, reports
 
     def check_many(self, images: Iterable[ImageInput], *, channel: str,
                    on: dt.date | None = None) -> Iterator[Verdict | Failure]:

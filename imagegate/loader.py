@@ -24,6 +24,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import ImageLoadError
 from .metadata import NO_METADATA, MetadataSummary, inspect as inspect_metadata, rgb_icc
+from .views import Caution, View, has_alpha, render
 
 try:  # HEIC/HEIF (iPhone photos)
     import pillow_heif
@@ -76,6 +77,11 @@ class LoadedImage:
     metadata: MetadataSummary = NO_METADATA
     #: the source's ICC profile when it describes RGB, for files written from these pixels
     icc_profile: bytes | None = field(default=None, repr=False)
+    #: what viewers may see that differs materially from `rgb` (over black, alpha dropped,
+    #: colour-managed): each is checked like the photo
+    views: tuple[View, ...] = field(default=(), repr=False)
+    #: what viewers may see that could not be rendered: the photo is at best needs consent
+    cautions: tuple[Caution, ...] = ()
 
     @property
     def width(self) -> int:
@@ -252,7 +258,7 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
                 ImageOps.exif_transpose(pil, in_place=True)
             else:
                 pil = ImageOps.exif_transpose(pil)
-            rgb = _to_rgb(pil)
+            rendered = render(pil, _to_rgb)
     except ImageLoadError:
         raise
     except OSError as exc:
@@ -266,8 +272,9 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
         raise ImageLoadError.coded("no_memory", source=source) from None
     except Exception as exc:  # noqa: BLE001
         raise ImageLoadError.coded("corrupt", source=source, detail=str(exc)) from None
-    return LoadedImage(source=source, rgb=rgb, sha256=digest, format=fmt, frames=frames,
-                       exif_orientation=orientation, metadata=metadata, icc_profile=icc)
+    return LoadedImage(source=source, rgb=rendered.rgb, sha256=digest, format=fmt, frames=frames,
+                       exif_orientation=orientation, metadata=metadata, icc_profile=icc,
+                       views=tuple(rendered.views), cautions=tuple(rendered.cautions))
 
 
 def _to_rgb(pil: Image.Image) -> np.ndarray:
@@ -309,10 +316,10 @@ def _to_rgb_array(pil: Image.Image) -> np.ndarray:
         lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
         grey = np.zeros(arr.shape, np.uint8) if hi <= lo else ((arr - lo) / (hi - lo) * 255).astype(np.uint8)
         return np.ascontiguousarray(np.stack([grey] * 3, axis=-1))
-    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in pil.info):
+    if has_alpha(pil):
+        # views.render() flattens transparency before this; any other caller gets it over white too
         rgba = pil.convert("RGBA")
-        # Flatten onto mid grey so a face on a transparent background still has contrast.
-        base = Image.new("RGBA", rgba.size, (128, 128, 128, 255))
+        base = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         base.alpha_composite(rgba)
         return np.asarray(base.convert("RGB"))
     if mode != "RGB":

@@ -132,7 +132,33 @@ TEXTS = {
         "fi": "Tiedostossa on henkilötunnisteita ({tags}): nimiä tai kasvoalueita metatiedoissa. "
               "Julkaise kopio ilman metatietoja (imagegate redact tekee sellaisen).",
     },
+    "rendering_checked": {
+        "en": "The photo looks different {what}; that version was checked too: {decision}.",
+        "fi": "Kuva näyttää erilaiselta {what}; myös se tarkistettiin: {decision}.",
+    },
+    "profile_unapplied": {
+        "en": "The file's colour profile could not be applied, so what colour-managed viewers show was not "
+              "checked. Convert the photo to sRGB and check it again.",
+        "fi": "Tiedoston väriprofiilia ei voitu käyttää, joten värinhallintaa käyttävien ohjelmien näyttämää "
+              "kuvaa ei tarkistettu. Muunna kuva sRGB-muotoon ja tarkista se uudelleen.",
+    },
 }
+
+#: other renderings of a photo (imagegate/views.py): as a phrase ("looks different {what}") and as a
+#: title before that rendering's own reasons
+VIEWS = {
+    "on_black": {"en": ("over a black background (dark mode)", "Over black"),
+                 "fi": ("mustalla taustalla (tumma tila)", "Mustalla taustalla")},
+    "alpha_ignored": {"en": ("with its transparency ignored", "Transparency ignored"),
+                      "fi": ("läpinäkyvyys ohitettuna", "Läpinäkyvyys ohitettuna")},
+    "colour_managed": {"en": ("with its colour profile applied", "Colour profile applied"),
+                       "fi": ("väriprofiilin mukaan näytettynä", "Väriprofiilin mukaan")},
+}
+
+
+def view_text(kind: str, lang: str, *, n: int = 0, title: bool = False) -> str:
+    return VIEWS[kind][check_lang(lang)][1 if title else 0].format(n=n)
+
 
 FACE_WORD = {"en": ("face", "faces"), "fi": ("kasvot", "kasvot")}
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import messages
 from .detect import Face
 from .match import Match
 from .measure import Measurement
-from .policy import FaceStatus, Reason
+from .policy import DECISIONS, FaceStatus, Reason
 from .register import ConsentStatus
+from .views import Caution, View
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,56 @@ class FaceReport:
 
 
 @dataclass(frozen=True)
+class ViewReport:
+    """How another rendering of the photo was judged."""
+
+    view: View
+    decision: str
+    reasons: tuple[Reason, ...]
+    faces: tuple[FaceReport, ...]
+
+    def to_dict(self) -> dict:
+        return {**self.view.to_dict(), "decision": self.decision, "faces": [f.to_dict() for f in self.faces]}
+
+
+def worst(decisions) -> str:
+    return max(decisions, key=DECISIONS.index)
+
+
+_SEVERITY = {"blocked": "block", "needs_consent": "consent", "allowed": "info"}
+_ORDER = {"block": 0, "consent": 1}
+
+
+def order_reasons(reasons) -> tuple[Reason, ...]:
+    """Blocking reasons first, then those asking for consent, the rest in their order."""
+    return tuple(sorted(reasons, key=lambda r: _ORDER.get(r.severity, 2)))
+
+
+def views_reasons(views, cautions: tuple[Caution, ...], lang: str, faces=()) -> tuple[Reason, ...]:
+    """Why other renderings were checked, what they showed, and what could not be.
+    A view's reason about people the photo's own `faces` already account for is not repeated."""
+    known = {_who(f) for f in faces}
+    out = []
+    for v in views:
+        code = "rendering_checked"
+        out.append(Reason(code, None, messages.render(
+            code, lang, what=messages.view_text(v.view.kind, lang, n=v.view.number),
+            decision=messages.decision_text(v.decision, lang)), (), _SEVERITY[v.decision]))
+        title = messages.view_text(v.view.kind, lang, n=v.view.number, title=True)
+        # the view's own faces are numbered in its pixels, not the photo's: named in the text only
+        out += [Reason(r.code, r.rule, f"{title}: {r.message}", (), r.severity)
+                for r in v.reasons if r.severity in ("block", "consent")
+                and not (r.faces and {_who(v.faces[i]) for i in r.faces} <= known)]
+    for c in cautions:
+        out.append(Reason(c.code, None, messages.render(c.code, lang, count=c.count), (), "consent"))
+    return tuple(out)
+
+
+def _who(face: FaceReport) -> tuple[str, str | None]:
+    return face.status.status, face.status.person.name if face.status.person else None
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The outcome of checking one photo for one channel."""
 
@@ -63,6 +115,8 @@ class Verdict:
     lang: str = "en"
     checked_on: str = ""
     versions: dict = field(default_factory=dict)
+    #: other renderings that differed from the photo, each judged on its own
+    views: tuple[ViewReport, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -82,6 +136,7 @@ class Verdict:
             "checked_on": self.checked_on,
             "lang": self.lang,
             "versions": self.versions,
+            "views": [v.to_dict() for v in self.views],
         }
 
 
