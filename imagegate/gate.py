@@ -178,11 +178,13 @@ class Gate:
         channel = normalise_channel(channel)
         day = on or dt.date.today()
         img = image if isinstance(image, LoadedImage) else load_image(image, self.settings.limits)
-        result, reports = self._judge(img, channel, day, img.frames)
+        # MPF images looked at are not "unchecked frames"; GIF frames and TIFF pages still are
+        frames = img.frames if img.frames > img.frames_checked else 1
+        result, reports = self._judge(img, channel, day, frames)
         views = []
         for view in img.views:
             # a view is judged like the photo; its faces are in its own pixels
-            shown = dataclasses.replace(img, rgb=view.rgb, views=(), cautions=(), frames=1)
+            shown = dataclasses.replace(img, rgb=view.rgb, views=(), cautions=(), frames=1, frames_checked=1)
             v_result, v_reports = self._judge(shown, channel, day, 1)
             views.append(ViewReport(view=view, decision=v_result.decision, reasons=v_result.reasons,
                                     faces=tuple(v_reports)))

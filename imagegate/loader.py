@@ -24,7 +24,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import ImageLoadError
 from .metadata import NO_METADATA, MetadataSummary, inspect as inspect_metadata, rgb_icc
-from .views import Caution, View, has_alpha, render
+from .views import EMBEDDED_CELL_DIFF, Caution, View, embedded as embedded_pictures, has_alpha, render
 
 try:  # HEIC/HEIF (iPhone photos)
     import pillow_heif
@@ -78,10 +78,12 @@ class LoadedImage:
     #: the source's ICC profile when it describes RGB, for files written from these pixels
     icc_profile: bytes | None = field(default=None, repr=False)
     #: what viewers may see that differs materially from `rgb` (over black, alpha dropped,
-    #: colour-managed): each is checked like the photo
+    #: colour-managed, embedded thumbnails and previews): each is checked like the photo
     views: tuple[View, ...] = field(default=(), repr=False)
     #: what viewers may see that could not be rendered: the photo is at best needs consent
     cautions: tuple[Caution, ...] = ()
+    #: frames (MPF images) looked at, the first included; `frames` beyond it are unchecked
+    frames_checked: int = 1
 
     @property
     def width(self) -> int:
@@ -154,7 +156,7 @@ def load_image(image: ImageInput, limits: Limits = Limits(), *, source: str | No
 
     `source`: the name bytes are reported under (the file they were read from)."""
     if isinstance(image, Image.Image):
-        return _from_pil(image, describe(image), None, limits, owned=False)
+        return _from_pil(image, describe(image), None, limits, owned=False, data=None)
     if isinstance(image, (bytes, bytearray, memoryview)):
         data = bytes(image)
         source = source or "<bytes>"
@@ -182,7 +184,7 @@ def load_image(image: ImageInput, limits: Limits = Limits(), *, source: str | No
         raise ImageLoadError.coded("pixel_guard", source=source, limit=limits.max_pixels) from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file, never a crash
         raise ImageLoadError.coded("corrupt", source=source, detail=str(exc)) from None
-    return _from_pil(pil, source, digest, limits)
+    return _from_pil(pil, source, digest, limits, data=data)
 
 
 def _read_file(path: Path, source: str, limits: Limits) -> bytes:
@@ -218,8 +220,9 @@ def reading(source: str):
 
 
 def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits, *,
-              owned: bool = True) -> LoadedImage:
-    """`owned`: we opened `pil` ourselves and may change it; a caller's image is only read."""
+              owned: bool = True, data: bytes | None) -> LoadedImage:
+    """`owned`: we opened `pil` ourselves and may change it; a caller's image is only read.
+    `data`: the file's bytes (for MPF images), None for a caller's image."""
     width, height = pil.size
     if width <= 0 or height <= 0:
         raise ImageLoadError.coded("no_pixels", source=source, width=width, height=height)
@@ -253,12 +256,19 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
             pil.load()
             if digest is None:
                 digest = hashlib.sha256(pil.tobytes()).hexdigest()
+            # before the transpose, which rewrites the EXIF block without its thumbnail
+            extra = embedded_pictures(pil, data, orientation, lambda src: _open_embedded(src, limits))
             if owned:
                 # in place: a 12 MP photo is 48 MB inside Pillow, and a worker should hold it once
                 ImageOps.exif_transpose(pil, in_place=True)
             else:
                 pil = ImageOps.exif_transpose(pil)
             rendered = render(pil, _to_rgb)
+            views = list(rendered.views)
+            for kind, number, picture in extra.pictures:
+                rgb = render(picture, _to_rgb).rgb
+                if rendered.comparer.new(rgb, EMBEDDED_CELL_DIFF):
+                    views.append(View(kind, rgb, number))
     except ImageLoadError:
         raise
     except OSError as exc:
@@ -273,8 +283,21 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
     except Exception as exc:  # noqa: BLE001
         raise ImageLoadError.coded("corrupt", source=source, detail=str(exc)) from None
     return LoadedImage(source=source, rgb=rendered.rgb, sha256=digest, format=fmt, frames=frames,
-                       exif_orientation=orientation, metadata=metadata, icc_profile=icc,
-                       views=tuple(rendered.views), cautions=tuple(rendered.cautions))
+                       exif_orientation=orientation, metadata=metadata, icc_profile=icc, views=tuple(views),
+                       cautions=tuple(rendered.cautions + extra.cautions), frames_checked=1 + extra.mpf_checked)
+
+
+def _open_embedded(source: bytes | Image.Image, limits: Limits) -> Image.Image:
+    """An embedded picture (thumbnail, MPF frame, XMP image) decoded under the same limits as the photo
+    and turned upright by its own EXIF orientation. Raises on anything a viewer could not show whole."""
+    pil = source if isinstance(source, Image.Image) else Image.open(io.BytesIO(source))
+    width, height = pil.size
+    if width <= 0 or height <= 0 or width * height > limits.max_pixels:
+        raise ValueError(f"an embedded picture of {width} x {height} pixels")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pil.load()
+        return ImageOps.exif_transpose(pil)
 
 
 def _to_rgb(pil: Image.Image) -> np.ndarray:

@@ -136,16 +136,34 @@ TEXTS = {
         "en": "The photo looks different {what}; that version was checked too: {decision}.",
         "fi": "Kuva näyttää erilaiselta {what}; myös se tarkistettiin: {decision}.",
     },
+    "embedded_checked": {
+        "en": "The file also carries {what}, which differs from the photo; it was checked too: {decision}. "
+              "Publish a copy without metadata (imagegate redact writes one).",
+        "fi": "Tiedostossa on myös {what}, joka poikkeaa kuvasta; se tarkistettiin: {decision}. "
+              "Julkaise kopio ilman metatietoja (imagegate redact tekee sellaisen).",
+    },
     "profile_unapplied": {
         "en": "The file's colour profile could not be applied, so what colour-managed viewers show was not "
               "checked. Convert the photo to sRGB and check it again.",
         "fi": "Tiedoston väriprofiilia ei voitu käyttää, joten värinhallintaa käyttävien ohjelmien näyttämää "
               "kuvaa ei tarkistettu. Muunna kuva sRGB-muotoon ja tarkista se uudelleen.",
     },
+    "embedded_over_cap": {
+        "en": "The file carries {count} embedded pictures (thumbnails, previews); only the first {cap} were "
+              "checked. Publish a copy without metadata (imagegate redact writes one).",
+        "fi": "Tiedostossa on {count} upotettua kuvaa (pienoiskuvia, esikatselukuvia); vain ensimmäiset {cap} "
+              "tarkistettiin. Julkaise kopio ilman metatietoja (imagegate redact tekee sellaisen).",
+    },
+    "embedded_unreadable": {
+        "en": "An embedded picture (a thumbnail or preview) could not be decoded, so it was not checked. "
+              "Publish a copy without metadata (imagegate redact writes one).",
+        "fi": "Upotettua kuvaa (pienoiskuvaa tai esikatselukuvaa) ei voitu purkaa, joten sitä ei tarkistettu. "
+              "Julkaise kopio ilman metatietoja (imagegate redact tekee sellaisen).",
+    },
 }
 
-#: other renderings of a photo (imagegate/views.py): as a phrase ("looks different {what}") and as a
-#: title before that rendering's own reasons
+#: other renderings of a photo and pictures embedded in its file (imagegate/views.py): as a phrase
+#: ("looks different {what}", "carries {what}") and as a title before that picture's own reasons
 VIEWS = {
     "on_black": {"en": ("over a black background (dark mode)", "Over black"),
                  "fi": ("mustalla taustalla (tumma tila)", "Mustalla taustalla")},
@@ -153,6 +171,14 @@ VIEWS = {
                       "fi": ("läpinäkyvyys ohitettuna", "Läpinäkyvyys ohitettuna")},
     "colour_managed": {"en": ("with its colour profile applied", "Colour profile applied"),
                        "fi": ("väriprofiilin mukaan näytettynä", "Väriprofiilin mukaan")},
+    "exif_thumbnail": {"en": ("an EXIF thumbnail", "EXIF thumbnail"),
+                       "fi": ("EXIF-pienoiskuva", "EXIF-pienoiskuva")},
+    "mpf_image": {"en": ("embedded image {n} (MPF)", "Embedded image {n}"),
+                  "fi": ("upotettu kuva {n} (MPF)", "Upotettu kuva {n}")},
+    "xmp_image": {"en": ("picture {n} encoded in its XMP metadata", "XMP picture {n}"),
+                  "fi": ("XMP-metatietoihin koodattu kuva {n}", "XMP-kuva {n}")},
+    "heif_thumbnail": {"en": ("HEIF thumbnail {n}", "HEIF thumbnail {n}"),
+                       "fi": ("HEIF-pienoiskuva {n}", "HEIF-pienoiskuva {n}")},
 }
 
 

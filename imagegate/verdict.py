@@ -51,7 +51,7 @@ class FaceReport:
 
 @dataclass(frozen=True)
 class ViewReport:
-    """How another rendering of the photo was judged."""
+    """How another rendering of the photo, or a picture embedded in its file, was judged."""
 
     view: View
     decision: str
@@ -76,12 +76,12 @@ def order_reasons(reasons) -> tuple[Reason, ...]:
 
 
 def views_reasons(views, cautions: tuple[Caution, ...], lang: str, faces=()) -> tuple[Reason, ...]:
-    """Why other renderings were checked, what they showed, and what could not be.
+    """Why other renderings and embedded pictures were checked, what they showed, and what could not be.
     A view's reason about people the photo's own `faces` already account for is not repeated."""
     known = {_who(f) for f in faces}
     out = []
     for v in views:
-        code = "rendering_checked"
+        code = "embedded_checked" if v.view.embedded else "rendering_checked"
         out.append(Reason(code, None, messages.render(
             code, lang, what=messages.view_text(v.view.kind, lang, n=v.view.number),
             decision=messages.decision_text(v.decision, lang)), (), _SEVERITY[v.decision]))
@@ -91,12 +91,18 @@ def views_reasons(views, cautions: tuple[Caution, ...], lang: str, faces=()) -> 
                 for r in v.reasons if r.severity in ("block", "consent")
                 and not (r.faces and {_who(v.faces[i]) for i in r.faces} <= known)]
     for c in cautions:
-        out.append(Reason(c.code, None, messages.render(c.code, lang, count=c.count), (), "consent"))
+        out.append(Reason(c.code, None, messages.render(c.code, lang, count=c.count, cap=_cap()), (), "consent"))
     return tuple(out)
 
 
 def _who(face: FaceReport) -> tuple[str, str | None]:
     return face.status.status, face.status.person.name if face.status.person else None
+
+
+def _cap() -> int:
+    from .views import MAX_EMBEDDED_IMAGES
+
+    return MAX_EMBEDDED_IMAGES
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ class Verdict:
     lang: str = "en"
     checked_on: str = ""
     versions: dict = field(default_factory=dict)
-    #: other renderings that differed from the photo, each judged on its own
+    #: other renderings and embedded pictures that differed from the photo, each judged on its own
     views: tuple[ViewReport, ...] = ()
 
     @property

@@ -3,7 +3,9 @@
 One file can show different pictures to different viewers: transparent pixels
 over a white page or a dark-mode app, a tool that drops the alpha channel, a
 colour-managed browser that applies the embedded ICC profile and a viewer that
-ignores it. Each of these that differs materially from the first
+ignores it. A file can also carry other pictures: the EXIF thumbnail a file
+manager shows, MPF images (previews, stereo pairs, HDR gain maps), HEIF
+thumbnails and images encoded inside XMP. Each of these that differs materially from the first
 rendering is returned as a `View` for the gate to check like the photo itself;
 whatever a viewer may see but the gate cannot render is a `Caution`, which keeps
 the photo from being allowed.
@@ -18,16 +20,22 @@ photos: see `difference`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
+import re
 import struct
 import warnings
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageOps
 
+#: embedded pictures (EXIF thumbnail, MPF images, HEIF thumbnails, XMP images) decoded per file; more make
+#: the photo "needs consent" rather than cost unbounded work
+MAX_EMBEDDED_IMAGES = 4
 COMPARE_SIDE = 512
 CELL_PX = 8
 BLUR_PX = 1.0
@@ -39,15 +47,24 @@ CELL_DIFF = 16.0
 EMBEDDED_CELL_DIFF = 6.0
 #: an ICC profile that moves no colour of this probe by more than this many levels is treated as sRGB
 PROFILE_TOLERANCE = 3
+#: base64 runs in XMP long enough to hold a picture (a 32 x 32 JPEG is ~1 KB)
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/=\r\n\t ]{512,}")
+_XMP_STD = b"http://ns.adobe.com/xap/1.0/\x00"
+_XMP_EXT = b"http://ns.adobe.com/xmp/extension/\x00"
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF", b"II*\x00", b"MM\x00*")
 
 
 @dataclass(frozen=True)
 class View:
     """A picture a viewer may see that differs materially from the one checked first."""
 
-    kind: str  # on_black | alpha_ignored | colour_managed
+    kind: str  # on_black | alpha_ignored | colour_managed | exif_thumbnail | mpf_image | xmp_image | heif_thumbnail
     rgb: np.ndarray = field(repr=False)
-    number: int = 0
+    number: int = 0  # which embedded picture (1-based) for mpf_image / xmp_image / heif_thumbnail
+
+    @property
+    def embedded(self) -> bool:
+        return self.kind in EMBEDDED_KINDS
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "number": self.number, "width": int(self.rgb.shape[1]),
@@ -58,11 +75,14 @@ class View:
 class Caution:
     """Something a viewer may see that the gate could not render: the photo is at best needs consent."""
 
-    code: str  # profile_unapplied
+    code: str  # profile_unapplied | embedded_over_cap | embedded_unreadable
     count: int = 0
 
     def to_dict(self) -> dict:
         return {"code": self.code, "count": self.count}
+
+
+EMBEDDED_KINDS = frozenset({"exif_thumbnail", "mpf_image", "xmp_image", "heif_thumbnail"})
 
 
 # -- materiality --------------------------------------------------------------------------------------
@@ -358,3 +378,139 @@ def _exact_per_colour(colour: Image.Image, icc: bytes) -> Image.Image:
     index = np.zeros(1 << 24, np.int32)
     index[colours] = np.arange(n, dtype=np.int32)
     return Image.fromarray(converted[index[packed]], "RGB")
+
+
+# -- pictures embedded in the file ----------------------------------------------------------------------
+
+
+@dataclass
+class Embedded:
+    """Pictures carried inside the file, oriented like the main image, not yet compared."""
+
+    pictures: list[tuple[str, int, Image.Image]] = field(default_factory=list)
+    cautions: list[Caution] = field(default_factory=list)
+    #: MPF images (besides the first) that are among `pictures`: frames the gate has looked at
+    mpf_checked: int = 0
+
+
+def embedded(pil: Image.Image, data: bytes | None, orientation: int, load) -> Embedded:
+    """The EXIF thumbnail, MPF images, HEIF thumbnails and XMP-encoded pictures of an opened file, at
+    most `MAX_EMBEDDED_IMAGES`; `load(bytes or PIL image)` decodes one under the gate's limits and
+    raises when it cannot. `data` is None for a caller's PIL image: then only EXIF and XMP are read."""
+    found: list[tuple[str, int, object]] = []  # (kind, number, bytes or the index of a frame/thumbnail)
+    thumb = _exif_thumbnail(pil)
+    if thumb:
+        found.append(("exif_thumbnail", 0, thumb))
+    n_frames = int(getattr(pil, "n_frames", 1) or 1)
+    if pil.format == "MPO" and data is not None:
+        found += [("mpf_image", i + 1, i) for i in range(1, n_frames)]
+    if pil.format == "HEIF" and data is not None:
+        found += [("heif_thumbnail", i + 1, i) for i in range(len(pil.info.get("thumbnails") or ()))]
+    for i, blob in enumerate(_xmp_pictures(pil), 1):
+        found.append(("xmp_image", i, blob))
+    out = Embedded()
+    if len(found) > MAX_EMBEDDED_IMAGES:
+        out.cautions.append(Caution("embedded_over_cap", len(found)))
+        found = found[:MAX_EMBEDDED_IMAGES]
+    for kind, number, source in found:
+        try:
+            if kind == "mpf_image":
+                picture = _mpf_frame(data, source, load)
+                out.mpf_checked += 1
+            elif kind == "heif_thumbnail":
+                picture = _heif_thumbnail(data, source, load)
+            else:
+                picture = load(source)
+        except Exception:  # noqa: BLE001 - a picture a viewer may show but we cannot decode
+            out.cautions.append(Caution("embedded_unreadable"))
+            continue
+        if kind == "exif_thumbnail" and orientation != 1:
+            # the thumbnail is stored like the main image, before its orientation is applied
+            picture = _oriented(picture, orientation)
+        out.pictures.append((kind, number, picture))
+    return out
+
+
+def _exif_thumbnail(pil: Image.Image) -> bytes | None:
+    """The JPEG thumbnail of EXIF IFD1 (JPEGInterchangeFormat), if the file claims one that is there."""
+    raw = pil.info.get("exif")
+    if not raw:
+        return None
+    tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
+    try:
+        exif = Image.Exif()
+        exif.load(bytes(tiff))
+        ifd1 = exif.get_ifd(-1)  # ExifTags.IFD.IFD1
+    except Exception:  # noqa: BLE001 - an EXIF block too broken to locate a thumbnail in
+        return None
+    offset, length = ifd1.get(0x0201), ifd1.get(0x0202)
+    if offset is None and 0x0111 in ifd1:
+        return b"uncompressed"  # a TIFF-strip thumbnail: not decoded here, so reported as unreadable
+    if not isinstance(offset, int) or not isinstance(length, int) or length <= 0 or offset >= len(tiff):
+        return None  # no thumbnail bytes in the file: nothing any viewer could show
+    return bytes(tiff[offset:offset + length])
+
+
+def _mpf_frame(data: bytes, index: int, load) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as mpo:
+        mpo.seek(index)
+        return load(mpo)
+
+
+def _heif_thumbnail(data: bytes, index: int, load) -> Image.Image:
+    import pillow_heif
+
+    heif = pillow_heif.open_heif(io.BytesIO(data))
+    image = heif[heif.primary_index]
+    thumbnail = image.get_thumbnail(index)
+    if thumbnail.size[0] * thumbnail.size[1] > image.size[0] * image.size[1]:
+        # the photo passed the pixel limit; a "thumbnail" larger than it is not decoded
+        raise ValueError(f"a HEIF thumbnail of {thumbnail.size} on a photo of {image.size}")
+    return load(thumbnail.to_pillow())
+
+
+def _oriented(picture: Image.Image, orientation: int) -> Image.Image:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    picture.info["exif"] = exif.tobytes()
+    return ImageOps.exif_transpose(picture)
+
+
+def _xmp_pictures(pil: Image.Image) -> list[bytes]:
+    """Pictures base64-encoded in XMP (xmpGImg:image thumbnails, GImage:Data originals, GDepth maps),
+    standard and extended XMP."""
+    out = []
+    for packet in _xmp_packets(pil):
+        for run in _B64_RUN.findall(packet):
+            compact = re.sub(rb"\s+", b"", run)
+            try:
+                blob = base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            if blob.startswith(_IMAGE_MAGIC):
+                out.append(blob)
+    return out
+
+
+def _xmp_packets(pil: Image.Image) -> list[bytes]:
+    packets = []
+    for key in ("xmp", "XML:com.adobe.xmp"):
+        value = pil.info.get(key)
+        if isinstance(value, str):
+            value = value.encode("utf-8", "replace")
+        if isinstance(value, (bytes, bytearray)):
+            packets.append(bytes(value))
+    extended: dict[bytes, dict[int, bytes]] = {}
+    for marker, payload in getattr(pil, "applist", []) or []:
+        if marker != "APP1":
+            continue
+        if payload.startswith(_XMP_STD) and not packets:
+            packets.append(payload[len(_XMP_STD):])
+        elif payload.startswith(_XMP_EXT) and len(payload) >= len(_XMP_EXT) + 40:
+            head = len(_XMP_EXT)
+            guid = payload[head:head + 32]
+            (offset,) = struct.unpack(">I", payload[head + 36:head + 40])
+            extended.setdefault(guid, {})[offset] = payload[head + 40:]
+    for chunks in extended.values():
+        packets.append(b"".join(chunks[k] for k in sorted(chunks)))
+    return packets

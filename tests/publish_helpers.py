@@ -111,7 +111,7 @@ def tagged_jpeg(source: Path, out: Path, *, xmp: str = MWG_XMP, orientation: int
     img = Image.open(source).convert("RGB")
     stored = img.transpose(Image.Transpose.ROTATE_90) if orientation == 6 else img
     thumb = io.BytesIO()
-    small = img.copy()
+    small = stored.copy()  # a camera's thumbnail is stored like the main pixels, before orientation
     small.thumbnail((96, 96))
     small.save(thumb, "JPEG", quality=70)
     stored.save(out, "JPEG", quality=92, exif=exif_with_gps_and_thumbnail(thumb.getvalue(), orientation),

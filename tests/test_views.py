@@ -1,15 +1,19 @@
 """The gate judges what viewers see: transparency over white and black or dropped, the colour key,
-the ICC profile."""
+the ICC profile, and pictures embedded in the file (EXIF thumbnail, MPF images, XMP pictures)."""
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
 from imagegate import messages, views
+from imagegate.cli.main import app
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
 from imagegate.loader import load_image
@@ -45,7 +49,7 @@ def _blocked_in(verdict, kind: str) -> None:
     assert any(r.severity == "block" and r.message.startswith(f"{title}: ") for r in verdict.reasons)
 
 
-# -- transparency, colour key, colour profile -------------------------------------------------------------
+# -- item 4: transparency, colour key, colour profile --------------------------------------------------
 
 
 def test_a_face_only_in_the_alpha_channel_is_blocked(client_gate):
@@ -117,8 +121,14 @@ def test_the_evaluation_photos_profiles_add_no_rendering(data_dir):
     assert seen["ProPhoto RGB"] == {("fast", True)}
 
 
-def test_an_opaque_srgb_jpeg_takes_one_detector_pass(client_gate, monkeypatch):
-    data = vi.jpeg(Image.open(vi.HOPPER), icc_profile=vi.srgb_curve_profile())
+def test_an_opaque_jpeg_with_an_up_to_date_thumbnail_takes_one_detector_pass(client_gate, monkeypatch):
+    photo = Image.open(vi.HOPPER).convert("RGB")
+    thumb = Image.new("RGB", (160, 120))
+    small = photo.copy()
+    small.thumbnail((160, 120))
+    thumb.paste(small, ((160 - small.width) // 2, 0))  # letterboxed, as cameras make them
+    data = vi.jpeg(photo, exif=vi.exif_with_thumbnail(vi.jpeg(thumb, quality=75)),
+                   icc_profile=vi.srgb_curve_profile())
     img = load_image(data)
     assert img.views == () and img.cautions == ()
     calls = []
@@ -128,11 +138,85 @@ def test_an_opaque_srgb_jpeg_takes_one_detector_pass(client_gate, monkeypatch):
     assert len(calls) == 1
 
 
+# -- item 5: embedded pictures ----------------------------------------------------------------------------
+
+
+def test_an_exif_thumbnail_with_a_client_blocks_a_faceless_photo(client_gate):
+    v = client_gate.check(vi.thumbnail_with_a_face(), channel="website")
+    _blocked_in(v, "exif_thumbnail")
+    assert v.faces == ()  # the photo itself has none
+    [reason] = [r for r in v.reasons if r.code == "embedded_checked"]
+    assert "EXIF thumbnail" in reason.message and "without metadata" in reason.message
+
+
+def test_an_exif_thumbnail_with_a_face_needs_consent_without_a_register(no_register_gate):
+    v = no_register_gate.check(vi.thumbnail_with_a_face(), channel="facebook")
+    assert v.decision == "needs_consent"
+    assert [x.view.kind for x in v.views] == ["exif_thumbnail"]
+
+
+def test_a_second_mpf_image_with_a_client_blocks(client_gate):
+    data = vi.mpf_with_a_face()
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    v = client_gate.check(data, channel="facebook")
+    _blocked_in(v, "mpf_image")
+    # every MPF image was looked at: "only the first frame was checked" no longer applies
+    assert "frames_unchecked" not in [r.code for r in v.reasons]
+
+
+def test_a_picture_in_xmp_with_a_client_blocks(client_gate):
+    _blocked_in(client_gate.check(vi.xmp_with_a_face(), channel="facebook"), "xmp_image")
+
+
+def _xmp_pictures(n: int) -> str:
+    plain = base64.b64encode(vi.jpeg(Image.new("RGB", (64, 48), (30, 90, 160)))).decode()
+    items = "".join(f'<rdf:li xmpGImg:image="{plain}"/>' for _ in range(n))
+    return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description xmlns:xmpGImg="http://ns.adobe.com/xap/1.0/g/img/"><rdf:Alt>'
+            f"{items}</rdf:Alt></rdf:Description></rdf:RDF></x:xmpmeta>")
+
+
+def test_more_embedded_pictures_than_the_cap_need_consent(no_register_gate):
+    data = vi.jpeg(vi.faceless_main(), xmp=_xmp_pictures(views.MAX_EMBEDDED_IMAGES + 1).encode())
+    img = load_image(data)
+    assert [c.to_dict() for c in img.cautions] == [{"code": "embedded_over_cap",
+                                                    "count": views.MAX_EMBEDDED_IMAGES + 1}]
+    v = no_register_gate.check(img, channel="facebook")
+    assert v.decision == "needs_consent"
+    [reason] = [r for r in v.reasons if r.code == "embedded_over_cap"]
+    assert f"only the first {views.MAX_EMBEDDED_IMAGES}" in reason.message
+
+
+def test_an_undecodable_thumbnail_needs_consent(no_register_gate):
+    broken = vi.hopper_thumbnail()[:1500]
+    v = no_register_gate.check(vi.jpeg(vi.faceless_main(), exif=vi.exif_with_thumbnail(broken)),
+                               channel="facebook")
+    assert v.decision == "needs_consent"
+    assert "embedded_unreadable" in [r.code for r in v.reasons]
+
+
+def test_cli_reports_the_thumbnail_in_both_languages(tmp_path, gate_parts):
+    from .publish_helpers import build_register
+
+    reg = build_register(tmp_path / "reg.sqlite3", gate_parts,
+                         [{"name": "Grace Hopper", "role": "client", "photos": [vi.HOPPER]}])
+    photo = tmp_path / "coffee.jpg"
+    photo.write_bytes(vi.thumbnail_with_a_face())
+    runner = CliRunner()
+    r = runner.invoke(app, ["--register", str(reg), "check", "--json", str(photo)])
+    assert r.exit_code == 3, r.output
+    [out] = json.loads(r.stdout)
+    assert out["decision"] == "blocked" and out["faces"] == []
+    assert [(v["kind"], v["decision"], len(v["faces"])) for v in out["views"]] == [("exif_thumbnail", "blocked", 1)]
+    r = runner.invoke(app, ["--register", str(reg), "--lang", "fi", "check", str(photo)])
+    assert r.exit_code == 3 and "EXIF-pienoiskuva" in r.output
+
+
 def test_view_names_exist_in_both_languages():
     for kind, entry in messages.VIEWS.items():
         assert set(entry) == set(messages.LANGS), kind
         assert all(len(pair) == 2 for pair in entry.values())
-    assert set(messages.VIEWS) == {"on_black", "alpha_ignored", "colour_managed"}
+    assert set(messages.VIEWS) == {"on_black", "alpha_ignored", "colour_managed"} | views.EMBEDDED_KINDS
 
 
 def test_difference_ignores_resampling_and_bars_but_not_a_face():
@@ -148,3 +232,16 @@ def test_difference_ignores_resampling_and_bars_but_not_a_face():
     in_bar = letterboxed.copy()
     in_bar[0:6, 60:90] = 255
     assert views.difference(photo, in_bar) > views.CELL_DIFF
+
+
+def test_a_heic_photos_own_thumbnails_are_read_and_add_no_rendering():
+    from imagegate.loader import Limits, _open_embedded
+
+    buf = io.BytesIO()
+    Image.open(vi.HOPPER).save(buf, "HEIF", quality=90, thumbnails=[128, 256])
+    data = buf.getvalue()
+    found = views.embedded(Image.open(io.BytesIO(data)), data, 1, lambda s: _open_embedded(s, Limits()))
+    # libheif samples its thumbnails rather than averaging: compared both ways, they match the photo
+    assert [(kind, picture.size) for kind, _, picture in found.pictures] == [("heif_thumbnail", (108, 128)),
+                                                                           ("heif_thumbnail", (218, 256))]
+    assert load_image(data).views == ()

@@ -1,8 +1,10 @@
 """Files that show viewers a face the first decoding of their pixels does not: generated from
-sample_images/grace_hopper.jpg (a real face) with hand-made PNG chunks and ICC profiles."""
+sample_images/grace_hopper.jpg (a real face) with hand-made PNG chunks, ICC profiles and EXIF/MPF/XMP
+blocks."""
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
 
@@ -10,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .conftest import SAMPLES
+from .publish_helpers import _ifd
 
 HOPPER = SAMPLES / "grace_hopper.jpg"
 COFFEE = SAMPLES / "coffee.png"
@@ -120,5 +123,44 @@ def srgb_curve_profile(space: str = "RGB") -> bytes:
     return icc_profile(space, np.round(srgb_linear(np.arange(256.0)) * 65535))
 
 
+# -- embedded pictures ------------------------------------------------------------------------------------
+
+
+def hopper_thumbnail(long_side: int = 256) -> bytes:
+    small = Image.open(HOPPER).convert("RGB")
+    small.thumbnail((long_side, long_side))
+    return jpeg(small, quality=85)
+
+
+def exif_with_thumbnail(thumbnail: bytes) -> bytes:
+    """EXIF with IFD0 (orientation 1) and an IFD1 JPEG thumbnail."""
+    ifd0, _ = _ifd([(0x0112, 3, 1, struct.pack("<H", 1))], 8, 26)
+    ifd1, _ = _ifd([(0x0103, 3, 1, struct.pack("<H", 6)), (0x0201, 4, 1, struct.pack("<I", 26 + 42)),
+                    (0x0202, 4, 1, struct.pack("<I", len(thumbnail)))], 26, 0)
+    assert len(ifd0) == 18 and len(ifd1) == 42
+    return b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + ifd0 + ifd1 + thumbnail
+
+
 def faceless_main() -> Image.Image:
     return Image.open(COFFEE).convert("RGB")
+
+
+def thumbnail_with_a_face() -> bytes:
+    """A photo of coffee whose EXIF thumbnail is Grace Hopper."""
+    return jpeg(faceless_main(), exif=exif_with_thumbnail(hopper_thumbnail()))
+
+
+def mpf_with_a_face() -> bytes:
+    """A photo of coffee whose second MPF image is Grace Hopper."""
+    buf = io.BytesIO()
+    faceless_main().save(buf, "MPO", save_all=True, append_images=[Image.open(HOPPER).convert("RGB")])
+    return buf.getvalue()
+
+
+def xmp_with_a_face() -> bytes:
+    """A photo of coffee carrying Grace Hopper as a Google-camera style GImage:Data in its XMP."""
+    data = base64.b64encode(hopper_thumbnail(400)).decode()
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           '<rdf:Description rdf:about="" xmlns:GImage="http://ns.google.com/photos/1.0/image/" '
+           f'GImage:Mime="image/jpeg" GImage:Data="{data}"/></rdf:RDF></x:xmpmeta>')
+    return jpeg(faceless_main(), xmp=xmp.encode())
