@@ -85,10 +85,33 @@ class DetectorSettings:
     closeup_long_side: int = 160
     closeup_pad: float = 0.25
     closeup_score: float = 0.5
+    # ...and only faces at least `closeup_min_share` of the photo's short side: a smaller face is seen
+    # better by the other passes, and this pass, seeing the photo at 160 px, took a raised hand, or a
+    # chin below the face found, for a face (2 of the 42 portraits at 2000 px).
+    closeup_min_share: float = 0.6
     # CenterFace inputs above this many pixels run in strips overlapping by
     # `tile_overlap` px: the activations take ~180 MB per megapixel of input (~550 MB for
     # one 2048 x 1536 pass), and this is most of a worker's peak memory on 12 MP photos.
     # Strips cost ~15 % more time than one pass (the overlap is computed twice).
+    # A part of a large face found as a face of its own (the chin, the mouth, the eyes of a face several
+    # hundred px tall in the analysis image, far above the sizes CenterFace was trained on: 38 extra
+    # "faces" on the 42 portraits at 2000-4000 px, 4 of them from the close-up pass). A detection lying
+    # mostly (>= `part_inside` of its area) within a larger one at least `part_outer_px` tall in the
+    # analysis image is dropped only when both say it is that face again: (1) one of its eyes, nose or
+    # mouth corners lies within `part_landmark` eye spans of the larger face's same point, and (2)
+    # CenterFace on a crop of `part_context` x its size, resized so it is `part_face_px` tall (an ordinary
+    # size; the larger face is then ~2-4 x that), and on the mirror image, finds no face on it (IoU >=
+    # `part_iou`, closer to it than to the larger face) scoring >= `part_score`. Measured: all 23 parts
+    # on the portraits at 2000 and 4000 px scored 0.0 there; children's faces pasted on an adult's cheek
+    # (96 composites: 4 adults, 2 children, 25-50 % of the adult's face height, either cheek, at the
+    # photo's own size and at 3000 px) scored 0.50-0.91 and are kept (tests/test_portraits.py).
+    part_inside: float = 0.5
+    part_outer_px: float = 256.0
+    part_context: float = 3.0
+    part_face_px: int = 128
+    part_iou: float = 0.4
+    part_score: float = 0.3
+    part_landmark: float = 0.3
     tile_max_pixels: int = 800_000
     tile_overlap: int = 128
     min_face_px: float = 6.0
@@ -274,6 +297,8 @@ class FaceDetector:
             # one face turned two ways: keep the more confident reading
             b = np.array([f.box for f in faces])
             faces = [faces[i] for i in sorted(nms(b, np.array([f.score for f in faces]), s.nms_iou))]
+        parts = self._parts_of_larger_faces(faces, fine, fine_scale)
+        faces = [f for i, f in enumerate(faces) if i not in parts]
         faces.sort(key=lambda f: (round(f.box[1] / 8), f.box[0]))
         return faces
 
@@ -317,8 +342,9 @@ class FaceDetector:
         pad = int(round(s.closeup_pad * s.closeup_long_side))
         framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
         b, sc, lm = self._centerface_tile(framed, s.closeup_score)
+        least = s.closeup_min_share * min(small.shape[:2])
         for box, score, pts in zip(b, sc, lm):
-            if score < s.closeup_score:
+            if score < s.closeup_score or max(box[2], box[3]) < least:
                 continue
             box = (box - np.array([pad, pad, 0, 0])) / total
             pts = (np.asarray(pts).reshape(-1, 2) - pad) / total
@@ -353,12 +379,31 @@ class FaceDetector:
         coordinates -- or None -- for the crop and for its mirror image.
         """
         s = self.settings
+        results = []
+        for box, views in zip(boxes, self._crop_detections(img, boxes, s.verify_context, s.verify_face_px,
+                                                            s.verify_flip)):
+            per_view = [None, None]
+            for v, (db, ds, dl) in enumerate(views):
+                if not len(db):
+                    continue
+                ds = np.where(iou_matrix(db, box[None])[:, 0] >= 0.3, ds, 0.0)
+                j = int(np.argmax(ds))
+                if ds[j] > 0:
+                    per_view[v] = (db[j], float(ds[j]), dl[j])
+            results.append(per_view)
+        return results
+
+    def _crop_detections(self, img: np.ndarray, boxes: np.ndarray, context: float, face_px: int, flip: bool):
+        """CenterFace on a square crop of `context` x each box around it, resized so the box is about
+        `face_px` tall, and (if `flip`) on the crop's mirror image, batched. Per box, per view: the
+        detections (boxes, scores, landmarks) down to `evidence_score`, in `img` coordinates."""
+        s = self.settings
         if len(boxes) == 0:
             return []
-        out = max(32, int(round(s.verify_context * s.verify_face_px / 32)) * 32)
+        out = max(32, int(round(context * face_px / 32)) * 32)
         crops, origins = [], []
         for x, y, bw, bh in boxes:
-            side = max(4, int(round(max(bw, bh) * s.verify_context)))
+            side = max(4, int(round(max(bw, bh) * context)))
             x0 = int(round(x + bw / 2 - side / 2))
             y0 = int(round(y + bh / 2 - side / 2))
             crop = _crop_padded(img, x0, y0, side)
@@ -366,7 +411,7 @@ class FaceDetector:
             crops.append(cv2.resize(crop, (out, out), interpolation=interp))
             origins.append((x0, y0, side / out))
         views = [crops]
-        if s.verify_flip:
+        if flip:
             views.append([np.ascontiguousarray(c[:, ::-1]) for c in crops])
         flat = [c for v in views for c in v]
         # in chunks of at most `tile_max_pixels`: a crowd gives hundreds of proposals, and one
@@ -378,21 +423,49 @@ class FaceDetector:
         results = []
         n = len(crops)
         for i, (x0, y0, k) in enumerate(origins):
-            target = np.array([[(boxes[i][0] - x0) / k, (boxes[i][1] - y0) / k, boxes[i][2] / k, boxes[i][3] / k]])
-            per_view = [None, None]
+            per_view = []
             for v in range(len(views)):
                 db, ds, dl = _decode(*(m[v * n + i: v * n + i + 1] for m in maps), threshold=s.evidence_score,
                                      dense_above=s.propose_score)
                 if v == 1 and len(db):
                     db, dl = _mirror(db, dl, out)
-                if not len(db):
-                    continue
-                ds = np.where(iou_matrix(db, target)[:, 0] >= 0.3, ds, 0.0)
-                j = int(np.argmax(ds))
-                if ds[j] > 0:
-                    per_view[v] = (db[j] * k + [x0, y0, 0, 0], float(ds[j]), dl[j] * k + np.tile([x0, y0], 5))
+                per_view.append((db * k + [x0, y0, 0, 0], ds, dl * k + np.tile([x0, y0], 5)))
             results.append(per_view)
         return results
+
+    def _parts_of_larger_faces(self, faces: list[Face], fine: np.ndarray, fine_scale: float) -> set[int]:
+        """Indices of `faces` that are a part of a larger face found again (see `part_outer_px`)."""
+        s = self.settings
+        if s.part_outer_px <= 0 or len(faces) < 2:
+            return set()
+        b = np.array([f.box for f in faces], dtype=np.float64)
+        area = b[:, 2] * b[:, 3]
+        doubtful = []
+        large = b[:, 3] * fine_scale >= s.part_outer_px
+        for i in range(len(b)):
+            outer = np.flatnonzero((area > area[i]) & large & (_inside_share(b, b[i]) >= s.part_inside))
+            outer = [j for j in outer if _shares_a_landmark(faces[i], faces[j], s.part_landmark)]
+            if outer:
+                doubtful.append((i, outer))
+        if not doubtful:
+            return set()
+        looks = self._crop_detections(fine, np.array([b[i] for i, _ in doubtful]) * fine_scale, s.part_context,
+                                      s.part_face_px, True)
+        parts = set()
+        for (i, outer), views in zip(doubtful, looks):
+            best = 0.0
+            for db, ds, _ in views:
+                if not len(db):
+                    continue
+                db = db / fine_scale
+                mine = iou_matrix(db, b[i][None])[:, 0]
+                theirs = iou_matrix(db, b[outer]).max(axis=1)
+                ok = (mine >= s.part_iou) & (mine > theirs)
+                if ok.any():
+                    best = max(best, float(ds[ok].max()))
+            if best < s.part_score:
+                parts.add(i)
+        return parts
 
     def _centerface_pass(self, img: np.ndarray, scale: float, threshold: float):
         b, s, l = self._centerface_run(img, threshold)
@@ -552,13 +625,33 @@ def _same_face(found: np.ndarray, box: np.ndarray) -> bool:
     return bool(np.any(central & (found[:, 2] * found[:, 3] >= 0.2 * w * h)))
 
 
-def _overlap(boxes: np.ndarray, box) -> np.ndarray:
-    """Intersection over the smaller box's area: a turned box is w/h-swapped, so IoU understates overlap."""
+def _shares_a_landmark(inner: Face, outer: Face, within: float) -> bool:
+    """Whether one of the inner face's eyes, nose or mouth corners lies within `within` of the outer
+    face's eye span from the outer's same point: both detections read that feature of one face."""
+    a = np.asarray(inner.landmarks, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(outer.landmarks, dtype=np.float64).reshape(-1, 2)
+    if len(a) < 5 or len(b) < 5:
+        return False
+    span = float(np.linalg.norm(b[1] - b[0]))
+    return span > 0 and float(np.linalg.norm(a - b, axis=1).min()) <= within * span
+
+
+def _intersection(boxes: np.ndarray, box) -> np.ndarray:
+    """Area of `box` (x, y, w, h) shared with each of `boxes`."""
     bx = np.asarray(box, dtype=np.float64)
     iw = np.minimum(boxes[:, 0] + boxes[:, 2], bx[0] + bx[2]) - np.maximum(boxes[:, 0], bx[0])
     ih = np.minimum(boxes[:, 1] + boxes[:, 3], bx[1] + bx[3]) - np.maximum(boxes[:, 1], bx[1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    return inter / np.minimum(boxes[:, 2] * boxes[:, 3], bx[2] * bx[3])
+    return np.clip(iw, 0, None) * np.clip(ih, 0, None)
+
+
+def _inside_share(boxes: np.ndarray, box) -> np.ndarray:
+    """The share of `box`'s area that lies within each of `boxes`."""
+    return _intersection(boxes, box) / max(box[2] * box[3], 1e-9)
+
+
+def _overlap(boxes: np.ndarray, box) -> np.ndarray:
+    """Intersection over the smaller box's area: a turned box is w/h-swapped, so IoU understates overlap."""
+    return _intersection(boxes, box) / np.minimum(boxes[:, 2] * boxes[:, 3], box[2] * box[3])
 
 
 def _mirror(boxes: np.ndarray, lms: np.ndarray, width: int):
