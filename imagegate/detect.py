@@ -29,7 +29,7 @@ from __future__ import annotations
 import atexit
 import threading
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -112,6 +112,16 @@ class DetectorSettings:
     part_iou: float = 0.4
     part_score: float = 0.3
     part_landmark: float = 0.3
+    # A face's size decides whether it counts as identifiable, so it must not depend on which pass found it
+    # or which way the photo is turned (faces shrunk to 32-48 px measured up to 40 % apart in the four
+    # turns of one photo: BlazeFace's square box upright, CenterFace's box of the face read sideways).
+    # Faces below `detect`'s `settle_below` take the box CenterFace gives at the analysis scale on the
+    # photo turned so that the face stands upright, the best-scoring one at IoU >= `settle_iou` with the
+    # face's: for an upright face the analysis pass already made, for a turned one one more pass per turn.
+    settle_iou: float = 0.3
+    # On a photo analysed at up to this many pixels, a face is read in all four turns (three more
+    # CenterFace passes, ~40 ms each at 0.3 MP), not only the way its landmarks say is upright.
+    settle_every_turn_pixels: int = 300_000
     tile_max_pixels: int = 800_000
     tile_overlap: int = 128
     min_face_px: float = 6.0
@@ -135,7 +145,10 @@ class Face:
 
     @property
     def height(self) -> float:
-        return self.box[3]
+        """The face's own height, whichever way it is turned: the box's longer side. A face is taller than
+        wide, so a face lying on its side has a box wider than tall; the box's height alone would judge a
+        face turned 90 degrees by its width. Under any other roll the longer side is at least the height."""
+        return max(self.box[2], self.box[3])
 
     def to_dict(self) -> dict:
         return {
@@ -166,17 +179,20 @@ class FaceDetector:
 
     # -- public -----------------------------------------------------------------
 
-    def detect(self, rgb: np.ndarray, *, analysis_long_side: int | None = None) -> list[Face]:
+    def detect(self, rgb: np.ndarray, *, analysis_long_side: int | None = None,
+               settle_below: float = 0.0) -> list[Face]:
         """All faces in an H x W x 3 uint8 RGB image, sorted by position. `analysis_long_side`
         overrides the setting for this photo (a channel that shows photos larger needs smaller faces
-        found: at least the size it shows them at)."""
+        found: at least the size it shows them at). Faces shorter than `settle_below` px are measured
+        on the photo turned so that they stand upright (see `settle_iou`): their size then does not
+        depend on which way the photo is turned."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an H x W x 3 uint8 RGB array, got {rgb.dtype} {rgb.shape}")
         with self._lock:
             if self._centerface is None:
                 raise ModelError("the face detector has been closed")
             try:
-                return self._detect(rgb, analysis_long_side or self.settings.analysis_long_side)
+                return self._detect(rgb, analysis_long_side or self.settings.analysis_long_side, settle_below)
             except cv2.error as exc:  # resizing, dilation
                 raise ModelError(f"face detection failed inside OpenCV: {exc}") from None
 
@@ -200,7 +216,7 @@ class FaceDetector:
 
     # -- pipeline ---------------------------------------------------------------
 
-    def _detect(self, rgb: np.ndarray, analysis_long_side: int) -> list[Face]:
+    def _detect(self, rgb: np.ndarray, analysis_long_side: int, settle_below: float = 0.0) -> list[Face]:
         s = self.settings
         h, w = rgb.shape[:2]
 
@@ -299,6 +315,8 @@ class FaceDetector:
             faces = [faces[i] for i in sorted(nms(b, np.array([f.score for f in faces]), s.nms_iou))]
         parts = self._parts_of_larger_faces(faces, fine, fine_scale)
         faces = [f for i, f in enumerate(faces) if i not in parts]
+        if settle_below > 0:
+            faces = self._settled(faces, rgb, fine, fine_scale, passes[0], settle_below)
         faces.sort(key=lambda f: (round(f.box[1] / 8), f.box[0]))
         return faces
 
@@ -432,6 +450,54 @@ class FaceDetector:
                 per_view.append((db * k + [x0, y0, 0, 0], ds, dl * k + np.tile([x0, y0], 5)))
             results.append(per_view)
         return results
+
+    def _settled(self, faces: list[Face], rgb: np.ndarray, fine: np.ndarray, fine_scale: float, upright_pass,
+                 below: float) -> list[Face]:
+        """Faces shorter than `below` px with the box CenterFace reads on the photo turned so that the
+        face stands upright, at the analysis scale (see `detect`'s `settle_below`)."""
+        readings = {0: (*upright_pass, rgb.shape[:2])}
+        every_turn = fine.shape[0] * fine.shape[1] <= self.settings.settle_every_turn_pixels
+        out = []
+        for f in faces:
+            if f.height >= below:
+                out.append(f)
+                continue
+            # A face read the wrong way round (BlazeFace on a face lying on its side) has wrong landmarks:
+            # follow what each reading says is upright; on a small photo read the face in every turn. Of
+            # the readings that agree with their own turn, the most confident is the face upright.
+            order = [f.rotation % 4] + ([k for k in range(4) if k != f.rotation % 4] if every_turn else [])
+            tried, found = set(), []
+            while order:
+                k = order.pop(0)
+                if k in tried:
+                    continue
+                tried.add(k)
+                reading = self._upright_reading(f, k, rgb, fine, fine_scale, readings)
+                if reading is not None:
+                    score, face = reading
+                    found.append((face.rotation == k, score, -k, face))
+                    order.append(face.rotation)
+            out.append(max(found, key=lambda x: x[:3])[3] if found else f)
+        return out
+
+    def _upright_reading(self, f: Face, k: int, rgb, fine, fine_scale, readings):
+        """(score, `f` as CenterFace reads it on the photo turned by `k` quarter turns), or None."""
+        s = self.settings
+        if k not in readings:
+            shape = (rgb.shape[1], rgb.shape[0]) if k % 2 else rgb.shape[:2]
+            readings[k] = (*self._centerface_pass(np.ascontiguousarray(np.rot90(fine, k)), fine_scale,
+                                                  s.evidence_score), shape)
+        b, sc, lm, shape = readings[k]
+        mine = np.array(rotate_box(f.box, k, rgb.shape))
+        near = iou_matrix(b, mine[None])[:, 0] >= s.settle_iou if len(b) else np.zeros(0, bool)
+        if not near.any():
+            return None
+        j = int(np.argmax(np.where(near, sc, -1)))
+        pts = rotate_points(lm[j].reshape(-1, 2), -k, shape)
+        turns = _quarter_turns(pts)
+        return float(sc[j]), replace(f, box=clip_box(rotate_box(b[j], -k, shape), rgb.shape[1], rgb.shape[0]),
+                                     landmarks=tuple((float(x), float(y)) for x, y in pts),
+                                     rotation=k if turns is None else turns)
 
     def _parts_of_larger_faces(self, faces: list[Face], fine: np.ndarray, fine_scale: float) -> set[int]:
         """Indices of `faces` that are a part of a larger face found again (see `part_outer_px`)."""

@@ -1,5 +1,6 @@
 """Everyday photos: phone-sized portraits without phantom faces, a face on a face kept, enrolment from
-a large portrait (benchmarks/portraits.py measures the whole set)."""
+a large portrait, and a face turned sideways judged as the same face upright (benchmarks/portraits.py
+measures the whole set)."""
 
 from __future__ import annotations
 
@@ -117,6 +118,50 @@ def test_a_second_real_person_still_refuses_a_reference_photo(detector, embedder
         with pytest.raises(EnrolmentError, match=r"faces found \(heights .*\); a reference photo must show "
                                                  r"exactly one person"):
             enrol(gate, "Two people", "staff", [str(path)], None)
+
+
+def _benchmark():
+    """benchmarks/portraits.py, whose shrinking and turning the test shares."""
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("portraits_benchmark", ROOT / "benchmarks" / "portraits.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: every seventh portrait (6 of 42); `python benchmarks/portraits.py ../shared/data --turned` runs all 42
+TURNED = list(BOXES["_long_side"])[::7]
+
+
+@pytest.fixture(scope="module")
+def client_gate(detector, embedder):
+    labels = json.loads((shared_data() / "identities" / "labels.json").read_text())
+    with Register(":memory:") as reg:
+        gate = Gate(register=reg, detector=detector, embedder=embedder)
+        for name, photos in labels["people"].items():
+            if any(p in TURNED for p in photos):
+                enrol(gate, name, "client", [str(shared_data() / "identities" / p) for p in photos], None)
+        yield gate
+
+
+@pytest.mark.parametrize("face_px", [32, 40, 48])
+@pytest.mark.parametrize("rel", TURNED)
+def test_a_small_face_is_judged_the_same_whichever_way_it_is_turned(client_gate, rel, face_px):
+    # Measured by its box height, a face turned 90 degrees was judged by its width: a client's face
+    # 36-44 px tall came out "not identifiable", allowed, where upright it was blocked.
+    bench = _benchmark()
+    photo = bench.shrunk(shared_data() / "identities" / rel, rel, BOXES, face_px)
+    ref = np.array(BOXES[rel]) * max(photo.size) / BOXES["_long_side"][rel]
+    turns = bench.turned_verdicts(client_gate, photo, ref)
+    assert all(t[0] for t in turns), turns
+    assert len({t[1] for t in turns}) == 1, turns   # one identifiable flag
+    assert len({t[2] for t in turns}) == 1, turns   # one height
+    assert len({t[3] for t in turns}) == 1, turns   # one verdict
+    if turns[0][1]:
+        assert turns[0][3] != "allowed"
 
 
 def test_a_phone_sized_portrait_of_a_consenting_staff_member_is_allowed(detector, embedder, tmp_path):
