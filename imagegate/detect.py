@@ -81,12 +81,13 @@ class DetectorSettings:
     # Close-ups cut by the frame (a selfie from eyebrows to chin): neither network is trained on a face
     # larger than the photo. CenterFace on the photo shrunk to `closeup_long_side` px on a grey border of
     # `closeup_pad` x that size sees such a face whole-sized; confident detections only (0 = off).
-    # Faces cut to 0.5 / 0.6 of their box: found in 2 / 11 of 16 photos without, 10 / 15 with.
-    closeup_long_side: int = 160
-    closeup_pad: float = 0.25
+    # Faces cut to 0.5 / 0.6 of their box (16 photos): this pass alone found 9 / 15 of them at 160 px on a
+    # border of 0.25, and 16 / 16 at 128 px on a border of 0.5 (the face then fits the network's input).
+    closeup_long_side: int = 128
+    closeup_pad: float = 0.5
     closeup_score: float = 0.5
     # ...and only faces at least `closeup_min_share` of the photo's short side: a smaller face is seen
-    # better by the other passes, and this pass, seeing the photo at 160 px, took a raised hand, or a
+    # better by the other passes, and this pass, seeing the photo at 128-160 px, took a raised hand, or a
     # chin below the face found, for a face (2 of the 42 portraits at 2000 px).
     closeup_min_share: float = 0.6
     # CenterFace inputs above this many pixels run in strips overlapping by
