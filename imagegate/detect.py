@@ -22,6 +22,9 @@ close-ups. So:
 4. BlazeFace full-range over the whole image adds large faces CenterFace missed;
    its less confident detections are weak proposals checked as in 3.
 5. Overlapping detections are merged by NMS.
+6. A detection that is a part of a larger face found again (the chin or the eyes of a face hundreds of
+   px tall, see `part_outer_px`) is dropped; a face lying on another face (a child on a cheek) is not.
+7. On request (`settle_below`), small faces are measured on the photo turned so that they stand upright.
 """
 
 from __future__ import annotations
@@ -105,7 +108,9 @@ class DetectorSettings:
     # `part_iou`, closer to it than to the larger face) scoring >= `part_score`. Measured: all 23 parts
     # on the portraits at 2000 and 4000 px scored 0.0 there; children's faces pasted on an adult's cheek
     # (96 composites: 4 adults, 2 children, 25-50 % of the adult's face height, either cheek, at the
-    # photo's own size and at 3000 px) scored 0.50-0.91 and are kept (tests/test_portraits.py).
+    # photo's own size and at 3000 px) scored 0.50-0.91 and are kept (tests/test_portraits.py). Either
+    # test alone would delete children: 30 of 93 shared a landmark with the adult, and with the child
+    # 64 px tall on the crop the adult's face dominated it (38 below 0.3). BENCHMARKS.md section 1b.
     part_inside: float = 0.5
     part_outer_px: float = 256.0
     part_context: float = 3.0
