@@ -463,28 +463,28 @@ class FaceDetector:
         face stands upright, at the analysis scale (see `detect`'s `settle_below`)."""
         readings = {0: (*upright_pass, rgb.shape[:2])}
         every_turn = fine.shape[0] * fine.shape[1] <= self.settings.settle_every_turn_pixels
-        out = []
-        for f in faces:
-            if f.height >= below:
-                out.append(f)
+        return [f if f.height >= below else self._upright(f, every_turn, rgb, fine, fine_scale, readings)
+                for f in faces]
+
+    def _upright(self, f: Face, every_turn: bool, rgb, fine, fine_scale, readings) -> Face:
+        """`f` as read upright, or `f` itself if no reading finds it.
+
+        A face read the wrong way round (BlazeFace on a face lying on its side) has wrong landmarks:
+        follow what each reading says is upright; on a small photo read the face in every turn. Of the
+        readings that agree with their own turn, the most confident is the face upright."""
+        order = [f.rotation % 4] + ([k for k in range(4) if k != f.rotation % 4] if every_turn else [])
+        tried, found = set(), []
+        while order:
+            k = order.pop(0)
+            if k in tried:
                 continue
-            # A face read the wrong way round (BlazeFace on a face lying on its side) has wrong landmarks:
-            # follow what each reading says is upright; on a small photo read the face in every turn. Of
-            # the readings that agree with their own turn, the most confident is the face upright.
-            order = [f.rotation % 4] + ([k for k in range(4) if k != f.rotation % 4] if every_turn else [])
-            tried, found = set(), []
-            while order:
-                k = order.pop(0)
-                if k in tried:
-                    continue
-                tried.add(k)
-                reading = self._upright_reading(f, k, rgb, fine, fine_scale, readings)
-                if reading is not None:
-                    score, face = reading
-                    found.append((face.rotation == k, score, -k, face))
-                    order.append(face.rotation)
-            out.append(max(found, key=lambda x: x[:3])[3] if found else f)
-        return out
+            tried.add(k)
+            reading = self._upright_reading(f, k, rgb, fine, fine_scale, readings)
+            if reading is not None:
+                score, face = reading
+                found.append((face.rotation == k, score, -k, face))
+                order.append(face.rotation)
+        return max(found, key=lambda x: x[:3])[3] if found else f
 
     def _upright_reading(self, f: Face, k: int, rgb, fine, fine_scale, readings):
         """(score, `f` as CenterFace reads it on the photo turned by `k` quarter turns), or None."""
