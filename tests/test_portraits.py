@@ -5,6 +5,7 @@ measures the whole set)."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -173,3 +174,17 @@ def test_a_phone_sized_portrait_of_a_consenting_staff_member_is_allowed(detector
         reg.add_consent("Paul Allen", ["facebook"], valid_until="2099-01-01")
         v = gate.check(path, channel="facebook")
         assert v.decision == "allowed", [(f.status.status, round(f.measurement.height_px)) for f in v.faces]
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"part_score": 0.9}, "detector.part_score must be in [0, 0.4]"),        # children on a cheek score >= 0.50
+    ({"part_face_px": 64}, "detector.part_face_px must be >= 96"),           # 38 of 93 children below 0.3 there
+    ({"closeup_min_share": 1.5}, "detector.closeup_min_share must be in [0, 0.8]"),  # no close-up ever kept
+])
+def test_settings_that_would_delete_a_real_face_are_refused(change, problem):
+    from imagegate.config import Settings
+    from imagegate.detect import DetectorSettings
+    from imagegate.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        Settings(detector=DetectorSettings(**change)).validate()
