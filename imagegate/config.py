@@ -138,6 +138,12 @@ class Settings:
         need(0 < d.min_face_px <= 32, f"detector.min_face_px must be in (0, 32], got {d.min_face_px}")
         need(0 < d.nms_iou < 1, f"detector.nms_iou must be between 0 and 1, got {d.nms_iou}")
         need(d.fuse_views >= 1, f"detector.fuse_views must be >= 1, got {d.fuse_views}")
+        # a part of a face is dropped when its second look scores below part_score: children on an adult's
+        # cheek scored >= 0.50 with the child 128 px tall there, some below 0.3 at 64 px (BENCHMARKS.md)
+        need(0 <= d.part_score <= 0.4, f"detector.part_score must be in [0, 0.4], got {d.part_score}")
+        need(d.part_face_px >= 96, f"detector.part_face_px must be >= 96, got {d.part_face_px}")
+        need(0 <= d.closeup_min_share <= 0.8,
+             f"detector.closeup_min_share must be in [0, 0.8], got {d.closeup_min_share}")
         if problems:
             raise ConfigError("invalid settings: " + "; ".join(problems))
         return self

@@ -22,6 +22,9 @@ close-ups. So:
 4. BlazeFace full-range over the whole image adds large faces CenterFace missed;
    its less confident detections are weak proposals checked as in 3.
 5. Overlapping detections are merged by NMS.
+6. A detection that is a part of a larger face found again (the chin or the eyes of a face hundreds of
+   px tall, see `part_outer_px`) is dropped; a face lying on another face (a child on a cheek) is not.
+7. On request (`settle_below`), small faces are measured on the photo turned so that they stand upright.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 import atexit
 import threading
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -81,14 +84,50 @@ class DetectorSettings:
     # Close-ups cut by the frame (a selfie from eyebrows to chin): neither network is trained on a face
     # larger than the photo. CenterFace on the photo shrunk to `closeup_long_side` px on a grey border of
     # `closeup_pad` x that size sees such a face whole-sized; confident detections only (0 = off).
-    # Faces cut to 0.5 / 0.6 of their box: found in 2 / 11 of 16 photos without, 10 / 15 with.
-    closeup_long_side: int = 160
-    closeup_pad: float = 0.25
+    # Faces cut to 0.5 / 0.6 of their box (16 photos): this pass alone found 9 / 15 of them at 160 px on a
+    # border of 0.25, and 16 / 16 at 128 px on a border of 0.5 (the face then fits the network's input).
+    closeup_long_side: int = 128
+    closeup_pad: float = 0.5
     closeup_score: float = 0.5
+    # ...and only faces at least `closeup_min_share` of the photo's short side: a smaller face is seen
+    # better by the other passes, and this pass, seeing the photo at 128-160 px, took a raised hand, or a
+    # chin below the face found, for a face (2 of the 42 portraits at 2000 px).
+    closeup_min_share: float = 0.6
     # CenterFace inputs above this many pixels run in strips overlapping by
     # `tile_overlap` px: the activations take ~180 MB per megapixel of input (~550 MB for
     # one 2048 x 1536 pass), and this is most of a worker's peak memory on 12 MP photos.
     # Strips cost ~15 % more time than one pass (the overlap is computed twice).
+    # A part of a large face found as a face of its own (the chin, the mouth, the eyes of a face several
+    # hundred px tall in the analysis image, far above the sizes CenterFace was trained on: 38 extra
+    # "faces" on the 42 portraits at 2000-4000 px, 4 of them from the close-up pass). A detection lying
+    # mostly (>= `part_inside` of its area) within a larger one at least `part_outer_px` tall in the
+    # analysis image is dropped only when both say it is that face again: (1) one of its eyes, nose or
+    # mouth corners lies within `part_landmark` eye spans of the larger face's same point, and (2)
+    # CenterFace on a crop of `part_context` x its size, resized so it is `part_face_px` tall (an ordinary
+    # size; the larger face is then ~2-4 x that), and on the mirror image, finds no face on it (IoU >=
+    # `part_iou`, closer to it than to the larger face) scoring >= `part_score`. Measured: all 23 parts
+    # on the portraits at 2000 and 4000 px scored 0.0 there; children's faces pasted on an adult's cheek
+    # (96 composites: 4 adults, 2 children, 25-50 % of the adult's face height, either cheek, at the
+    # photo's own size and at 3000 px) scored 0.50-0.91 and are kept (tests/test_portraits.py). Either
+    # test alone would delete children: 30 of 93 shared a landmark with the adult, and with the child
+    # 64 px tall on the crop the adult's face dominated it (38 below 0.3). BENCHMARKS.md section 1b.
+    part_inside: float = 0.5
+    part_outer_px: float = 256.0
+    part_context: float = 3.0
+    part_face_px: int = 128
+    part_iou: float = 0.4
+    part_score: float = 0.3
+    part_landmark: float = 0.3
+    # A face's size decides whether it counts as identifiable, so it must not depend on which pass found it
+    # or which way the photo is turned (faces shrunk to 32-48 px measured up to 40 % apart in the four
+    # turns of one photo: BlazeFace's square box upright, CenterFace's box of the face read sideways).
+    # Faces below `detect`'s `settle_below` take the box CenterFace gives at the analysis scale on the
+    # photo turned so that the face stands upright, the best-scoring one at IoU >= `settle_iou` with the
+    # face's: for an upright face the analysis pass already made, for a turned one one more pass per turn.
+    settle_iou: float = 0.3
+    # On a photo analysed at up to this many pixels, a face is read in all four turns (three more
+    # CenterFace passes, ~40 ms each at 0.3 MP), not only the way its landmarks say is upright.
+    settle_every_turn_pixels: int = 300_000
     tile_max_pixels: int = 800_000
     tile_overlap: int = 128
     min_face_px: float = 6.0
@@ -112,7 +151,10 @@ class Face:
 
     @property
     def height(self) -> float:
-        return self.box[3]
+        """The face's own height, whichever way it is turned: the box's longer side. A face is taller than
+        wide, so a face lying on its side has a box wider than tall; the box's height alone would judge a
+        face turned 90 degrees by its width. Under any other roll the longer side is at least the height."""
+        return max(self.box[2], self.box[3])
 
     def to_dict(self) -> dict:
         return {
@@ -143,17 +185,20 @@ class FaceDetector:
 
     # -- public -----------------------------------------------------------------
 
-    def detect(self, rgb: np.ndarray, *, analysis_long_side: int | None = None) -> list[Face]:
+    def detect(self, rgb: np.ndarray, *, analysis_long_side: int | None = None,
+               settle_below: float = 0.0) -> list[Face]:
         """All faces in an H x W x 3 uint8 RGB image, sorted by position. `analysis_long_side`
         overrides the setting for this photo (a channel that shows photos larger needs smaller faces
-        found: at least the size it shows them at)."""
+        found: at least the size it shows them at). Faces shorter than `settle_below` px are measured
+        on the photo turned so that they stand upright (see `settle_iou`): their size then does not
+        depend on which way the photo is turned."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an H x W x 3 uint8 RGB array, got {rgb.dtype} {rgb.shape}")
         with self._lock:
             if self._centerface is None:
                 raise ModelError("the face detector has been closed")
             try:
-                return self._detect(rgb, analysis_long_side or self.settings.analysis_long_side)
+                return self._detect(rgb, analysis_long_side or self.settings.analysis_long_side, settle_below)
             except cv2.error as exc:  # resizing, dilation
                 raise ModelError(f"face detection failed inside OpenCV: {exc}") from None
 
@@ -177,7 +222,7 @@ class FaceDetector:
 
     # -- pipeline ---------------------------------------------------------------
 
-    def _detect(self, rgb: np.ndarray, analysis_long_side: int) -> list[Face]:
+    def _detect(self, rgb: np.ndarray, analysis_long_side: int, settle_below: float = 0.0) -> list[Face]:
         s = self.settings
         h, w = rgb.shape[:2]
 
@@ -274,6 +319,10 @@ class FaceDetector:
             # one face turned two ways: keep the more confident reading
             b = np.array([f.box for f in faces])
             faces = [faces[i] for i in sorted(nms(b, np.array([f.score for f in faces]), s.nms_iou))]
+        parts = self._parts_of_larger_faces(faces, fine, fine_scale)
+        faces = [f for i, f in enumerate(faces) if i not in parts]
+        if settle_below > 0:
+            faces = self._settled(faces, rgb, fine, fine_scale, passes[0], settle_below)
         faces.sort(key=lambda f: (round(f.box[1] / 8), f.box[0]))
         return faces
 
@@ -317,8 +366,9 @@ class FaceDetector:
         pad = int(round(s.closeup_pad * s.closeup_long_side))
         framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
         b, sc, lm = self._centerface_tile(framed, s.closeup_score)
+        least = s.closeup_min_share * min(small.shape[:2])
         for box, score, pts in zip(b, sc, lm):
-            if score < s.closeup_score:
+            if score < s.closeup_score or max(box[2], box[3]) < least:
                 continue
             box = (box - np.array([pad, pad, 0, 0])) / total
             pts = (np.asarray(pts).reshape(-1, 2) - pad) / total
@@ -353,12 +403,31 @@ class FaceDetector:
         coordinates -- or None -- for the crop and for its mirror image.
         """
         s = self.settings
+        results = []
+        for box, views in zip(boxes, self._crop_detections(img, boxes, s.verify_context, s.verify_face_px,
+                                                            s.verify_flip)):
+            per_view = [None, None]
+            for v, (db, ds, dl) in enumerate(views):
+                if not len(db):
+                    continue
+                ds = np.where(iou_matrix(db, box[None])[:, 0] >= 0.3, ds, 0.0)
+                j = int(np.argmax(ds))
+                if ds[j] > 0:
+                    per_view[v] = (db[j], float(ds[j]), dl[j])
+            results.append(per_view)
+        return results
+
+    def _crop_detections(self, img: np.ndarray, boxes: np.ndarray, context: float, face_px: int, flip: bool):
+        """CenterFace on a square crop of `context` x each box around it, resized so the box is about
+        `face_px` tall, and (if `flip`) on the crop's mirror image, batched. Per box, per view: the
+        detections (boxes, scores, landmarks) down to `evidence_score`, in `img` coordinates."""
+        s = self.settings
         if len(boxes) == 0:
             return []
-        out = max(32, int(round(s.verify_context * s.verify_face_px / 32)) * 32)
+        out = max(32, int(round(context * face_px / 32)) * 32)
         crops, origins = [], []
         for x, y, bw, bh in boxes:
-            side = max(4, int(round(max(bw, bh) * s.verify_context)))
+            side = max(4, int(round(max(bw, bh) * context)))
             x0 = int(round(x + bw / 2 - side / 2))
             y0 = int(round(y + bh / 2 - side / 2))
             crop = _crop_padded(img, x0, y0, side)
@@ -366,7 +435,7 @@ class FaceDetector:
             crops.append(cv2.resize(crop, (out, out), interpolation=interp))
             origins.append((x0, y0, side / out))
         views = [crops]
-        if s.verify_flip:
+        if flip:
             views.append([np.ascontiguousarray(c[:, ::-1]) for c in crops])
         flat = [c for v in views for c in v]
         # in chunks of at most `tile_max_pixels`: a crowd gives hundreds of proposals, and one
@@ -378,21 +447,97 @@ class FaceDetector:
         results = []
         n = len(crops)
         for i, (x0, y0, k) in enumerate(origins):
-            target = np.array([[(boxes[i][0] - x0) / k, (boxes[i][1] - y0) / k, boxes[i][2] / k, boxes[i][3] / k]])
-            per_view = [None, None]
+            per_view = []
             for v in range(len(views)):
                 db, ds, dl = _decode(*(m[v * n + i: v * n + i + 1] for m in maps), threshold=s.evidence_score,
                                      dense_above=s.propose_score)
                 if v == 1 and len(db):
                     db, dl = _mirror(db, dl, out)
-                if not len(db):
-                    continue
-                ds = np.where(iou_matrix(db, target)[:, 0] >= 0.3, ds, 0.0)
-                j = int(np.argmax(ds))
-                if ds[j] > 0:
-                    per_view[v] = (db[j] * k + [x0, y0, 0, 0], float(ds[j]), dl[j] * k + np.tile([x0, y0], 5))
+                per_view.append((db * k + [x0, y0, 0, 0], ds, dl * k + np.tile([x0, y0], 5)))
             results.append(per_view)
         return results
+
+    def _settled(self, faces: list[Face], rgb: np.ndarray, fine: np.ndarray, fine_scale: float, upright_pass,
+                 below: float) -> list[Face]:
+        """Faces shorter than `below` px with the box CenterFace reads on the photo turned so that the
+        face stands upright, at the analysis scale (see `detect`'s `settle_below`)."""
+        readings = {0: (*upright_pass, rgb.shape[:2])}
+        every_turn = fine.shape[0] * fine.shape[1] <= self.settings.settle_every_turn_pixels
+        return [f if f.height >= below else self._upright(f, every_turn, rgb, fine, fine_scale, readings)
+                for f in faces]
+
+    def _upright(self, f: Face, every_turn: bool, rgb, fine, fine_scale, readings) -> Face:
+        """`f` as read upright, or `f` itself if no reading finds it.
+
+        A face read the wrong way round (BlazeFace on a face lying on its side) has wrong landmarks:
+        follow what each reading says is upright; on a small photo read the face in every turn. Of the
+        readings that agree with their own turn, the most confident is the face upright."""
+        order = [f.rotation % 4] + ([k for k in range(4) if k != f.rotation % 4] if every_turn else [])
+        tried, found = set(), []
+        while order:
+            k = order.pop(0)
+            if k in tried:
+                continue
+            tried.add(k)
+            reading = self._upright_reading(f, k, rgb, fine, fine_scale, readings)
+            if reading is not None:
+                score, face = reading
+                found.append((face.rotation == k, score, -k, face))
+                order.append(face.rotation)
+        return max(found, key=lambda x: x[:3])[3] if found else f
+
+    def _upright_reading(self, f: Face, k: int, rgb, fine, fine_scale, readings):
+        """(score, `f` as CenterFace reads it on the photo turned by `k` quarter turns), or None."""
+        s = self.settings
+        if k not in readings:
+            shape = (rgb.shape[1], rgb.shape[0]) if k % 2 else rgb.shape[:2]
+            readings[k] = (*self._centerface_pass(np.ascontiguousarray(np.rot90(fine, k)), fine_scale,
+                                                  s.evidence_score), shape)
+        b, sc, lm, shape = readings[k]
+        mine = np.array(rotate_box(f.box, k, rgb.shape))
+        near = iou_matrix(b, mine[None])[:, 0] >= s.settle_iou if len(b) else np.zeros(0, bool)
+        if not near.any():
+            return None
+        j = int(np.argmax(np.where(near, sc, -1)))
+        pts = rotate_points(lm[j].reshape(-1, 2), -k, shape)
+        turns = _quarter_turns(pts)
+        return float(sc[j]), replace(f, box=clip_box(rotate_box(b[j], -k, shape), rgb.shape[1], rgb.shape[0]),
+                                     landmarks=tuple((float(x), float(y)) for x, y in pts),
+                                     rotation=k if turns is None else turns)
+
+    def _parts_of_larger_faces(self, faces: list[Face], fine: np.ndarray, fine_scale: float) -> set[int]:
+        """Indices of `faces` that are a part of a larger face found again (see `part_outer_px`)."""
+        s = self.settings
+        if s.part_outer_px <= 0 or len(faces) < 2:
+            return set()
+        b = np.array([f.box for f in faces], dtype=np.float64)
+        area = b[:, 2] * b[:, 3]
+        doubtful = []
+        large = b[:, 3] * fine_scale >= s.part_outer_px
+        for i in range(len(b)):
+            outer = np.flatnonzero((area > area[i]) & large & (_inside_share(b, b[i]) >= s.part_inside))
+            outer = [j for j in outer if _shares_a_landmark(faces[i], faces[j], s.part_landmark)]
+            if outer:
+                doubtful.append((i, outer))
+        if not doubtful:
+            return set()
+        looks = self._crop_detections(fine, np.array([b[i] for i, _ in doubtful]) * fine_scale, s.part_context,
+                                      s.part_face_px, True)
+        parts = set()
+        for (i, outer), views in zip(doubtful, looks):
+            best = 0.0
+            for db, ds, _ in views:
+                if not len(db):
+                    continue
+                db = db / fine_scale
+                mine = iou_matrix(db, b[i][None])[:, 0]
+                theirs = iou_matrix(db, b[outer]).max(axis=1)
+                ok = (mine >= s.part_iou) & (mine > theirs)
+                if ok.any():
+                    best = max(best, float(ds[ok].max()))
+            if best < s.part_score:
+                parts.add(i)
+        return parts
 
     def _centerface_pass(self, img: np.ndarray, scale: float, threshold: float):
         b, s, l = self._centerface_run(img, threshold)
@@ -552,13 +697,33 @@ def _same_face(found: np.ndarray, box: np.ndarray) -> bool:
     return bool(np.any(central & (found[:, 2] * found[:, 3] >= 0.2 * w * h)))
 
 
-def _overlap(boxes: np.ndarray, box) -> np.ndarray:
-    """Intersection over the smaller box's area: a turned box is w/h-swapped, so IoU understates overlap."""
+def _shares_a_landmark(inner: Face, outer: Face, within: float) -> bool:
+    """Whether one of the inner face's eyes, nose or mouth corners lies within `within` of the outer
+    face's eye span from the outer's same point: both detections read that feature of one face."""
+    a = np.asarray(inner.landmarks, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(outer.landmarks, dtype=np.float64).reshape(-1, 2)
+    if len(a) < 5 or len(b) < 5:
+        return False
+    span = float(np.linalg.norm(b[1] - b[0]))
+    return span > 0 and float(np.linalg.norm(a - b, axis=1).min()) <= within * span
+
+
+def _intersection(boxes: np.ndarray, box) -> np.ndarray:
+    """Area of `box` (x, y, w, h) shared with each of `boxes`."""
     bx = np.asarray(box, dtype=np.float64)
     iw = np.minimum(boxes[:, 0] + boxes[:, 2], bx[0] + bx[2]) - np.maximum(boxes[:, 0], bx[0])
     ih = np.minimum(boxes[:, 1] + boxes[:, 3], bx[1] + bx[3]) - np.maximum(boxes[:, 1], bx[1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    return inter / np.minimum(boxes[:, 2] * boxes[:, 3], bx[2] * bx[3])
+    return np.clip(iw, 0, None) * np.clip(ih, 0, None)
+
+
+def _inside_share(boxes: np.ndarray, box) -> np.ndarray:
+    """The share of `box`'s area that lies within each of `boxes`."""
+    return _intersection(boxes, box) / max(box[2] * box[3], 1e-9)
+
+
+def _overlap(boxes: np.ndarray, box) -> np.ndarray:
+    """Intersection over the smaller box's area: a turned box is w/h-swapped, so IoU understates overlap."""
+    return _intersection(boxes, box) / np.minimum(boxes[:, 2] * boxes[:, 3], box[2] * box[3])
 
 
 def _mirror(boxes: np.ndarray, lms: np.ndarray, width: int):

@@ -50,14 +50,14 @@ def prepare(gate: Gate, photo: str | os.PathLike) -> EnrolledPhoto:
     if not faces:
         raise EnrolmentError(f"{source}: no face found",
                              hint="use a photo where the face is clearly visible, frontal and well lit")
-    largest = max(faces, key=lambda f: f.box[3])
-    significant = [f for f in faces if f.box[3] >= OTHER_FACE_SHARE * largest.box[3]]
+    largest = max(faces, key=lambda f: f.height)
+    significant = [f for f in faces if f.height >= OTHER_FACE_SHARE * largest.height]
     if len(significant) > 1:
-        sizes = ", ".join(f"{f.box[3]:.0f} px" for f in sorted(significant, key=lambda f: -f.box[3]))
+        sizes = ", ".join(f"{f.height:.0f} px" for f in sorted(significant, key=lambda f: -f.height))
         raise EnrolmentError(f"{source}: {len(significant)} faces found (heights {sizes}); a reference photo "
                              "must show exactly one person", hint="crop the photo to the person's face")
-    if largest.box[3] < MIN_ENROL_PX:
-        raise EnrolmentError(f"{source}: the face is {largest.box[3]:.0f} px high; at least {MIN_ENROL_PX:.0f} px "
+    if largest.height < MIN_ENROL_PX:
+        raise EnrolmentError(f"{source}: the face is {largest.height:.0f} px high; at least {MIN_ENROL_PX:.0f} px "
                              "is needed", hint="use a larger or higher-resolution photo")
     if largest.rotation:
         raise EnrolmentError(f"{source}: the face is sideways or upside down (the photo would need turning "
@@ -73,7 +73,7 @@ def prepare(gate: Gate, photo: str | os.PathLike) -> EnrolledPhoto:
     vec = gate.embedder.describe([aligned.chip])[0]
     quality = (min(1.0, aligned.eye_distance_px / 60) * (1 - min(1.0, abs(aligned.yaw) / 0.5))
                * min(1.0, aligned.sharpness / 100))
-    return EnrolledPhoto(path=source, sha256=analysis.image.sha256, face_px=largest.box[3],
+    return EnrolledPhoto(path=source, sha256=analysis.image.sha256, face_px=largest.height,
                          quality=quality, embedding=vec)
 
 

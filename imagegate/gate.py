@@ -21,7 +21,7 @@ from .errors import ImagegateError, ImageLoadError, RegisterError, internal_erro
 from .loader import ImageInput, LoadedImage, describe, load_image
 from .metadata import reasons as metadata_reasons
 from .match import Match, match_faces
-from .measure import Measurement, measure
+from .measure import Measurement, measure, publish_scale
 from .policy import FaceFacts, PolicySettings, decide
 from .register import Register, RegisterLocation, locate_register, normalise_channel
 from .verdict import FaceReport, Failure, Verdict, ViewReport, order_reasons, views_reasons, worst
@@ -40,6 +40,10 @@ class Analysis:
             **self.image.to_dict(),
             "faces": [{**f.to_dict(), **m.to_dict()} for f, m in zip(self.faces, self.measurements)],
         }
+
+
+#: faces up to this many times a size threshold are measured upright (FaceDetector.detect's settle_below)
+SETTLE_ABOVE = 2.0
 
 
 def _package_version() -> str:
@@ -166,7 +170,10 @@ class Gate:
         side = s.publish_side(normalise_channel(channel) if channel else None)
         # Faces identifiable as shown must be findable: analyse at least at the size the channel shows.
         analysis_side = max(s.detector.analysis_long_side, side or max(img.width, img.height))
-        faces = tuple(self.detector.detect(img.rgb, analysis_long_side=analysis_side))
+        # A face's size near a threshold (identifiable as published, matchable) decides the verdict:
+        # measured upright, so the verdict does not depend on which way the photo is turned.
+        near = SETTLE_ABOVE * max(s.identifiable_px / publish_scale(img.width, img.height, side), s.min_match_px)
+        faces = tuple(self.detector.detect(img.rgb, analysis_long_side=analysis_side, settle_below=near))
         if len(faces) > self.settings.max_faces:
             raise ImageLoadError.coded("too_many_faces", source=img.source, faces=len(faces),
                                        limit=self.settings.max_faces)

@@ -15,7 +15,7 @@ from .detect import Face
 
 @dataclass(frozen=True)
 class Measurement:
-    height_px: float          # face height in the photo's own (orientation-corrected) pixels
+    height_px: float          # the face's own height (Face.height) in the photo's (orientation-corrected) pixels
     publish_height_px: float  # the same face after scaling the photo to the publish size
     identifiable: bool        # publish_height_px >= identifiable_px
     matchable: bool           # large enough in the original for a reliable embedding
@@ -39,7 +39,7 @@ def publish_scale(width: int, height: int, publish_long_side: int | None) -> flo
 
 def measure(face: Face, width: int, height: int, *, publish_long_side: int | None,
             identifiable_px: float, min_match_px: float) -> Measurement:
-    h = float(face.box[3])
+    h = float(face.height)
     ph = h * publish_scale(width, height, publish_long_side)
     return Measurement(height_px=h, publish_height_px=ph, identifiable=ph >= identifiable_px,
                        matchable=h >= min_match_px)

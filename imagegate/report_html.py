@@ -177,7 +177,7 @@ def _faces(v: Verdict, lang: str) -> str:
         dist = f"{f.status.person.distance:.2f}" if f.status.person else "-"
         consent = f.consent.state if f.consent else "-"
         rows.append(f'<tr class="face"><td>{f.index + 1}</td><td class="cat-{cat}">{escape(messages.category_text(cat, lang))}</td>'
-                    f"<td>{escape(person)}</td><td>{f.box[3]:.0f} ({f.measurement.publish_height_px:.0f})</td>"
+                    f"<td>{escape(person)}</td><td>{f.measurement.height_px:.0f} ({f.measurement.publish_height_px:.0f})</td>"
                     f"<td>{dist}</td><td>{escape(consent)}</td></tr>")
     return (f'<div class="faces"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
             "</tbody></table></div>")

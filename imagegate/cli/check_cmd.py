@@ -92,7 +92,8 @@ def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
         typer.echo(f"    - {rule}{for_terminal(r.message)}")
     if details:
         for f in result.faces:
-            x, y, _, h = f.box
+            x, y = f.box[:2]
+            h = f.measurement.height_px
             who = f.status.person.name if f.status.person else "-"
             where = messages.ui("details_face", lang, height=f"{h:6.0f}",
                                 publish=f"{f.measurement.publish_height_px:5.0f}", x=f"{x:.0f}", y=f"{y:.0f}")
