@@ -227,7 +227,7 @@ def test_every_text_people_read_exists_in_both_languages_with_the_same_placehold
         return {f for _, f, _, _ in string.Formatter().parse(template) if f}
 
     for table in (messages.TEXTS, messages.UI, messages.STATES, messages.RULES, messages.DECISIONS,
-                  messages.CATEGORIES):
+                  messages.CATEGORIES, messages.WEB):
         for code, entry in table.items():
             assert set(entry) == set(messages.LANGS), code
             assert fields(entry["en"]) == fields(entry["fi"]), code

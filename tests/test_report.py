@@ -89,7 +89,7 @@ def test_sheet_groups_counts_and_escapes(sheet):
     assert EVIL_FILE in text and CLIENT in text  # shown as text ...
     assert "<img src=x" not in html_text and "<i>Hopper" not in html_text  # ... never as markup
     assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in html_text
-    assert "Grace &lt;i&gt;Hopper&lt;/i&gt; &amp; &quot;Co&quot;" in html_text
+    assert "Grace &lt;i&gt;Hopper&lt;/i&gt; &amp; &#34;Co&#34;" in html_text  # markupsafe's quote entity
     assert "is registered as a client" in text and "truncated" in text
 
 
