@@ -16,6 +16,7 @@ import numpy as np
 from .embed import FaceEmbedder
 from .errors import EnrolmentError
 from .gate import Gate
+from .loader import LoadedImage
 from .match import match_faces
 from .names import normalise_name
 from .register import Person
@@ -42,9 +43,10 @@ class EnrolledPhoto:
         return {"photo": self.path, "face_px": round(self.face_px, 1), "quality": round(self.quality, 3)}
 
 
-def prepare(gate: Gate, photo: str | os.PathLike) -> EnrolledPhoto:
-    """Validate one reference photo and compute its template (nothing is written)."""
-    source = os.fsdecode(photo)
+def prepare(gate: Gate, photo: str | os.PathLike | LoadedImage) -> EnrolledPhoto:
+    """Validate one reference photo and compute its template (nothing is written). An uploaded photo
+    comes decoded (never written to disk), named by its `source`."""
+    source = photo.source if isinstance(photo, LoadedImage) else os.fsdecode(photo)
     analysis = gate.analyse(photo)
     faces = analysis.faces
     if not faces:

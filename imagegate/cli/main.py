@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import quiet  # noqa: F401  (quiet native logs before mediapipe loads)
-from . import audit_cmd, check_cmd, config_cmd, redact_cmd, register_cmd, watch_cmd
+from . import audit_cmd, check_cmd, config_cmd, redact_cmd, register_cmd, serve_cmd, watch_cmd
 from .common import CONFIG_HELP, EXIT_ERROR, RegisterOpt, State
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(register_cmd.app, name="register")
 app.add_typer(config_cmd.app, name="config")
 app.command("watch")(watch_cmd.watch)
 app.add_typer(audit_cmd.app, name="audit")
+app.command("serve")(serve_cmd.serve)
 
 
 def _version(value: bool) -> None:

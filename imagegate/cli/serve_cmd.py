@@ -1,0 +1,86 @@
+"""`imagegate serve`: the local web page (see imagegate/serve.py)."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .common import ConfigOpt, LangOpt, RegisterOpt, lang_or_fail, note_settings, pick, reported
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to listen on. Anything but 127.0.0.1/localhost needs the access token printed "
+                       "at start.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 8765,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
+    channel: Annotated[str, typer.Option("--channel", "-c", help="The page's preselected channel.")] = "facebook",
+    event: Annotated[str, typer.Option(
+        "--event", help="The page's preselected event context: public, private or unknown.")] = "unknown",
+    allow_host: Annotated[Optional[list[str]], typer.Option(
+        "--allow-host", help="Another name this server is reached by (a Host header it accepts).",
+        show_default=False)] = None,
+    register: RegisterOpt = None,
+    config: ConfigOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Start the local web page: drop photos, read verdicts, manage the consent register."""
+    import socket
+
+    import uvicorn
+
+    from ..config import load_settings
+    from ..errors import ImagegateError
+    from ..register import normalise_channel
+    from ..serve import EVENTS, GateThread, Server, needs_token, new_access_token
+
+    lang = lang_or_fail(pick(lang, ctx, "lang"))
+    try:
+        channel = normalise_channel(channel)
+    except ImagegateError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--channel") from None
+    if event not in EVENTS:
+        raise typer.BadParameter(f"unknown event {event!r}; expected one of: {', '.join(EVENTS)}",
+                                 param_hint="--event")
+    reg = pick(register, ctx, "register")
+    config = pick(config, ctx, "config")
+    with reported():
+        settings = load_settings(config)
+        note_settings(settings, config)
+        if reg is not None and not Path(reg).exists():
+            raise ImagegateError(f"register {reg} does not exist",
+                                 hint="enrol people with `imagegate register add`, or omit --register")
+    # bind first: a busy port is said at once, before the models load, and --port 0 learns its port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {exc.strerror or exc}", param_hint="--port") \
+            from None
+    port = sock.getsockname()[1]
+    token = new_access_token() if needs_token(host) else None
+    typer.echo("imagegate serve: loading the models…", err=True)
+    gates = GateThread(settings, reg)
+    with reported():
+        gates.start()
+    server = Server(gates, lang=lang, channel=channel, event=event, host=host, port=port, token=token,
+                    allow_hosts=tuple(allow_host or ()))
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
+    typer.echo(f"imagegate serve: {url}  (register {gates.register_path}; Ctrl-C stops)", err=False)
+    if token:
+        typer.echo(f"access token (the page asks for it once): {token}")
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        uvicorn.Server(uvicorn.Config(server.app, log_level="warning", access_log=False, lifespan="off")).run(
+            sockets=[sock])
+    finally:
+        gates.close()
