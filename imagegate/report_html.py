@@ -73,7 +73,7 @@ def count(entries: list[SheetEntry]) -> dict[str, int]:
 
 
 def render(entries: list[SheetEntry], lang: str, *, version: str = "") -> str:
-    from .templates import render as render_template
+    from .templating import render as render_template
 
     verdicts = [e.result for e in entries if isinstance(e.result, Verdict)]
     groups = [(d, [e for e in entries if e.result.decision == d]) for d in ORDER]

@@ -471,7 +471,7 @@ class Server:
     # -- pages
 
     def _page(self, request: Request, template: str, **context) -> HTMLResponse:
-        from .templates import render
+        from .templating import render
 
         lang = pick_lang(request, self.lang)
         html = render(template, lang=lang, other_lang="en" if lang == "fi" else "fi", path=request.url.path,
@@ -505,7 +505,7 @@ class Server:
                           strings={k: v[lang] for k, v in messages.WEB.items()})
 
     async def sheet_css(self, request: Request) -> Response:
-        from .templates import TEMPLATE_DIR
+        from .templating import TEMPLATE_DIR
 
         return Response((TEMPLATE_DIR / "sheet.css").read_bytes(), media_type="text/css")
 
@@ -569,7 +569,7 @@ class Server:
             return _bad(503, "busy", messages.web("busy", lang))
         body = result.to_dict()
         if for_page:
-            from .templates import render
+            from .templating import render
 
             self.sheets.add(page, result, thumb)
             body = {**body, "html": render("card.html", r=result, thumb=thumb, lang=lang)}
