@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -37,10 +38,13 @@ def _font(size: int):
 
 
 def render_preview(rgb: np.ndarray, verdict: Verdict, *, long_side: int = PREVIEW_LONG_SIDE) -> Image.Image:
-    img = Image.fromarray(rgb)
-    scale = min(1.0, long_side / max(img.size))
+    h, w = rgb.shape[:2]
+    scale = min(1.0, long_side / max(w, h))
     if scale < 1:
-        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS)
+        # area averaging in OpenCV: 4-5x faster than Pillow's LANCZOS on a 12-MP photo (a web page's
+        # verdict waits for its preview) and as free of aliasing when shrinking
+        rgb = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    img = Image.fromarray(rgb)
     draw = ImageDraw.Draw(img)
     lang = verdict.lang
     line = max(2, round(max(img.size) / 400))
