@@ -82,6 +82,13 @@ def start_server(register: Path) -> tuple[subprocess.Popen, str, float]:
             time.sleep(0.05)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux): on a machine loaded by others, the work a
+    request costs, where wall time also counts the waiting for a core."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stats(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} | {min(values):.2f} | {max(values):.2f}"
 
@@ -106,37 +113,51 @@ def main() -> int:
             html = urllib.request.urlopen(url).read().decode()
             csrf = html.split('data-csrf="', 1)[1].split('"', 1)[0]
             page = html.split('data-page="', 1)[1].split('"', 1)[0]
-            api, on_page, decisions = [], [], set()
+            api, on_page, api_cpu, page_cpu, decisions = [], [], [], [], set()
             for i in range(args.runs + 1):  # the first run of each is not counted (connection, caches)
                 body, ctype = multipart({"channel": "facebook"}, "phone.jpg", data)
+                c0 = cpu_seconds(proc.pid)
                 t, answer = post(url + "api/check", body, ctype)
+                c1 = cpu_seconds(proc.pid)
                 decisions.add(re.search(rb'"decision":"(\w+)"', answer).group(1).decode())
                 body, ctype = multipart({"channel": "facebook", "page": page}, "phone.jpg", data)
                 tp, answer = post(url + "api/check", body, ctype, {"X-CSRF-Token": csrf})
+                c2 = cpu_seconds(proc.pid)
                 assert b'"html"' in answer
                 if i:
                     api.append(t)
                     on_page.append(tp)
+                    api_cpu.append(c1 - c0)
+                    page_cpu.append(c2 - c1)
         finally:
             proc.terminate()
             proc.wait()
 
-        cold = []
+        cold, cold_cpu = [], []
         for _ in range(args.cold_runs):
-            t0 = time.perf_counter()
+            t0, r0 = time.perf_counter(), os.times()
             subprocess.run([sys.executable, "-m", "imagegate.cli.main", "--register", str(register), "check",
-                            str(big), "--json"], capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            str(big), "--json"], capture_output=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+            r1 = os.times()
             cold.append(time.perf_counter() - t0)
+            cold_cpu.append(r1.children_user + r1.children_system - r0.children_user - r0.children_system)
 
     print(f"photo: {args.photo.name} resized to {size[0]} x {size[1]} ({size[0] * size[1] / 1e6:.1f} MP), "
           f"{len(data) / 1e6:.1f} MB JPEG; verdict {', '.join(sorted(decisions))}; "
           f"server start to first page {start:.1f} s")
     print()
-    print("| 12-MP photo, upload to verdict | median s | min s | max s |")
-    print("|---|---:|---:|---:|")
-    print(f"| warm `imagegate serve`, `POST /api/check` (a script) | {stats(api)} |")
-    print(f"| warm `imagegate serve`, as the page sends it (verdict + card with preview) | {stats(on_page)} |")
-    print(f"| cold `imagegate check --json` (whole process) | {stats(cold)} |")
+    print("| 12-MP photo, upload to verdict | median s | min s | max s | CPU s (median) |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| warm `imagegate serve`, `POST /api/check` (a script) | {stats(api)} | "
+          f"{statistics.median(api_cpu):.2f} |")
+    print(f"| warm `imagegate serve`, as the page sends it (verdict + card with preview) | {stats(on_page)} | "
+          f"{statistics.median(page_cpu):.2f} |")
+    print(f"| cold `imagegate check --json` (whole process) | {stats(cold)} | "
+          f"{statistics.median(cold_cpu):.2f} |")
+    print()
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (1 min), {os.getloadavg()[2]:.1f} (15 min); "
+          f"{os.cpu_count()} cores")
     return 0
 
 

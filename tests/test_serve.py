@@ -379,3 +379,50 @@ def test_serve_option_errors_are_usage_errors(tmp_path):
     assert CliRunner().invoke(cli, ["serve", "--event", "party"]).exit_code == 2
     assert CliRunner().invoke(cli, ["serve", "--channel", "myspace"]).exit_code == 2
 
+
+
+def test_serve_off_loopback_prints_a_token_and_asks_for_it(register_file, tmp_path):
+    """The command as users run it: another --host prints an access token; without it nothing is served."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from .conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "imagegate.cli.main", "--register", str(register_file), "serve",
+                             "--host", "127.0.0.2", "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        lines = [proc.stdout.readline() for _ in range(2)]
+        url = re.search(r"(http://127\.0\.0\.2:\d+/)", lines[0]).group(1)
+        token = re.search(r"access token \(the page asks for it once\): (\S+)", lines[1]).group(1)
+        assert len(token) >= 32
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                opener.open(url, timeout=5)
+                status = 200
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+                continue
+            break
+        assert status == 303  # to the login page
+        with opener.open(urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"}), timeout=30) as r:
+            assert r.status == 200 and b"Drop photos or folders here" in r.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

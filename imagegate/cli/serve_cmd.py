@@ -64,6 +64,7 @@ def serve(
         sock.close()
         raise typer.BadParameter(f"cannot listen on {host}:{port}: {exc.strerror or exc}", param_hint="--port") \
             from None
+    sock.listen(128)  # a browser opened by --open waits in the backlog until the server accepts
     port = sock.getsockname()[1]
     token = new_access_token() if needs_token(host) else None
     typer.echo("imagegate serve: loading the models…", err=True)
@@ -74,7 +75,9 @@ def serve(
                     allow_hosts=tuple(allow_host or ()))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
-    typer.echo(f"imagegate serve: {url}  (register {gates.register_path}; Ctrl-C stops)", err=False)
+    typer.echo(f"imagegate serve: {url}  (register {gates.register_path}; Ctrl-C stops)")
+    if host in ("0.0.0.0", "::"):
+        typer.echo(f"from other computers: http://{socket.gethostname()}:{port}/")
     if token:
         typer.echo(f"access token (the page asks for it once): {token}")
     if open_browser:
