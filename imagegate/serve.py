@@ -47,6 +47,9 @@ EVENTS = ("public", "private", "unknown")
 STATIC_DIR = Path(__file__).parent / "static"
 #: photos waiting for the gate thread before new ones are refused with 503
 MAX_PENDING = 64
+#: request bodies held in memory at once (uploads wait there for the gate); beyond it 503, except that
+#: one request alone is always taken
+MEMORY_BUDGET = 1024 * 1024 * 1024
 #: pages whose review-sheet thumbnails are held (the oldest page's are dropped first)
 MAX_PAGES = 8
 MAX_SHEET_ENTRIES = 2000
@@ -269,7 +272,8 @@ class Guard:
     - with an access token (any --host other than loopback), every request but the login page must carry
       it (cookie set by the login page, or `Authorization: Bearer`): 401, or the login page;
     - a state-changing POST must carry the page's CSRF token in `X-CSRF-Token`: 403;
-    - a POST must declare its length, at most `max_body` bytes: 411 / 413, before any byte is read;
+    - a POST must declare its length, at most `max_body` bytes: 411 / 413, before any byte is read; while
+      other requests' bodies fill `memory_budget`, 503;
     - every response gets CSP (no inline script, nothing external), no-store, nosniff, no-referrer.
     """
 
@@ -280,8 +284,12 @@ class Guard:
         self.token = token
         self.csrf = csrf
         self.max_body = max_body
+        self.memory_budget = MEMORY_BUDGET
+        self.held = 0  # bytes of request bodies being handled now (the event loop's thread only)
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":  # none are served; refused before any check could be skipped
+            return await send({"type": "websocket.close", "code": 1008})
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
@@ -295,7 +303,14 @@ class Guard:
         refusal = self.refusal(scope)
         if refusal is not None:
             return await refusal(scope, receive, send_secured)
-        await self.app(scope, receive, send_secured)
+        size = int(Headers(scope=scope).get("content-length") or 0)
+        if self.held and self.held + size > self.memory_budget:
+            return await _refuse(503, "memory")(scope, receive, send_secured)
+        self.held += size
+        try:
+            await self.app(scope, receive, send_secured)
+        finally:
+            self.held -= size
 
     def refusal(self, scope) -> Response | None:
         headers = Headers(scope=scope)
@@ -340,6 +355,7 @@ REFUSALS = {
     "csrf": "the page's CSRF token is missing or wrong",
     "length": "a request body must declare its length (Content-Length)",
     "too_big": "the upload is {size} bytes, above the limit of {limit}",
+    "memory": "imagegate is busy with other uploads; send this one again shortly",
 }
 
 

@@ -240,6 +240,29 @@ def test_oversize_upload_is_refused_before_it_is_read(register_file, gate_parts)
         gates.close()
 
 
+def test_uploads_held_in_memory_are_bounded(served):
+    server, client = served
+    guard = server.app
+    guard.held = guard.memory_budget  # as if other uploads filled the budget
+    try:
+        r = client.post("/api/check", files=photo("coffee.png"))
+        assert r.status_code == 503 and "busy" in r.json()["error"]["message"]
+    finally:
+        guard.held = 0
+    assert client.post("/api/check", files=photo("coffee.png")).status_code == 200
+    assert guard.held == 0  # released after each request
+
+
+def test_a_full_queue_answers_busy_never_a_verdict(served, monkeypatch):
+    import imagegate.serve
+
+    _, client = served
+    monkeypatch.setattr(imagegate.serve, "MAX_PENDING", 0)
+    r = client.post("/api/check", files=photo("grace_hopper.jpg"), data={"lang": "fi"})
+    assert r.status_code == 503 and "decision" not in r.json()
+    assert r.json()["error"]["message"].startswith("imagegate tarkistaa nyt monta kuvaa")
+
+
 def test_security_headers_on_every_response(served):
     _, client = served
     csrf, _ = page_token(client)
