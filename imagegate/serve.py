@@ -56,7 +56,7 @@ MAX_SHEET_ENTRIES = 2000
 #: multipart overhead allowed above the photo size limit (field names, boundaries, the other fields)
 FORM_OVERHEAD = 64 * 1024
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
