@@ -88,8 +88,8 @@ def gate_check(gate, image, *, channel: str, event: str) -> Verdict:
 
 
 @functools.lru_cache(maxsize=None)
-def _takes_event(method) -> bool:
-    return "event" in inspect.signature(method).parameters
+def _takes_event(function) -> bool:
+    return "event" in inspect.signature(function).parameters
 
 
 class GateThread:
@@ -166,12 +166,14 @@ class GateThread:
         except Exception as exc:  # noqa: BLE001 - fail closed: a crash on one photo is an error, never allowed
             return Failure(name, internal_error(exc)), None
 
-    def redact(self, data: bytes, name: str, channel: str, lang: str):
+    def redact(self, data: bytes, name: str, channel: str, event: str, lang: str):
         from .loader import load_image
         from .redact import redact
 
         img = load_image(data, self.settings.limits, name=name)
-        return redact(self.gates[lang], img, channel=channel)
+        # judged as the page's check was: with its event, once redact() takes one (as gate_check)
+        extra = {"event": event} if _takes_event(redact) else {}
+        return redact(self.gates[lang], img, channel=channel, **extra)
 
     def open_register(self, *, create: bool) -> Register:
         return Register(self.register_path, create=create)
@@ -449,13 +451,15 @@ def _base_name(name: str) -> str:
 class Server:
     """The Starlette application and what it serves from."""
 
-    def __init__(self, gate_thread: GateThread, *, lang: str, channel: str = "facebook", event: str = "unknown",
+    def __init__(self, gate_thread: GateThread, *, lang: str, channel: str = "facebook", event: str | None = None,
                  host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
                  allow_hosts: tuple[str, ...] = ()) -> None:
         self.gates = gate_thread
         self.settings = gate_thread.settings
         self.lang = lang
         self.channel = normalise_channel(channel)
+        # the page's preselected event: --event, else the settings' own (once there is one), else unknown
+        event = event or getattr(self.settings, "event", None) or "unknown"
         if event not in EVENTS:
             raise ImagegateError(f"unknown event {event!r}; expected one of: {', '.join(EVENTS)}")
         self.event = event
@@ -598,10 +602,10 @@ class Server:
         parsed = await self._photo_form(request)
         if isinstance(parsed, Response):
             return parsed
-        form, (name, data), channel, _event = parsed
+        form, (name, data), channel, event = parsed
         lang = form.get("lang") if form.get("lang") in messages.LANGS else pick_lang(request, self.lang)
         try:
-            copy = await self.gates.run(self.gates.redact, data, name, channel, lang)
+            copy = await self.gates.run(self.gates.redact, data, name, channel, event, lang)
         except Busy:
             return _bad(503, "busy", messages.web("busy", lang))
         except ImagegateError as exc:

@@ -121,6 +121,21 @@ def test_event_reaches_gate_check_only_where_it_is_taken():
     assert seen == {"old": "facebook", "new": ("facebook", "public")}
 
 
+def test_the_page_event_reaches_redaction_once_it_is_taken(served, monkeypatch):
+    import imagegate.redact
+
+    seen = []
+
+    def redact_with_event(gate, image, *, channel, event="unknown", **kw):
+        seen.append((channel, event))
+        raise imagegate.redact.RedactionError("stop here")
+
+    monkeypatch.setattr(imagegate.redact, "redact", redact_with_event)
+    _, client = served
+    r = client.post("/api/redact", files=photo("coffee.png"), data={"event": "public", "channel": "instagram"})
+    assert r.status_code == 422 and seen == [("instagram", "public")]
+
+
 def test_pixel_limit_of_the_settings_applies_to_uploads(register_file, gate_parts):
     gates, _, client = make_server(register_file, gate_parts, Settings(max_pixels=100_000))
     try:

@@ -19,8 +19,9 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 8765,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
     channel: Annotated[str, typer.Option("--channel", "-c", help="The page's preselected channel.")] = "facebook",
-    event: Annotated[str, typer.Option(
-        "--event", help="The page's preselected event context: public, private or unknown.")] = "unknown",
+    event: Annotated[Optional[str], typer.Option(
+        "--event", help="The page's preselected event context: public, private or unknown "
+                        "(default: the settings', else unknown).", show_default=False)] = None,
     allow_host: Annotated[Optional[list[str]], typer.Option(
         "--allow-host", help="Another name this server is reached by (a Host header it accepts).",
         show_default=False)] = None,
@@ -43,7 +44,7 @@ def serve(
         channel = normalise_channel(channel)
     except ImagegateError as exc:
         raise typer.BadParameter(exc.message, param_hint="--channel") from None
-    if event not in EVENTS:
+    if event is not None and event not in EVENTS:
         raise typer.BadParameter(f"unknown event {event!r}; expected one of: {', '.join(EVENTS)}",
                                  param_hint="--event")
     reg = pick(register, ctx, "register")
