@@ -279,8 +279,10 @@ class Guard:
     - every response gets CSP (no inline script, nothing external), no-store, nosniff, no-referrer.
     """
 
-    def __init__(self, app, *, hosts: frozenset[str], token: str | None, csrf: str, max_body: int) -> None:
+    def __init__(self, app, *, hosts: frozenset[str], token: str | None, csrf: str, max_body: int,
+                 lang: str = "en") -> None:
         self.app = app
+        self.lang = lang  # for refusals to a browser that states no language
         self.hosts = hosts
         self.origins = frozenset(f"http://{h}" for h in hosts)
         self.token = token
@@ -307,7 +309,7 @@ class Guard:
             return await refusal(scope, receive, send_secured)
         size = int(Headers(scope=scope).get("content-length") or 0)
         if self.held and self.held + size > self.memory_budget:
-            return await _refuse(503, "memory")(scope, receive, send_secured)
+            return await _refuse(503, "memory", Headers(scope=scope), self.lang)(scope, receive, send_secured)
         self.held += size
         try:
             await self.app(scope, receive, send_secured)
@@ -318,23 +320,23 @@ class Guard:
         headers = Headers(scope=scope)
         path, method = scope["path"], scope["method"]
         if headers.get("host", "").lower() not in self.hosts:
-            return _refuse(403, "host")
+            return _refuse(403, "host", headers, self.lang)
         origin = headers.get("origin")
         if (origin is not None and origin.lower() not in self.origins) or headers.get("sec-fetch-site") == "cross-site":
-            return _refuse(403, "origin")
+            return _refuse(403, "origin", headers, self.lang)
         if self.token is not None and path != "/login" and not path.startswith("/static/"):
             if not self._authorised(headers):
                 if method == "GET" and not path.startswith("/api/"):
                     return RedirectResponse("/login", status_code=303)
-                return _refuse(401, "token")
+                return _refuse(401, "token", headers, self.lang)
         if method not in ("GET", "HEAD"):
             if path not in NO_CSRF and not hmac.compare_digest(headers.get("x-csrf-token", ""), self.csrf):
-                return _refuse(403, "csrf")
+                return _refuse(403, "csrf", headers, self.lang)
             length = headers.get("content-length")
             if length is None or not length.isdigit():
-                return _refuse(411, "length")
+                return _refuse(411, "length", headers, self.lang)
             if int(length) > self.max_body:
-                return _refuse(413, "too_big", size=int(length), limit=self.max_body)
+                return _refuse(413, "too_big", headers, self.lang, size=int(length), limit=self.max_body)
         return None
 
     def _authorised(self, headers: Headers) -> bool:
@@ -350,19 +352,8 @@ def _cookie(headers: Headers, name: str) -> str:
     return ""
 
 
-REFUSALS = {
-    "host": "the Host header is not this server's own name (a page that renamed it is refused)",
-    "origin": "the request came from another site",
-    "token": "the access token is missing or wrong",
-    "csrf": "the page's CSRF token is missing or wrong",
-    "length": "a request body must declare its length (Content-Length)",
-    "too_big": "the upload is {size} bytes, above the limit of {limit}",
-    "memory": "imagegate is busy with other uploads; send this one again shortly",
-}
-
-
-def _refuse(status: int, why: str, **params) -> JSONResponse:
-    message = REFUSALS[why].format(**params)
+def _refuse(status: int, why: str, headers: Headers, default_lang: str, **params) -> JSONResponse:
+    message = messages.web(f"refused_{why}", header_lang(headers, default_lang), **params)
     return JSONResponse({"error": {"kind": "refused", "code": why, "message": message}}, status_code=status)
 
 
@@ -371,11 +362,17 @@ def _refuse(status: int, why: str, **params) -> JSONResponse:
 
 def pick_lang(request: Request, default: str) -> str:
     """?lang=, then the page's switch (cookie), then the browser's Accept-Language, then the server's."""
-    for value in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if value in messages.LANGS:
-            return value
+    value = request.query_params.get("lang")
+    return value if value in messages.LANGS else header_lang(request.headers, default)
+
+
+def header_lang(headers: Headers, default: str) -> str:
+    """The page's switch (cookie), then the browser's Accept-Language, then the server's language."""
+    value = _cookie(headers, LANG_COOKIE)
+    if value in messages.LANGS:
+        return value
     ranked = []
-    for i, part in enumerate(request.headers.get("accept-language", "").split(",")):
+    for i, part in enumerate(headers.get("accept-language", "").split(",")):
         tag, _, q = part.strip().partition(";q=")
         try:
             weight = float(q) if q else 1.0
@@ -486,7 +483,7 @@ class Server:
             Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
         ]
         self.app = Guard(Starlette(routes=routes), hosts=allowed_hosts(host, port, allow_hosts), token=token,
-                         csrf=self.csrf, max_body=self.max_body)
+                         csrf=self.csrf, max_body=self.max_body, lang=lang)
 
     # -- pages
 

@@ -205,6 +205,12 @@ def test_foreign_host_is_refused(served, host):
         assert all(r.headers[k] == v for k, v in SECURITY.items())
 
 
+def test_refusals_speak_the_browser_language(served):
+    _, client = served
+    r = client.get("/", headers={"host": "evil.example:8765", "accept-language": "fi-FI,fi;q=0.9"})
+    assert r.status_code == 403 and r.json()["error"]["message"].startswith("torjuttu: Host-otsake")
+
+
 def test_own_names_are_served(served):
     _, client = served
     for host in ("127.0.0.1:8765", "localhost:8765", "LOCALHOST:8765"):
