@@ -158,7 +158,7 @@ class GateThread:
 
         gate = self.gates[lang]
         try:
-            img = load_image(data, self.settings.limits, name=name)
+            img = load_image(data, self.settings.limits, source=name)
             verdict = gate_check(gate, img, channel=channel, event=event)
             return verdict, (make_thumbnail(img.rgb, verdict) if thumbnail else None)
         except ImagegateError as exc:
@@ -170,7 +170,7 @@ class GateThread:
         from .loader import load_image
         from .redact import redact
 
-        img = load_image(data, self.settings.limits, name=name)
+        img = load_image(data, self.settings.limits, source=name)
         # judged as the page's check was: with its event, once redact() takes one (as gate_check)
         extra = {"event": event} if _takes_event(redact) else {}
         return redact(self.gates[lang], img, channel=channel, **extra)
@@ -184,17 +184,17 @@ class GateThread:
         with self.open_register(create=False) as reg:
             return reg.summary()
 
-    def enrol(self, name: str, role: str, note: str | None, photos: list[tuple[str, bytes]]):
+    def enrol(self, name: str, role: str, note: str | None, photos: list[tuple[str, bytes]], basis: dict):
         """As `imagegate register add`: the same enrolment, checks and messages."""
         from .enrol import enrol
         from .gate import Gate
         from .loader import load_image
 
-        loaded = [load_image(data, self.settings.limits, name=fname) for fname, data in photos]
+        loaded = [load_image(data, self.settings.limits, source=fname) for fname, data in photos]
         detector, embedder = self._parts
         with self.open_register(create=True) as reg, Gate(register=reg, settings=self.settings,
                                                          detector=detector, embedder=embedder) as gate:
-            return enrol(gate, name, role, loaded, note)
+            return enrol(gate, name, role, loaded, note, **basis)
 
     def consent(self, name: str, channels: list[str], until: str | None, risks: bool, evidence: str | None):
         with self.open_register(create=False) as reg:
@@ -517,7 +517,10 @@ class Server:
                  or any(p["consent"][c]["state"] not in ("none", "other_channel") for p in people)]
         rows = [{"name": p["name"], "role": p["role"], "templates": p["templates"],
                  "cells": [consent_cell(p["consent"][c], p["role"], lang) for c in shown]} for p in people]
+        from .register import BASES
+
         return self._page(request, "register.html", people=rows, shown=shown, channels=CHANNELS, roles=ROLES,
+                          bases=BASES,
                           register_file=str(self.gates.register_path), problem=problem,
                           strings={k: v[lang] for k, v in messages.WEB.items()})
 
@@ -647,10 +650,13 @@ class Server:
             name, role = (form.get("name") or "").strip(), form.get("role") or ""
             if role not in ROLES:
                 raise RegisterError(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}")
+            basis = enrolment_basis(form, lang)  # checked before any photo is read, as the CLI does
             photos = [(n, d) for n, d in form.photos("photo") if d]
-            person, enrolled = await self.gates.run(self.gates.enrol, name, role, form.get("note") or None, photos)
+            person, enrolled = await self.gates.run(self.gates.enrol, name, role, form.get("note") or None, photos,
+                                                    basis)
             return {"message": messages.web("enrolled", lang, name=person.name, role=role_text(person.role, lang),
-                                            n=len(enrolled))}
+                                            n=len(enrolled)),
+                    "notes": [] if basis else [messages.web("basis_missing", lang)]}
         return await self._register_change(request, change)
 
     async def api_consent(self, request: Request) -> Response:
@@ -691,6 +697,22 @@ class Server:
 
 #: the page's groups: what needs a person's attention first (as the review sheet), photos in progress last
 ORDER_ON_PAGE = ("blocked", "needs_consent", "error", "allowed")
+
+
+def enrolment_basis(form: Form, lang: str) -> dict:
+    """Why the template may be held (as `register add --basis --evidence --basis-date`); {} = not recorded."""
+    from .register import BASES
+
+    basis = (form.get("basis") or "").strip()
+    if not basis:
+        return {}
+    if basis not in BASES:
+        raise RegisterError(f"expected one of {', '.join(BASES)}, found {basis!r}")
+    evidence = (form.get("evidence") or "").strip()
+    if not evidence:
+        raise RegisterError(messages.web("basis_needs_evidence", lang))
+    day = (form.get("basis_date") or "").strip()
+    return {"basis": basis, "evidence": evidence, "basis_date": parse_date(day) if day else None}
 
 
 def consent_cell(status: dict, role: str, lang: str) -> dict:

@@ -365,6 +365,14 @@ def test_register_pages_enrol_consent_withdraw_forget(empty_register, gate_parts
     r = client.post("/api/register/enrol", data={"name": "Eileen Collins", "role": "staff"},
                     files=[("photo", ("astronaut.png", (SAMPLES / "astronaut.png").read_bytes()))], headers=h)
     assert r.status_code == 200 and r.json()["message"].startswith("Enrolled Eileen Collins (staff) from 1 photo")
+    assert r.json()["notes"] == ["No basis for holding the face template is recorded yet."]
+    r = client.post("/api/register/enrol", headers=h, data={
+        "name": "Grace Hopper", "role": "client", "basis": "consent", "evidence": "E-7", "basis_date": "2026-11-30"},
+        files=[("photo", ("grace.jpg", (SAMPLES / "grace_hopper.jpg").read_bytes()))])
+    assert r.status_code == 200 and r.json()["notes"] == []
+    grace = next(p for p in client.get("/api/register").json() if p["name"] == "Grace Hopper")
+    assert (grace["enrolment"]["basis"], grace["enrolment"]["evidence"]) == ("consent", "E-7")
+    client.post("/api/register/forget", headers=h, data={"name": "Grace Hopper", "confirm": "Grace Hopper"})
     page = client.get("/register").text
     assert "Eileen Collins" in page and "<td>1</td>" in page
     assert client.post("/api/check", files=photo("astronaut.png")).json()["decision"] == "needs_consent"
@@ -405,6 +413,9 @@ def test_enrolment_refusals_say_what_the_cli_says(empty_register, tmp_path):
     assert r.status_code == 422
     cli_message = out.output.strip().removeprefix("imagegate: ").replace(str(tmp_path) + "/", "")
     assert r.json()["error"]["message"] == cli_message  # "coffee.png: no face found (hint: ...)"
+    r = client.post("/api/register/enrol", data={"name": "X", "role": "staff", "basis": "consent"},
+                    files=[("photo", ("a.png", (SAMPLES / "astronaut.png").read_bytes()))], headers=h)
+    assert r.status_code == 422 and r.json()["error"]["message"] == "The basis needs the document that records it."
     r = client.post("/api/register/enrol", data={"name": "X", "role": "boss"},
                     files=[("photo", ("a.png", (SAMPLES / "astronaut.png").read_bytes()))], headers=h)
     assert r.status_code == 422 and "unknown role" in r.json()["error"]["message"]

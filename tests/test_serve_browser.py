@@ -184,6 +184,8 @@ def test_check_page_register_page_and_finnish_in_chromium(server, browser, tmp_p
     assert "Grace Hopper" in d.find_element("id", "people").text
     d.find_element("id", "enrol-name").send_keys("Eileen Collins")
     d.find_element("css selector", "#enrol-role option[value=staff]").click()
+    d.find_element("css selector", "#enrol-basis option[value=consent]").click()
+    d.find_element("id", "enrol-evidence").send_keys("lomake-17")
     d.find_element("id", "enrol-photos").send_keys(str(SAMPLES / "astronaut.png"))
     d.find_element("css selector", "#enrol button[type=submit]").click()
     wait_for(d, lambda d: d.find_element("id", "message").is_displayed(), "the enrolment's message")
