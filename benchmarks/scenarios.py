@@ -30,7 +30,8 @@ def build_register(suite: dict, base: Path, register: Path) -> None:
         if r.returncode != 0:
             raise SystemExit(f"enrolment of {person['name']} failed: {r.stderr}")
         for c in person["consents"]:
-            cmd = ["--register", str(register), "register", "consent", person["name"]]
+            # given by the suite's "today", the day every case is checked on
+            cmd = ["--register", str(register), "register", "consent", person["name"], "--from", suite["today"]]
             for ch in c["channels"]:
                 cmd += ["--channel", ch]
             if c.get("until"):

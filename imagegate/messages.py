@@ -38,6 +38,7 @@ STATES = {
     "none": {"en": "no consent on file", "fi": "lupaa ei ole kirjattu"},
     "other_channel": {"en": "consent does not cover {channel}", "fi": "lupa ei kata kanavaa {channel}"},
     "expired": {"en": "consent expired on {until}", "fi": "lupa päättyi {until}"},
+    "not_yet": {"en": "consent counts only from {start}", "fi": "lupa on voimassa vasta {start} alkaen"},
     "withdrawn": {"en": "consent withdrawn", "fi": "lupa on peruttu"},
     "valid": {"en": "consent valid", "fi": "lupa voimassa"},
 }

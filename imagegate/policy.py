@@ -256,4 +256,5 @@ def _consent_detail(consent: ConsentStatus | None, channel: str, lang: str, clie
         return messages.state_text("none", lang)
     if consent.state == "valid" and client and not consent.risks_explained:
         return messages.render("client_no_risks", lang)
-    return messages.state_text(consent.state, lang, channel=channel, until=consent.valid_until or "?")
+    return messages.state_text(consent.state, lang, channel=channel, until=consent.valid_until or "?",
+                               start=consent.valid_from or "?")

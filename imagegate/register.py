@@ -251,6 +251,12 @@ def expand_channels(channels: Iterable[str]) -> list[str]:
     return out
 
 
+def _as_date(value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return parse_date(value)
+
+
 def parse_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
@@ -260,6 +266,14 @@ def parse_date(text: str) -> dt.date:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _start_day(granted_at: str) -> dt.date:
+    """A consent's first day from its `granted_at`: a date (given with `--from`) or a UTC timestamp (when
+    it was recorded), the latter as the local calendar day."""
+    if "T" not in granted_at:
+        return dt.date.fromisoformat(granted_at)
+    return dt.datetime.fromisoformat(granted_at).astimezone().date()
 
 
 @dataclass(frozen=True)
@@ -282,9 +296,17 @@ class Consent:
     evidence: str | None
     withdrawn_at: str | None
 
+    @property
+    def valid_from(self) -> str:
+        """The first day the consent covers: the day it was given (`--from`) or else recorded, in local time
+        (a consent recorded at 01:00 in Helsinki does not cover the day before)."""
+        return _start_day(self.granted_at).isoformat()
+
     def state_on(self, day: dt.date) -> str:
         if self.withdrawn_at:
             return "withdrawn"
+        if day < _start_day(self.granted_at):
+            return "not_yet"
         if self.valid_until and dt.date.fromisoformat(self.valid_until) < day:
             return "expired"
         return "valid"
@@ -329,10 +351,11 @@ class ConsentStatus:
     """Whether a person may be shown on a channel on a given day, and why (not)."""
 
     channel: str
-    state: str  # valid | expired | withdrawn | none | other_channel
+    state: str  # valid | not_yet | expired | withdrawn | none | other_channel
     risks_explained: bool = False
     valid_until: str | None = None
     evidence: str | None = None
+    valid_from: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -699,13 +722,20 @@ class Register:
     # -- consents -----------------------------------------------------------------
 
     def add_consent(self, name: str, channels: Iterable[str], *, valid_until: dt.date | str | None = None,
-                    risks_explained: bool = False, evidence: str | None = None) -> list[Consent]:
+                    risks_explained: bool = False, evidence: str | None = None,
+                    valid_from: dt.date | str | None = None) -> list[Consent]:
+        """Record a consent. It covers `valid_from` (the day it was given; default: today, when it is
+        recorded) to `valid_until` inclusive: a check dated before it is not covered."""
         person = self.get(name)
         chans = expand_channels(channels)
-        until = None
-        if valid_until is not None:
-            until = (parse_date(valid_until) if isinstance(valid_until, str) else valid_until).isoformat()
-        now = _now()
+        until = _as_date(valid_until)
+        start = _as_date(valid_from)
+        if start is not None and until is not None and until < start:
+            raise RegisterError(f"a consent cannot end ({until}) before it starts ({start})",
+                                hint="check the --from and --until dates")
+        until = until.isoformat() if until else None
+        # a date alone (YYYY-MM-DD) marks the day it was given; a timestamp the moment it was recorded
+        now = start.isoformat() if start else _now()
         with self._tx() as db:
             for ch in chans:
                 db.execute(
@@ -761,10 +791,11 @@ class Register:
         valid = [c for c in mine if c.state_on(day) == "valid"]
         if valid:
             best = max(valid, key=lambda c: (c.risks_explained, c.valid_until or "9999-12-31"))
-            return ConsentStatus(channel, "valid", best.risks_explained, best.valid_until, best.evidence)
+            return ConsentStatus(channel, "valid", best.risks_explained, best.valid_until, best.evidence,
+                                 best.valid_from)
         latest = mine[-1]
         return ConsentStatus(channel, latest.state_on(day), latest.risks_explained, latest.valid_until,
-                             latest.evidence)
+                             latest.evidence, latest.valid_from)
 
     # -- templates ----------------------------------------------------------------
 

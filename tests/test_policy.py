@@ -117,6 +117,7 @@ def test_unknown_identifiable_face_needs_consent():
     (cs("other_channel"), "consent does not cover facebook"),
     (cs("expired", until="2026-01-31"), "consent expired on 2026-01-31"),
     (cs("withdrawn"), "consent withdrawn"),
+    (ConsentStatus(CH, "not_yet", valid_from="2026-12-05"), "consent counts only from 2026-12-05"),
     (cs("none"), "no consent on file"),
     (None, "no consent on file"),
 ])

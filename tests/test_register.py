@@ -29,6 +29,8 @@ from imagegate.register import (_SCHEMA_V1, APPLICATION_ID, CHANNELS, SCHEMA_VER
 
 MODEL = "dlib-resnet-v1"
 D = dt.date(2027, 3, 15)
+#: consents recorded without a start day count from the day they are recorded
+RECORDED = dt.date.today().isoformat()
 runner = CliRunner()
 
 
@@ -376,10 +378,10 @@ def test_consent_status_valid_until_is_the_last_valid_day(reg):
     reg.add_person("Anna", "staff")
     reg.add_consent("Anna", ["x"], valid_until="2027-06-30", evidence="form-3")
     on_last = reg.consent_status("Anna", "twitter", dt.date(2027, 6, 30))
-    assert on_last == ConsentStatus("twitter", "valid", False, "2027-06-30", "form-3")
+    assert on_last == ConsentStatus("twitter", "valid", False, "2027-06-30", "form-3", valid_from=RECORDED)
     assert on_last.valid is True
     after = reg.consent_status("Anna", "x", dt.date(2027, 7, 1))
-    assert after == ConsentStatus("twitter", "expired", False, "2027-06-30", "form-3")
+    assert after == ConsentStatus("twitter", "expired", False, "2027-06-30", "form-3", valid_from=RECORDED)
     assert after.valid is False
 
 
@@ -389,25 +391,30 @@ def test_consent_status_open_ended_and_date_object(reg):
     reg.add_consent("Anna", ["facebook"])
     reg.add_consent("Bo", ["facebook"], valid_until=dt.date(2027, 1, 1))
     assert reg.consent_status("Anna", "facebook", dt.date(2999, 1, 1)).state == "valid"
-    assert reg.consent_status("Bo", "facebook", D) == ConsentStatus("facebook", "expired", False, "2027-01-01")
+    assert reg.consent_status("Bo", "facebook", D) == ConsentStatus("facebook", "expired", False, "2027-01-01",
+                                                                     valid_from=RECORDED)
 
 
 def test_withdrawn_then_reconsented(reg):
     person = reg.add_person("Anna", "client")
     reg.add_consent("Anna", ["facebook"], risks_explained=True)
     assert reg.withdraw("Anna") == 1
-    assert reg.consent_status(person, "facebook", D) == ConsentStatus("facebook", "withdrawn", True)
+    assert reg.consent_status(person, "facebook", D) == ConsentStatus("facebook", "withdrawn", True,
+                                                                      valid_from=RECORDED)
     reg.add_consent("Anna", ["facebook"], risks_explained=True, evidence="form-2")
-    assert reg.consent_status(person, "facebook", D) == ConsentStatus("facebook", "valid", True, None, "form-2")
+    assert reg.consent_status(person, "facebook", D) == ConsentStatus("facebook", "valid", True, None, "form-2",
+                                                                      valid_from=RECORDED)
 
 
 def test_risks_explained_is_carried_and_preferred(reg):
     reg.add_person("Anna", "client")
     reg.add_consent("Anna", ["facebook"])  # valid, no expiry, risks not explained
     reg.add_consent("Anna", ["facebook"], risks_explained=True, valid_until="2020-01-01")  # expired
-    assert reg.consent_status("Anna", "facebook", D) == ConsentStatus("facebook", "valid", False, None)
+    assert reg.consent_status("Anna", "facebook", D) == ConsentStatus("facebook", "valid", False, None,
+                                                                      valid_from=RECORDED)
     reg.add_consent("Anna", ["facebook"], risks_explained=True, valid_until="2030-01-01", evidence="f-9")
-    assert reg.consent_status("Anna", "facebook", D) == ConsentStatus("facebook", "valid", True, "2030-01-01", "f-9")
+    assert reg.consent_status("Anna", "facebook", D) == ConsentStatus("facebook", "valid", True, "2030-01-01", "f-9",
+                                                                      valid_from=RECORDED)
 
 
 def test_without_a_valid_consent_the_latest_row_is_reported(reg):
@@ -417,10 +424,10 @@ def test_without_a_valid_consent_the_latest_row_is_reported(reg):
     reg.add_consent("Bo", ["facebook"], valid_until="2021-01-01", evidence="new")  # later, but expired
     assert [c.withdrawn_at is None for c in reg.consents("Bo")] == [False, True]
     assert reg.consent_status("Bo", "facebook", D) == ConsentStatus("facebook", "expired", False, "2021-01-01",
-                                                                     "new")
+                                                                     "new", RECORDED)
     assert reg.withdraw("Bo") == 1  # an expired but not withdrawn row is stamped too
     assert reg.consent_status("Bo", "facebook", D) == ConsentStatus("facebook", "withdrawn", False, "2021-01-01",
-                                                                     "new")
+                                                                     "new", RECORDED)
 
 
 def test_latest_expiry_wins_among_valid(reg):
@@ -677,7 +684,8 @@ def test_cli_list_json_has_people_and_consents_but_no_embeddings(tmp_path):
         assert set(x) == {"name", "role", "note", "templates", "consent", "enrolment"}
         assert list(x["consent"]) == list(CHANNELS)
     assert rows[0]["consent"]["facebook"] == {"channel": "facebook", "state": "valid", "risks_explained": True,
-                                              "valid_until": "2999-01-01", "evidence": "f-1"}
+                                              "valid_until": "2999-01-01", "evidence": "f-1",
+                                              "valid_from": RECORDED}
     assert rows[0]["consent"]["twitter"]["state"] == "other_channel"
     assert {ch: s["state"] for ch, s in rows[1]["consent"].items()} == {
         "facebook": "other_channel", "twitter": "valid", "youtube": "withdrawn", "instagram": "other_channel",
@@ -766,7 +774,8 @@ def test_cli_consent_register_option_after_subcommand_and_client_note(cli_reg):
     assert "a client's consent counts only when the risks were explained" in res.stderr
     with Register(cli_reg) as r:
         assert len(r.consents("Anna")) == 8
-        assert r.consent_status("Anna", "tiktok", D) == ConsentStatus("tiktok", "valid", False)
+        assert r.consent_status("Anna", "tiktok", D) == ConsentStatus("tiktok", "valid", False,
+                                                                      valid_from=RECORDED)
     res = run(cli_reg, "consent", "Bo", "-c", "youtube")
     assert res.exit_code == 0 and res.stderr == ""  # no client note for staff
 
@@ -932,3 +941,47 @@ def test_cli_says_a_confusable_name_in_finnish(tmp_path):
     assert "the name 'Grace\\u200bHopper' contains invisible or formatting characters" in res.output
     with Register(path) as r:
         assert [p.name for p in r.people()] == ["Grace Hopper"]
+
+
+# -- consent dates (issue 14): a consent covers the days from when it was given ------------------------------
+
+
+def test_a_consent_does_not_cover_days_before_it_was_recorded(reg):
+    reg.add_person("Anna", "staff")
+    reg.add_consent("Anna", ["facebook"], valid_until="2099-01-01")
+    today = dt.date.today()
+    assert reg.consent_status("Anna", "facebook", today).state == "valid"
+    before = reg.consent_status("Anna", "facebook", today - dt.timedelta(days=1))
+    assert before == ConsentStatus("facebook", "not_yet", False, "2099-01-01", None, RECORDED)
+    assert before.valid is False
+
+
+def test_a_consent_given_earlier_counts_from_that_day(reg):
+    reg.add_person("Anna", "staff")
+    [row] = reg.add_consent("Anna", ["facebook"], valid_from="2026-11-01", valid_until="2026-11-30")
+    assert row.valid_from == "2026-11-01"
+    assert [reg.consent_status("Anna", "facebook", dt.date(2026, 11, d)).state for d in (1, 30)] == ["valid"] * 2
+    assert reg.consent_status("Anna", "facebook", dt.date(2026, 10, 31)).state == "not_yet"
+    assert reg.consent_status("Anna", "facebook", dt.date(2026, 12, 1)).state == "expired"
+    with pytest.raises(RegisterError, match=r"cannot end \(2026-10-01\) before it starts \(2026-11-01\)"):
+        reg.add_consent("Anna", ["facebook"], valid_from="2026-11-01", valid_until="2026-10-01")
+    with pytest.raises(RegisterError, match="bad date"):
+        reg.add_consent("Anna", ["facebook"], valid_from="1.11.2026")
+
+
+def test_a_not_yet_valid_consent_beside_a_valid_one_does_not_hide_it(reg):
+    reg.add_person("Anna", "staff")
+    reg.add_consent("Anna", ["facebook"], valid_from="2026-01-01", valid_until="2026-12-31")
+    reg.add_consent("Anna", ["facebook"], valid_from="2027-01-01")
+    assert reg.consent_status("Anna", "facebook", dt.date(2026, 6, 1)).state == "valid"
+    assert reg.consent_status("Anna", "facebook", dt.date(2025, 6, 1)).state == "not_yet"
+
+
+def test_cli_consent_from(cli_reg):
+    res = run(cli_reg, "consent", "Bo", "-c", "fb", "--from", "2026-11-01", "--until", "2027-06-30")
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "consent recorded for Bo: facebook from 2026-11-01 until 2027-06-30\n"
+    with Register(cli_reg) as r:
+        assert r.consent_status("Bo", "facebook", dt.date(2026, 10, 31)).state == "not_yet"
+    res = run(cli_reg, "consent", "Bo", "-c", "fb", "--from", "1.11.2026")
+    assert res.exit_code == 2 and "--from" in res.output

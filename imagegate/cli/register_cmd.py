@@ -161,12 +161,20 @@ def consent(
     name: Annotated[str, typer.Argument(help="Registered person.")],
     channel: ChannelOpt,
     until: Annotated[Optional[str], typer.Option("--until", help="Last valid day, YYYY-MM-DD.")] = None,
+    start: Annotated[Optional[str], typer.Option(
+        "--from", help="The day the consent was given, YYYY-MM-DD (default: today). A check dated earlier "
+                       "is not covered.", show_default=False)] = None,
     risks_explained: Annotated[bool, typer.Option(
         "--risks-explained", help="The risks of publishing were explained (rule 4; required for clients).")] = False,
     evidence: Annotated[Optional[str], typer.Option("--evidence", help="Reference to the signed form etc.")] = None,
     register: RegisterOpt = None,
 ) -> None:
     """Record a consent for one or more channels."""
+    if start is not None:
+        try:
+            parse_date(start)
+        except ImagegateError as exc:
+            raise typer.BadParameter(exc.message, param_hint="--from") from None
     if until is not None:
         try:
             last_day = parse_date(until)
@@ -178,11 +186,11 @@ def consent(
     with _open(ctx, register, create=False) as reg:
         with reported():
             rows = reg.add_consent(name, channel, valid_until=until, risks_explained=risks_explained,
-                                   evidence=evidence)
+                                   evidence=evidence, valid_from=start)
             person = reg.get(name)
     chans = ", ".join(r.channel for r in rows)
     last = rows[0].valid_until if rows else None  # as stored: 20270630 is shown as 2027-06-30
-    typer.echo(f"consent recorded for {person.name}: {chans}"
+    typer.echo(f"consent recorded for {person.name}: {chans}" + (f" from {rows[0].valid_from}" if start else "")
                + (f" until {last}" if last else "") + ("; risks explained" if risks_explained else ""))
     if person.role == "client" and not risks_explained:
         typer.secho("note: a client's consent counts only when the risks were explained (rule 4); "
@@ -246,7 +254,7 @@ def list_(
     if not rows:
         typer.echo(for_terminal(f"the register {path} is empty"))
         return
-    short = {"valid": "yes", "expired": "expired", "withdrawn": "withdrawn", "none": "-", "other_channel": "-"}
+    short = {"valid": "yes", "not_yet": "not-yet", "expired": "expired", "withdrawn": "withdrawn", "none": "-", "other_channel": "-"}
     # the four main channels, and any other that someone's consent mentions (website, print, ...)
     shown = tuple(c for c in CHANNELS if c in ("facebook", "twitter", "youtube", "instagram")
                   or any(r["consent"][c]["state"] not in ("none", "other_channel") for r in rows))
