@@ -71,6 +71,19 @@ TEXTS = {
         "en": "{faces}: identifiable, but the match to {name} is not certain (distance {distance:.2f}). Ask for consent.",
         "fi": "{faces}: tunnistettavissa, mutta vastaavuus henkilöön {name} ei ole varma (etäisyys {distance:.2f}). Pyydä lupa.",
     },
+    "confirm": {
+        "en": "{faces}: may be {name} ({role}, distance {distance:.2f}), who has consent for {channel}, but the match "
+              "is not certain: confirm it is {name} before publishing; if it is someone else, ask them for consent.",
+        "fi": "{faces}: voi olla {name} ({role}, etäisyys {distance:.2f}), jolla on lupa kanavalle {channel}, mutta "
+              "vastaavuus ei ole varma: varmista ennen julkaisua, että kuvassa on {name}; jos kuvassa on joku muu, "
+              "pyydä häneltä lupa.",
+    },
+    "confirm_many": {
+        "en": "{faces}: may be {names}, who all have consent for {channel}, but the match is not certain: confirm "
+              "who it is before publishing; if it is someone else, ask them for consent.",
+        "fi": "{faces}: voi olla {names}, joilla kaikilla on lupa kanavalle {channel}, mutta vastaavuus ei ole "
+              "varma: varmista ennen julkaisua, kuka kuvassa on; jos kuvassa on joku muu, pyydä häneltä lupa.",
+    },
     "unmatchable": {
         "en": "{faces}: identifiable but too small or blurred to match against the register. Ask for consent.",
         "fi": "{faces}: tunnistettavissa, mutta liian pieni tai epätarkka rekisteriin vertaamiseen. Pyydä lupa.",
@@ -216,6 +229,16 @@ def faces_label(indices, lang: str) -> str:
     nums = ", ".join(f"#{i + 1}" for i in indices)
     word = one if len(indices) == 1 else many
     return f"{word.capitalize()} {nums}" if lang == "en" else f"Kasvot {nums}"
+
+
+OR_WORD = {"en": "or", "fi": "tai"}
+
+
+def join_or(items: list[str], lang: str) -> str:
+    """`a, b or c` / `a, b tai c`."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {OR_WORD[lang]} {items[-1]}"
 
 
 def render(code: str, lang: str, **params) -> str:

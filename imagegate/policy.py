@@ -4,12 +4,15 @@ No IO, no models, no clock: everything the decision depends on is in the
 arguments, so it can be tested exhaustively (tests/test_policy*.py).
 
 Per identifiable face:
-  client candidate within the loose threshold ........ client (blocks, rule 6)
-    unless strictly and unambiguously identified as that client, whose consent
-    for the channel is valid with the risks explained ... client_consented (rule 4)
-  strictly identified non-client with valid consent ... consented
-  strictly identified non-client without ............. no_consent (needs consent, rule 4)
-  only loose / ambiguous match ........................ uncertain (needs consent)
+  within the loose threshold of a client without a valid
+    consent for the channel with the risks explained ... client (blocks, rule 6)
+  strictly and unambiguously identified, with consent
+    (a client's informed), and everyone else within the
+    loose threshold covered too ....................... client_consented / consented (rule 4)
+  strictly identified without valid consent ........... no_consent (needs consent, rule 4)
+  only loose / ambiguous matches, all of them people
+    with consent ..................................... confirm (needs consent: "confirm it is X")
+  only loose / ambiguous, someone without consent ..... uncertain (needs consent)
   no match ........................................... unknown (needs consent)
   too small or blurred to match ...................... unmatchable (needs consent: fail closed)
 Faces below the identifiability threshold need nothing.
@@ -32,7 +35,7 @@ from .match import Candidate, Match
 from .register import ConsentStatus
 
 DECISIONS = ("allowed", "needs_consent", "blocked")
-NEEDS_CONSENT = frozenset({"no_consent", "uncertain", "unknown", "unmatchable"})
+NEEDS_CONSENT = frozenset({"no_consent", "uncertain", "confirm", "unknown", "unmatchable"})
 
 
 @dataclass(frozen=True)
@@ -108,32 +111,40 @@ class PolicyResult:
     crowd: bool = False
 
 
+def consent_covers(person: Candidate, consents: Mapping[str, ConsentStatus]) -> bool:
+    """Whether `person` may be shown: a valid consent for the channel, for a client with the risks
+    explained (rule 4)."""
+    st = consents.get(person.name)
+    return st is not None and st.valid and (st.risks_explained or person.role != "client")
+
+
 def _classify(f: FaceFacts) -> FaceStatus:
     if not f.identifiable:
         return FaceStatus("not_identifiable")
     if not f.matchable or f.match is None:
         return FaceStatus("unmatchable")
     m = f.match
-    clients = [c for c in m.candidates if c.role == "client"]
-    if clients:
-        only = clients[0]
-        if len(clients) == 1 and m.identified is not None and m.identified.name == only.name:
-            st = f.consents.get(only.name)
-            if st is not None and st.valid and st.risks_explained:
-                return FaceStatus("client_consented", only)
-        return FaceStatus("client", only)
-    if m.identified is not None:
-        st = f.consents.get(m.identified.name)
-        if st is None or not st.valid:
-            return FaceStatus("no_consent", m.identified)
+    covered = [consent_covers(c, f.consents) for c in m.candidates]
+    # Within the loose threshold of a client who may not be shown: treated as that client (rule 6).
+    for c, ok in zip(m.candidates, covered):
+        if c.role == "client" and not ok:
+            return FaceStatus("client", c)
+    who = m.identified
+    if who is not None:
+        if not consent_covers(who, f.consents):
+            return FaceStatus("no_consent", who)
         # Another person within the loose threshold (a sibling, a look-alike) may be who this is:
         # the consent counts only if theirs would too.
-        for other in m.candidates:
-            if other.name != m.identified.name and not (f.consents.get(other.name) and f.consents[other.name].valid):
-                return FaceStatus("uncertain", m.identified)
-        return FaceStatus("consented", m.identified)
-    if m.candidates or m.ambiguous:
-        return FaceStatus("uncertain", m.candidates[0] if m.candidates else m.nearest)
+        if all(covered):
+            return FaceStatus("client_consented" if who.role == "client" else "consented", who)
+        return FaceStatus("uncertain", who)
+    if m.candidates:
+        if all(covered):
+            # only people who may be shown are near: ask which one it is rather than guess (or block)
+            return FaceStatus("confirm", m.candidates[0])
+        return FaceStatus("uncertain", next(c for c, ok in zip(m.candidates, covered) if not ok))
+    if m.ambiguous:
+        return FaceStatus("uncertain", m.nearest)
     return FaceStatus("unknown")
 
 
@@ -242,6 +253,9 @@ def _face_reasons(faces, statuses, channel: str, lang: str) -> list[Reason]:
             detail = _consent_detail(consent, channel, lang)
             msg = messages.render("no_consent", lang, faces=label, name=name, role=s.person.role, detail=detail)
             out.append(Reason("no_consent", "4", msg, tuple(idx), "consent"))
+        elif status == "confirm":
+            out.append(Reason("confirm", "4", _confirm_text(faces[idx[0]].match, label, channel, lang), tuple(idx),
+                              "consent"))
         elif status == "uncertain":
             msg = messages.render("uncertain", lang, faces=label, name=s.person.name if s.person else "?",
                                   distance=s.person.distance if s.person else float("nan"))
@@ -249,6 +263,16 @@ def _face_reasons(faces, statuses, channel: str, lang: str) -> list[Reason]:
         else:  # unknown, unmatchable
             out.append(Reason(status, "4", messages.render(status, lang, faces=label), tuple(idx), "consent"))
     return out
+
+
+def _confirm_text(match: Match, label: str, channel: str, lang: str) -> str:
+    people = match.candidates
+    if len(people) == 1:
+        c = people[0]
+        return messages.render("confirm", lang, faces=label, name=c.name, role=c.role, distance=c.distance,
+                               channel=channel)
+    names = messages.join_or([f"{c.name} ({c.role})" for c in people], lang)
+    return messages.render("confirm_many", lang, faces=label, names=names, channel=channel)
 
 
 def _consent_detail(consent: ConsentStatus | None, channel: str, lang: str, client: bool = False) -> str:

@@ -87,8 +87,8 @@ def test_client_with_valid_informed_consent_strictly_identified_is_allowed():
     assert r.faces[0].status == "client_consented" and r.faces[0].category == "consented"
 
 
-def test_loose_client_candidate_blocks_even_with_valid_informed_consent():
-    consent = {"Cara": cs("valid", risks=True)}
+def test_loose_client_candidate_without_informed_consent_blocks():
+    consent = {"Cara": cs("valid", risks=False)}
     r = decide([face(120, loose("Cara", "client", 0.55), consent)], channel=CH)
     assert r.decision == "blocked"
     assert r.reasons == (Reason("client", "6",
@@ -99,9 +99,52 @@ def test_loose_client_candidate_blocks_even_with_valid_informed_consent():
 def test_strict_staff_match_with_a_client_also_within_loose_blocks():
     staff, client = Candidate("Sam", "staff", 0.30), Candidate("Cara", "client", 0.57)
     m = Match(nearest=staff, candidates=(staff, client), identified=staff, ambiguous=False)
-    r = decide([face(120, m, {"Sam": cs("valid"), "Cara": cs("valid", risks=True)})], channel=CH)
+    r = decide([face(120, m, {"Sam": cs("valid"), "Cara": cs("valid", risks=False)})], channel=CH)
     assert r.decision == "blocked"
     assert codes(r) == ["client"] and r.reasons[0].rule == "6"
+    # the client may be shown too (informed consent): whichever of the two it is, it may be published
+    r = decide([face(120, m, {"Sam": cs("valid"), "Cara": cs("valid", risks=True)})], channel=CH)
+    assert r.decision == "allowed" and r.faces[0].status == "consented"
+
+
+# -- uncertain matches ask (issue 14, item 3) -----------------------------------------------------------
+
+CONFIRM_CARA = ("Face #1: may be Cara (client, distance 0.55), who has consent for facebook, but the match is not "
+                "certain: confirm it is Cara before publishing; if it is someone else, ask them for consent.")
+
+
+@pytest.mark.parametrize("consent, decision, status", [
+    (cs("valid", risks=True), "needs_consent", "confirm"),  # the only person it may be may be shown: ask
+    (cs("valid", risks=False), "blocked", "client"),  # a client's consent without the risks explained
+    (cs("expired", risks=True, until="2026-01-31"), "blocked", "client"),
+    (cs("withdrawn", risks=True), "blocked", "client"),
+    (cs("other_channel", risks=True), "blocked", "client"),
+    (ConsentStatus(CH, "not_yet", True, valid_from="2027-01-01"), "blocked", "client"),
+    (None, "blocked", "client"),
+])
+def test_a_loose_client_match_is_asked_only_when_the_client_may_be_shown(consent, decision, status):
+    consents = {"Cara": consent} if consent else {}
+    r = decide([face(120, loose("Cara", "client", 0.55), consents)], channel=CH)
+    assert (r.decision, r.faces[0].status) == (decision, status)
+    if status == "confirm":
+        assert r.reasons == (Reason("confirm", "4", CONFIRM_CARA, (0,), "consent"),)
+        assert r.faces[0].category == "needs_consent"
+
+
+def test_confirm_names_everyone_the_face_may_be():
+    a, b = Candidate("Sam", "staff", 0.40), Candidate("Pia", "partner", 0.45)
+    r = decide([face(90, ambiguous(a, b), {"Sam": cs("valid"), "Pia": cs("valid")})], channel=CH)
+    assert r.decision == "needs_consent"
+    assert r.reasons == (Reason("confirm", "4",
+                                "Face #1: may be Sam (staff) or Pia (partner), who all have consent for facebook, "
+                                "but the match is not certain: confirm who it is before publishing; if it is "
+                                "someone else, ask them for consent.", (0,), "consent"),)
+    fi = decide([face(90, ambiguous(a, b), {"Sam": cs("valid"), "Pia": cs("valid")})], channel=CH, lang="fi")
+    assert fi.reasons[0].message.startswith("Kasvot #1: voi olla Sam (staff) tai Pia (partner), joilla kaikilla")
+    # one of them without consent: not a question of which; consent is needed
+    r = decide([face(90, ambiguous(a, b), {"Sam": cs("valid"), "Pia": cs("withdrawn")})], channel=CH)
+    assert r.decision == "needs_consent" and codes(r) == ["uncertain"]
+    assert r.faces[0].person.name == "Pia"
 
 
 def test_unknown_identifiable_face_needs_consent():
@@ -142,15 +185,18 @@ def test_identified_non_client_with_valid_consent_is_allowed(role):
 
 def test_ambiguous_match_needs_consent():
     a, b = Candidate("Sam", "staff", 0.40), Candidate("Pia", "partner", 0.45)
-    r = decide([face(90, ambiguous(a, b), {"Sam": cs("valid"), "Pia": cs("valid")})], channel=CH)
+    r = decide([face(90, ambiguous(a, b), {"Sam": cs("valid")})], channel=CH)
     assert r.decision == "needs_consent"
     assert r.reasons == (Reason("uncertain", "4",
-                                "Face #1: identifiable, but the match to Sam is not certain (distance 0.40). "
+                                "Face #1: identifiable, but the match to Pia is not certain (distance 0.45). "
                                 "Ask for consent.", (0,), "consent"),)
 
 
 def test_loose_only_non_client_needs_consent():
     r = decide([face(90, loose("Sam", "staff", 0.58), {"Sam": cs("valid")})], channel=CH)
+    assert r.decision == "needs_consent"
+    assert codes(r) == ["confirm"]
+    r = decide([face(90, loose("Sam", "staff", 0.58), {"Sam": cs("expired")})], channel=CH)
     assert r.decision == "needs_consent"
     assert codes(r) == ["uncertain"]
 
@@ -456,7 +502,7 @@ def test_property_client_without_valid_informed_consent_is_blocked_below_crowd_s
         others, registry, h, strict_match, name, state, risks, pos, frames):
     consent = cs(state, risks)
     if consent.valid and consent.risks_explained:
-        consent = cs("valid", False) if strict_match else consent  # loose: even informed consent blocks
+        consent = cs("valid", False)
     registry = {**registry, name: consent}
     target = FaceFacts(h, True, True, strict(name, "client") if strict_match else loose(name, "client"),
                        {name: consent})
