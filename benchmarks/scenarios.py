@@ -30,8 +30,9 @@ def build_register(suite: dict, base: Path, register: Path) -> None:
         if r.returncode != 0:
             raise SystemExit(f"enrolment of {person['name']} failed: {r.stderr}")
         for c in person["consents"]:
-            # given by the suite's "today", the day every case is checked on
-            cmd = ["--register", str(register), "register", "consent", person["name"], "--from", suite["today"]]
+            # given by the suite's "today", the day every case is checked on (or, expired, by its last day)
+            cmd = ["--register", str(register), "register", "consent", person["name"], "--from",
+                    min(suite["today"], c.get("until") or suite["today"])]
             for ch in c["channels"]:
                 cmd += ["--channel", ch]
             if c.get("until"):

@@ -36,8 +36,9 @@ def suite_results(tmp_path_factory):
         r = cli(*args)
         assert r.exit_code == 0, r.output
         for c in person["consents"]:
-            # given by the suite's "today", the day every case is checked on
-            args = ["--register", reg, "register", "consent", person["name"], "--from", suite["today"]]
+            # given by the suite's "today", the day every case is checked on (or, expired, by its last day)
+            args = ["--register", reg, "register", "consent", person["name"], "--from",
+                    min(suite["today"], c.get("until") or suite["today"])]
             for ch in c["channels"]:
                 args += ["--channel", ch]
             if c.get("until"):
