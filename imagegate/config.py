@@ -62,6 +62,8 @@ class Settings:
     crowd_prominent_top: int = _POLICY.crowd_prominent_top
     #: ...and anyone is prominent whose face is at least this many times the median face height
     crowd_prominent_ratio: float = _POLICY.crowd_prominent_ratio
+    #: detections the detector is less sure of than this do not count towards crowd_min_faces
+    crowd_face_score: float = _POLICY.crowd_face_score
 
     # --- resource limits (fail closed when hit) ---
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -121,6 +123,8 @@ class Settings:
         need(0 <= self.crowd_max_client_share <= 0.25,
              f"crowd_max_client_share must be in [0, 0.25] (clients few among many), got {self.crowd_max_client_share}")
         need(self.crowd_prominent_top >= 1, f"crowd_prominent_top must be >= 1, got {self.crowd_prominent_top}")
+        need(0 < self.crowd_face_score <= 0.8,
+             f"crowd_face_score must be in (0, 0.8] (detector scores), got {self.crowd_face_score}")
         need(1 < self.crowd_prominent_ratio <= 10,
              f"crowd_prominent_ratio must be in (1, 10], got {self.crowd_prominent_ratio}")
         need(1 <= self.review_months <= 120, f"review_months must be between 1 and 120, got {self.review_months}")

@@ -234,7 +234,7 @@ class Gate:
                     person = next(p for p in gallery.people.values() if p.name == name)
                     consents[name] = self.register.consent_status(person, channel, day)
             facts.append(FaceFacts(publish_height_px=m.publish_height_px, identifiable=m.identifiable,
-                                   matchable=m.matchable, match=match, consents=consents))
+                                   matchable=m.matchable, match=match, consents=consents, score=f.score))
             consent_of[i] = consents
         result = decide(facts, PolicySettings.from_settings(self.settings), channel=channel, lang=self.lang,
                         frames=frames, register_empty=len(gallery) == 0)

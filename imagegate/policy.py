@@ -17,16 +17,18 @@ Per identifiable face:
   too small or blurred to match ...................... unmatchable (needs consent: fail closed)
 Faces below the identifiability threshold need nothing.
 
-Crowd exception (rule 4): with at least `crowd_min_faces` faces, clients few
-(share <= `crowd_max_client_share`) and none prominent (among the
-`crowd_prominent_top` largest or >= `crowd_prominent_ratio` x the median face),
-clients and unidentified people are covered by the public-event exception.
-A prominent face (by the ratio) is never covered.
+Crowd exception (rule 4): with at least `crowd_min_faces` detections sure to be
+faces (score >= `crowd_face_score`) and clients few (share <=
+`crowd_max_client_share`), the faces that blend into the crowd are covered by the
+public-event exception. A face that stands out (>= `crowd_prominent_ratio` x the
+upper quartile of all the crowd's face heights) is judged on its own, client or
+not; a client also when among the `crowd_prominent_top` largest faces or among
+few other recognisable people. See `_crowd`.
 """
 
 from __future__ import annotations
 
-import statistics
+import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -44,13 +46,16 @@ class PolicySettings:
     crowd_max_client_share: float = 0.2
     crowd_prominent_top: int = 3
     crowd_prominent_ratio: float = 2.0
+    #: detections scoring below this do not count towards crowd_min_faces: 17 of 28 such detections on
+    #: data/faces-detect were faces, 346 of 360 above it (benchmarks/crowd_scores.py)
+    crowd_face_score: float = 0.4
     identifiable_px: float = 30.0
 
     @classmethod
     def from_settings(cls, s) -> "PolicySettings":
         return cls(crowd_min_faces=s.crowd_min_faces, crowd_max_client_share=s.crowd_max_client_share,
                    crowd_prominent_top=s.crowd_prominent_top, crowd_prominent_ratio=s.crowd_prominent_ratio,
-                   identifiable_px=s.identifiable_px)
+                   crowd_face_score=s.crowd_face_score, identifiable_px=s.identifiable_px)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class FaceFacts:
     match: Match | None = None
     #: consent status for the channel of every person named in `match`
     consents: Mapping[str, ConsentStatus] = field(default_factory=dict)
+    #: the detector's confidence that this is a face (weak detections do not make a crowd)
+    score: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,9 @@ class Reason:
 
 @dataclass(frozen=True)
 class FaceStatus:
-    status: str  # client | client_consented | consented | no_consent | uncertain | unknown | unmatchable | not_identifiable
+    # client | client_consented | consented | no_consent | confirm | uncertain | unknown |
+    # unmatchable | not_identifiable
+    status: str
     person: Candidate | None = None
     crowd_exempt: bool = False
     prominent: bool = False
@@ -153,49 +162,9 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
     """The verdict for one photo's faces. `register_empty`: nobody is enrolled (no register found, or
     an empty one), so a client would pass as an unknown face: the crowd exception is then off."""
     statuses = [_classify(f) for f in faces]
+    crowd, crowd_reasons = _crowd(faces, statuses, settings, lang, register_empty=register_empty)
     n = len(faces)
     heights = [f.publish_height_px for f in faces if f.identifiable]
-    # Rule 4 lets a client through among *many other people*: the faces one can recognise must be
-    # many too, not a small group in front of a distant background crowd.
-    few_recognisable = len(heights) < settings.crowd_min_faces
-    crowd = False
-    crowd_reasons: list[Reason] = []
-    if n >= settings.crowd_min_faces and heights and register_empty:
-        crowd_reasons.append(Reason("crowd_no_register", "4", messages.render("crowd_no_register", lang), (), "info"))
-    elif n >= settings.crowd_min_faces and heights:
-        median = statistics.median(heights)
-        ranked = sorted(heights, reverse=True)
-        top_cut = ranked[min(settings.crowd_prominent_top, len(ranked)) - 1]
-        clients = [i for i, s in enumerate(statuses) if s.status == "client"]
-        few = len(clients) <= settings.crowd_max_client_share * n
-        if few:
-            crowd = True
-            for i, s in enumerate(statuses):
-                if s.status != "client" and s.status not in NEEDS_CONSENT:
-                    continue
-                h = faces[i].publish_height_px
-                big = h >= settings.crowd_prominent_ratio * median
-                prominent = big or (s.status == "client" and (h >= top_cut or few_recognisable))
-                statuses[i] = FaceStatus(s.status, s.person, crowd_exempt=not prominent, prominent=prominent)
-            few_clients = tuple(clients) if few_recognisable else ()
-            if few_clients:
-                crowd_reasons.append(Reason(
-                    "crowd_few_recognisable", "4", messages.render(
-                        "crowd_few_recognisable", lang, faces=messages.faces_label(few_clients, lang),
-                        k=len(heights)), few_clients, "info"))
-            prominent_faces = tuple(i for i, s in enumerate(statuses) if s.prominent and i not in few_clients)
-            if prominent_faces:
-                crowd_reasons.append(Reason(
-                    "crowd_prominent", "4", messages.render(
-                        "crowd_prominent", lang, faces=messages.faces_label(prominent_faces, lang)),
-                    prominent_faces, "info"))
-            # the crowd message says no client stands out, so it must not accompany one who does
-            if not any(statuses[i].prominent for i in clients):
-                crowd_reasons.append(Reason("crowd", "4", messages.render("crowd", lang, n=n, clients=len(clients)),
-                                            (), "info"))
-        else:
-            crowd_reasons.append(Reason("crowd_many_clients", "4", messages.render(
-                "crowd_many_clients", lang, clients=len(clients), n=n), (), "info"))
 
     reasons = _face_reasons(faces, statuses, channel, lang)
     decision = "allowed"
@@ -219,6 +188,60 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
     order = {"block": 0, "consent": 1, "info": 2}
     reasons = sorted(reasons, key=lambda r: order[r.severity]) + crowd_reasons
     return PolicyResult(decision=decision, reasons=tuple(reasons), faces=tuple(statuses), crowd=crowd)
+
+
+def _crowd(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: PolicySettings, lang: str, *,
+           register_empty: bool) -> tuple[bool, list[Reason]]:
+    """Rule 4's crowd exception: marks the faces it covers in `statuses` (in place); whether it applied, and
+    the reasons saying why (not).
+
+    The crowd is counted from detections sure enough to be faces (a box on a jacket must not make nine
+    people ten). Only a face that blends into it is covered: one well above the crowd's typical size
+    stands out and is judged on its own, client or not. "Typical" is the upper quartile of all its faces,
+    recognisable or not: the near rows of an audience, whose faces are clear while the far ones are tiny,
+    are the crowd, but a speaker in front of it is not. A client is also judged on their own when among
+    the largest faces, or among few other recognisable people."""
+    counted = sorted((f.publish_height_px for f in faces if f.score >= settings.crowd_face_score), reverse=True)
+    n = len(counted)
+    if n < settings.crowd_min_faces or not any(f.identifiable for f in faces):
+        return False, []
+    if register_empty:
+        return False, [Reason("crowd_no_register", "4", messages.render("crowd_no_register", lang), (), "info")]
+    clients = [i for i, s in enumerate(statuses) if s.status == "client"]
+    if len(clients) > settings.crowd_max_client_share * n:
+        return False, [Reason("crowd_many_clients", "4", messages.render(
+            "crowd_many_clients", lang, clients=len(clients), n=n), (), "info")]
+    quartile = math.ceil(n / 4)
+    typical = counted[quartile - 1]
+    # a client at least as large as this is among the largest faces (the quartile at least: a client
+    # enlarged into the range that sets `typical` is then always judged on their own)
+    top_cut = counted[max(settings.crowd_prominent_top, quartile) - 1]
+    # Rule 4 lets a client through among *many other people*: those one can recognise must be many too,
+    # not a small group in front of a distant background crowd.
+    others = sum(1 for f, s in zip(faces, statuses)
+                 if f.identifiable and f.score >= settings.crowd_face_score and s.status != "client")
+    few_recognisable = others + 1 < settings.crowd_min_faces
+    for i, s in enumerate(statuses):
+        if s.status != "client" and s.status not in NEEDS_CONSENT:
+            continue
+        h = faces[i].publish_height_px
+        prominent = h >= settings.crowd_prominent_ratio * typical or (
+            s.status == "client" and (h >= top_cut or few_recognisable))
+        statuses[i] = FaceStatus(s.status, s.person, crowd_exempt=not prominent, prominent=prominent)
+    reasons = []
+    few_clients = tuple(clients) if few_recognisable else ()
+    if few_clients:
+        reasons.append(Reason("crowd_few_recognisable", "4", messages.render(
+            "crowd_few_recognisable", lang, faces=messages.faces_label(few_clients, lang), k=others + 1),
+            few_clients, "info"))
+    prominent_faces = tuple(i for i, s in enumerate(statuses) if s.prominent and i not in few_clients)
+    if prominent_faces:
+        reasons.append(Reason("crowd_prominent", "4", messages.render(
+            "crowd_prominent", lang, faces=messages.faces_label(prominent_faces, lang)), prominent_faces, "info"))
+    # the crowd message says no client stands out, so it must not accompany one who does
+    if not any(statuses[i].prominent for i in clients):
+        reasons.append(Reason("crowd", "4", messages.render("crowd", lang, n=n, clients=len(clients)), (), "info"))
+    return True, reasons
 
 
 def _face_reasons(faces, statuses, channel: str, lang: str) -> list[Reason]:
