@@ -36,6 +36,7 @@ class Job:
 
     channel: str
     on: dt.date | None = None
+    event: str | None = None
     annotate: Path | None = None
     #: also make a review-sheet thumbnail (made where the pixels are, so they never travel)
     thumbnail: bool = False
@@ -53,7 +54,7 @@ def check_target(gate, target: Target, job: Job) -> Checked:
         return Checked(Failure(target.path, target.error))
     try:
         img = load_image(target.path, gate.settings.limits)
-        verdict = gate.check(img, channel=job.channel, on=job.on)
+        verdict = gate.check(img, channel=job.channel, on=job.on, event=job.event)
         if job.annotate is not None:
             from .annotate import write_preview
 

@@ -26,7 +26,7 @@ import platformdirs
 from .detect import DetectorSettings
 from .errors import ConfigError
 from .loader import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, Limits
-from .policy import PolicySettings
+from .policy import EVENTS, PolicySettings, normalise_event
 
 APP = "imagegate"
 _POLICY = PolicySettings()  # the pure policy module owns its defaults
@@ -64,6 +64,10 @@ class Settings:
     crowd_prominent_ratio: float = _POLICY.crowd_prominent_ratio
     #: detections the detector is less sure of than this do not count towards crowd_min_faces
     crowd_face_score: float = _POLICY.crowd_face_score
+
+    #: whether photos are from a public event, which only the person posting knows: public (the crowd
+    #: exception), private (none) or unknown (it covers people nobody recognised, not recognised clients)
+    event: str = "unknown"
 
     # --- resource limits (fail closed when hit) ---
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -128,6 +132,8 @@ class Settings:
         need(1 < self.crowd_prominent_ratio <= 10,
              f"crowd_prominent_ratio must be in (1, 10], got {self.crowd_prominent_ratio}")
         need(1 <= self.review_months <= 120, f"review_months must be between 1 and 120, got {self.review_months}")
+        need(isinstance(self.event, str) and self.event.strip().lower() in EVENTS,
+             f"event must be one of {', '.join(EVENTS)}, got {self.event!r}")
         for name in ("max_pixels", "max_file_bytes", "max_faces"):
             need(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
         d = self.detector

@@ -22,7 +22,7 @@ from .loader import ImageInput, LoadedImage, describe, load_image
 from .metadata import reasons as metadata_reasons
 from .match import Match, match_faces
 from .measure import Measurement, measure, publish_scale
-from .policy import FaceFacts, PolicySettings, decide
+from .policy import FaceFacts, PolicySettings, decide, normalise_event
 from .register import Register, RegisterLocation, locate_register, normalise_channel
 from .verdict import FaceReport, Failure, Verdict, ViewReport, order_reasons, views_reasons, worst
 
@@ -181,18 +181,21 @@ class Gate:
                            identifiable_px=s.identifiable_px, min_match_px=s.min_match_px) for f in faces)
         return Analysis(image=img, faces=faces, measurements=ms)
 
-    def check(self, image: ImageInput | LoadedImage, *, channel: str, on: dt.date | None = None) -> Verdict:
+    def check(self, image: ImageInput | LoadedImage, *, channel: str, on: dt.date | None = None,
+              event: str | None = None) -> Verdict:
+        """`event`: public / private / unknown (plain strings; default: the `event` setting, unknown)."""
         channel = normalise_channel(channel)
+        event = normalise_event(self.settings.event if event is None else event)
         day = on or dt.date.today()
         img = image if isinstance(image, LoadedImage) else load_image(image, self.settings.limits)
         # MPF images looked at are not "unchecked frames"; GIF frames and TIFF pages still are
         frames = img.frames if img.frames > img.frames_checked else 1
-        result, reports = self._judge(img, channel, day, frames)
+        result, reports = self._judge(img, channel, day, frames, event)
         views = []
         for view in img.views:
             # a view is judged like the photo; its faces are in its own pixels
             shown = dataclasses.replace(img, rgb=view.rgb, views=(), cautions=(), frames=1, frames_checked=1)
-            v_result, v_reports = self._judge(shown, channel, day, 1)
+            v_result, v_reports = self._judge(shown, channel, day, 1, event)
             views.append(ViewReport(view=view, decision=v_result.decision, reasons=v_result.reasons,
                                     faces=tuple(v_reports)))
         decision = worst([result.decision] + [v.decision for v in views]
@@ -203,9 +206,9 @@ class Gate:
         return Verdict(file=img.source, sha256=img.sha256, decision=decision, reasons=reasons,
                        faces=tuple(reports), channel=channel, width=img.width, height=img.height,
                        crowd=result.crowd, lang=self.lang, checked_on=day.isoformat(), versions=self.versions(),
-                       views=tuple(views))
+                       views=tuple(views), event=event)
 
-    def _judge(self, img: LoadedImage, channel: str, day: dt.date, frames: int):
+    def _judge(self, img: LoadedImage, channel: str, day: dt.date, frames: int, event: str):
         """The policy's result and the face reports for one rendering of a photo."""
         analysis = self.analyse(img, channel=channel)
         needed = [i for i, m in enumerate(analysis.measurements) if m.identifiable and m.matchable]
@@ -237,7 +240,7 @@ class Gate:
                                    matchable=m.matchable, match=match, consents=consents, score=f.score))
             consent_of[i] = consents
         result = decide(facts, PolicySettings.from_settings(self.settings), channel=channel, lang=self.lang,
-                        frames=frames, register_empty=len(gallery) == 0)
+                        frames=frames, register_empty=len(gallery) == 0, event=event)
         reports = []
         for i, (f, m, st) in enumerate(zip(analysis.faces, analysis.measurements, result.faces)):
             consent = consent_of[i].get(st.person.name) if st.person else None
@@ -245,13 +248,14 @@ class Gate:
                                       consent=consent))
         return result, reports
 
-    def check_many(self, images: Iterable[ImageInput], *, channel: str,
-                   on: dt.date | None = None) -> Iterator[Verdict | Failure]:
+    def check_many(self, images: Iterable[ImageInput], *, channel: str, on: dt.date | None = None,
+                   event: str | None = None) -> Iterator[Verdict | Failure]:
         """Check each image; a photo that cannot be checked yields a Failure, never a verdict."""
         channel = normalise_channel(channel)
+        event = normalise_event(self.settings.event if event is None else event)
         for image in images:
             try:
-                yield self.check(image, channel=channel, on=on)
+                yield self.check(image, channel=channel, on=on, event=event)
             except ImagegateError as exc:
                 yield Failure(describe(image), exc)
             except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
@@ -260,8 +264,9 @@ class Gate:
 
 def check(image: ImageInput, *, channel: str = "facebook", register: Register | str | os.PathLike | None = None,
           config: str | os.PathLike | Settings | None = None, lang: str | None = None,
-          on: dt.date | None = None) -> Verdict:
-    """Check one photo. For many photos, create one `Gate` and reuse it (models load once)."""
+          on: dt.date | None = None, event: str | None = None) -> Verdict:
+    """Check one photo. For many photos, create one `Gate` and reuse it (models load once). `event`: public,
+    private or unknown (default: the `event` setting, unknown); see README, "The crowd exception"."""
     settings = config if isinstance(config, Settings) else None
     with Gate(register=register, settings=settings, config=None if settings else config, lang=lang) as gate:
-        return gate.check(image, channel=channel, on=on)
+        return gate.check(image, channel=channel, on=on, event=event)

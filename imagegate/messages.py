@@ -93,8 +93,29 @@ TEXTS = {
         "fi": "{faces}: henkilöllä {name} ({role}) on lupa kanavalle {channel}.",
     },
     "crowd": {
-        "en": "Public event crowd: {n} people, {clients} client(s) among them, no client prominent.",
-        "fi": "Julkisen tapahtuman väkijoukko: {n} henkilöä, joista asiakkaita {clients}; yksikään asiakas ei erotu joukosta.",
+        "en": "Public event crowd (event: public): {n} people, {clients} client(s) among them, no client prominent.",
+        "fi": "Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): {n} henkilöä, joista asiakkaita {clients}; "
+              "yksikään asiakas ei erotu joukosta.",
+    },
+    "crowd_unknown_event": {
+        "en": "A crowd of {n} people, at an event not stated to be public (event: unknown): people nobody "
+              "recognised need no consent; recognised people are judged on their own.",
+        "fi": "{n} henkilön väkijoukko tilaisuudessa, jota ei ole ilmoitettu julkiseksi (tilaisuus: ei tiedossa): "
+              "tunnistamattomat eivät tarvitse lupaa; tunnistetut arvioidaan kukin erikseen.",
+    },
+    "crowd_private": {
+        "en": "Private event (event: private): the crowd exception does not apply; everyone identifiable is "
+              "judged on their own.",
+        "fi": "Yksityinen tilaisuus (tilaisuus: yksityinen): väkijoukkopoikkeus ei koske kuvaa; jokainen "
+              "tunnistettava arvioidaan erikseen.",
+    },
+    "client_in_crowd": {
+        "en": "{faces}: may be the client {name}, in a crowd. The crowd exception covers clients at public events "
+              "only: if the photo is from a public event such as a seminar, check it again stating "
+              "so (--event public); otherwise ask for consent and explain the risks.",
+        "fi": "{faces}: voi olla asiakas {name} väkijoukossa. Väkijoukkopoikkeus koskee asiakkaita vain "
+              "julkisissa tapahtumissa: jos kuva on julkisesta tapahtumasta, kuten seminaarista, "
+              "tarkista se uudelleen ja kerro se (--event public); muuten pyydä lupa ja kerro riskeistä.",
     },
     "crowd_prominent": {
         "en": "{faces}: prominent in the crowd (among its largest faces); the crowd exception does not cover them.",
@@ -292,6 +313,7 @@ UI = {
     "report_photos": {"en": "photos", "fi": "kuvaa"},
     "report_channel": {"en": "Channel", "fi": "Kanava"},
     "report_checked_on": {"en": "consents as of", "fi": "luvat päivänä"},
+    "report_event": {"en": "Event", "fi": "Tilaisuus"},
     "report_faces": {"en": "Faces", "fi": "Kasvot"},
     "report_no_faces": {"en": "No faces found.", "fi": "Kasvoja ei löytynyt."},
     "report_no_preview": {"en": "no preview", "fi": "ei esikatselua"},
@@ -321,6 +343,19 @@ CATEGORIES = {
 #: the columns of `imagegate faces`
 FACES_COLUMNS = {"en": ("x", "y", "w", "h", "publish h", "score", "identifiable"),
                  "fi": ("x", "y", "lev", "kork", "julk. kork", "pisteet", "tunnistettava")}
+
+
+#: the event contexts (policy.EVENTS), for the review sheet
+EVENTS = {
+    "public": {"en": "public (crowd exception applies)", "fi": "julkinen (väkijoukkopoikkeus pätee)"},
+    "private": {"en": "private (no crowd exception)", "fi": "yksityinen (ei väkijoukkopoikkeusta)"},
+    "unknown": {"en": "not stated (crowd exception for people nobody recognised only)",
+                "fi": "ei ilmoitettu (väkijoukkopoikkeus vain tunnistamattomille)"},
+}
+
+
+def event_text(event: str, lang: str) -> str:
+    return EVENTS[event][lang]
 
 
 def category_text(category: str, lang: str) -> str:

@@ -33,11 +33,27 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from . import messages
+from .errors import ConfigError
 from .match import Candidate, Match
 from .register import ConsentStatus
 
 DECISIONS = ("allowed", "needs_consent", "blocked")
-NEEDS_CONSENT = frozenset({"no_consent", "uncertain", "confirm", "unknown", "unmatchable"})
+#: client_in_crowd: a recognised client in a crowd at an event not stated as public (needs consent)
+NEEDS_CONSENT = frozenset({"no_consent", "uncertain", "confirm", "unknown", "unmatchable", "client_in_crowd"})
+#: Whether the photo is from a public event is known only to the person posting (rule 4's exception is
+#: for public events): public = the crowd exception; unknown = it covers people nobody recognised, not
+#: recognised clients; private = none.
+EVENTS = ("public", "private", "unknown")
+
+
+def normalise_event(event) -> str:
+    """`public`, `private` or `unknown` from a plain string (any case, surrounding spaces) or an enum of them."""
+    text = str(getattr(event, "value", event)).strip().lower()
+    if text not in EVENTS:
+        raise ConfigError(f"unknown event {event!r}; expected one of: {', '.join(EVENTS)}",
+                          hint="public for a public event (a seminar, a forum), private otherwise; unknown when "
+                               "not known")
+    return text
 
 
 @dataclass(frozen=True)
@@ -87,7 +103,7 @@ class Reason:
 
 @dataclass(frozen=True)
 class FaceStatus:
-    # client | client_consented | consented | no_consent | confirm | uncertain | unknown |
+    # client | client_in_crowd | client_consented | consented | no_consent | confirm | uncertain | unknown |
     # unmatchable | not_identifiable
     status: str
     person: Candidate | None = None
@@ -99,7 +115,7 @@ class FaceStatus:
         """What the face means on a preview: client, needs_consent, consented, not_identifiable, crowd."""
         if self.crowd_exempt:
             return "crowd"
-        if self.status == "client":
+        if self.status in ("client", "client_in_crowd"):
             return "client"
         if self.status in NEEDS_CONSENT:
             return "needs_consent"
@@ -158,11 +174,14 @@ def _classify(f: FaceFacts) -> FaceStatus:
 
 
 def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings(), *,
-           channel: str, lang: str = "en", frames: int = 1, register_empty: bool = False) -> PolicyResult:
+           channel: str, lang: str = "en", frames: int = 1, register_empty: bool = False,
+           event: str = "unknown") -> PolicyResult:
     """The verdict for one photo's faces. `register_empty`: nobody is enrolled (no register found, or
-    an empty one), so a client would pass as an unknown face: the crowd exception is then off."""
+    an empty one), so a client would pass as an unknown face: the crowd exception is then off.
+    `event`: public / private / unknown (EVENTS)."""
+    event = normalise_event(event)
     statuses = [_classify(f) for f in faces]
-    crowd, crowd_reasons = _crowd(faces, statuses, settings, lang, register_empty=register_empty)
+    crowd, crowd_reasons = _crowd(faces, statuses, settings, lang, register_empty=register_empty, event=event)
     n = len(faces)
     heights = [f.publish_height_px for f in faces if f.identifiable]
 
@@ -191,7 +210,7 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
 
 
 def _crowd(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: PolicySettings, lang: str, *,
-           register_empty: bool) -> tuple[bool, list[Reason]]:
+           register_empty: bool, event: str) -> tuple[bool, list[Reason]]:
     """Rule 4's crowd exception: marks the faces it covers in `statuses` (in place); whether it applied, and
     the reasons saying why (not).
 
@@ -200,11 +219,16 @@ def _crowd(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: Pol
     stands out and is judged on its own, client or not. "Typical" is the upper quartile of all its faces,
     recognisable or not: the near rows of an audience, whose faces are clear while the far ones are tiny,
     are the crowd, but a speaker in front of it is not. A client is also judged on their own when among
-    the largest faces, or among few other recognisable people."""
+    the largest faces, or among few other recognisable people.
+
+    At an event not stated as public (`unknown`) it covers people nobody recognised only: a recognised
+    client in it is client_in_crowd (needs consent), a recognised person without consent needs it."""
     counted = sorted((f.publish_height_px for f in faces if f.score >= settings.crowd_face_score), reverse=True)
     n = len(counted)
     if n < settings.crowd_min_faces or not any(f.identifiable for f in faces):
         return False, []
+    if event == "private":
+        return False, [Reason("crowd_private", "4", messages.render("crowd_private", lang), (), "info")]
     if register_empty:
         return False, [Reason("crowd_no_register", "4", messages.render("crowd_no_register", lang), (), "info")]
     clients = [i for i, s in enumerate(statuses) if s.status == "client"]
@@ -227,6 +251,9 @@ def _crowd(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: Pol
         h = faces[i].publish_height_px
         prominent = h >= settings.crowd_prominent_ratio * typical or (
             s.status == "client" and (h >= top_cut or few_recognisable))
+        if not prominent and event == "unknown" and s.status in ("client", "no_consent"):
+            statuses[i] = FaceStatus("client_in_crowd" if s.status == "client" else s.status, s.person)
+            continue
         statuses[i] = FaceStatus(s.status, s.person, crowd_exempt=not prominent, prominent=prominent)
     reasons = []
     few_clients = tuple(clients) if few_recognisable else ()
@@ -238,8 +265,11 @@ def _crowd(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: Pol
     if prominent_faces:
         reasons.append(Reason("crowd_prominent", "4", messages.render(
             "crowd_prominent", lang, faces=messages.faces_label(prominent_faces, lang)), prominent_faces, "info"))
+    if event == "unknown":
+        reasons.append(Reason("crowd_unknown_event", "4", messages.render("crowd_unknown_event", lang, n=n), (),
+                              "info"))
     # the crowd message says no client stands out, so it must not accompany one who does
-    if not any(statuses[i].prominent for i in clients):
+    elif not any(statuses[i].prominent for i in clients):
         reasons.append(Reason("crowd", "4", messages.render("crowd", lang, n=n, clients=len(clients)), (), "info"))
     return True, reasons
 
@@ -265,6 +295,9 @@ def _face_reasons(faces, statuses, channel: str, lang: str) -> list[Reason]:
             else:
                 msg = messages.render("possible_client", lang, faces=label, name=name, distance=s.person.distance)
             out.append(Reason("client", "6", msg, tuple(idx), "block"))
+        elif status == "client_in_crowd":
+            msg = messages.render("client_in_crowd", lang, faces=label, name=name)
+            out.append(Reason("client_in_crowd", "4", msg, tuple(idx), "consent"))
         elif status == "client_consented":
             msg = messages.render("client_consented", lang, faces=label, name=name, channel=channel,
                                   evidence=(consent.evidence if consent and consent.evidence else "-"))

@@ -103,7 +103,7 @@ def faces_to_hide(verdict: Verdict) -> list[int]:
 
 
 def redact(gate, image: ImageInput | LoadedImage, *, channel: str, style: str = "blur",
-           on: dt.date | None = None, max_rounds: int = MAX_ROUNDS) -> Redaction:
+           on: dt.date | None = None, max_rounds: int = MAX_ROUNDS, event: str | None = None) -> Redaction:
     """Hide every face that may not be shown on `channel`, re-check the copy, repeat if needed.
 
     Raises ImagegateError (ImageLoadError, ModelError, RedactionError, ...) when the
@@ -114,7 +114,7 @@ def redact(gate, image: ImageInput | LoadedImage, *, channel: str, style: str = 
     img = image if isinstance(image, LoadedImage) else load_image(image, gate.settings.limits)
     # Lossless input stays lossless so kept faces stay pixel-identical in the file too.
     fmt = "PNG" if img.format == "PNG" else "JPEG"
-    before = gate.check(img, channel=channel, on=on)
+    before = gate.check(img, channel=channel, on=on, event=event)
     try:
         return _redact_rounds(gate, img, before, fmt, channel=channel, style=style, on=on, max_rounds=max_rounds)
     except ImagegateError:
@@ -142,7 +142,7 @@ def _redact_rounds(gate, img: LoadedImage, before: Verdict, fmt: str, *, channel
             areas.append(HiddenArea(rounds, i, verdict.faces[i].status.category, box, region))
         out = rgb if scale == 1.0 else _resize(rgb, scale)
         data = encode(out, format=fmt, icc_profile=img.icc_profile, quality=JPEG_QUALITY)
-        verdict, k = gate.check(data, channel=channel, on=on), scale
+        verdict, k = gate.check(data, channel=channel, on=on, event=before.event), scale
         if verdict.allowed or not faces_to_hide(verdict) or rounds >= max_rounds:
             break
     out.setflags(write=False)

@@ -80,7 +80,8 @@ def render(entries: list[SheetEntry], lang: str, *, version: str = "") -> str:
     return render_template(
         "sheet.html", lang=lang, csp=CSP, entries=entries, counts=count(entries), order=ORDER, version=version,
         groups=[(d, g) for d, g in groups if g],  # empty groups are left out
-        channels=sorted({v.channel for v in verdicts}), days=sorted({v.checked_on for v in verdicts if v.checked_on}))
+        channels=sorted({v.channel for v in verdicts}), days=sorted({v.checked_on for v in verdicts if v.checked_on}),
+        events=sorted({messages.event_text(v.event, lang) for v in verdicts}))
 
 
 def write_html(html_text: str, path: str | os.PathLike) -> Path:

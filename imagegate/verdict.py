@@ -123,6 +123,8 @@ class Verdict:
     versions: dict = field(default_factory=dict)
     #: other renderings and embedded pictures that differed from the photo, each judged on its own
     views: tuple[ViewReport, ...] = ()
+    #: the event context the crowd exception was judged in: public / private / unknown
+    event: str = "unknown"
 
     @property
     def allowed(self) -> bool:
@@ -134,6 +136,7 @@ class Verdict:
             "sha256": self.sha256,
             "decision": self.decision,
             "channel": self.channel,
+            "event": self.event,
             "reasons": [r.to_dict() for r in self.reasons],
             "faces": [f.to_dict() for f in self.faces],
             "width": self.width,

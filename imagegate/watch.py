@@ -36,6 +36,7 @@ from .config import Settings, settings_sources, to_toml
 from .errors import ImagegateError, ModelError
 from .filenames import for_terminal, stored_name
 from .journal import FOLDERS, Journal, Outcome, sha256_file
+from .policy import normalise_event
 from .register import locate_register
 from .verdict import Failure
 from .watch_worker import CheckPool
@@ -90,6 +91,7 @@ class WatchInfo:
     inbox: str
     out: str
     channel: str
+    event: str
     register: str
     register_source: str  # option | environment | default (see register.locate_register)
     config: str | None
@@ -151,10 +153,12 @@ class Watcher:
     def __init__(self, inbox: str | os.PathLike, out: str | os.PathLike, *, channel: str, settings: Settings,
                  register: str | os.PathLike | None = None, lang: str = "en",
                  config: str | os.PathLike | None = None, watch: WatchSettings = WatchSettings(),
-                 on_outcome: Callable[[Outcome], None] = lambda o: None) -> None:
+                 on_outcome: Callable[[Outcome], None] = lambda o: None, event: str | None = None) -> None:
         self.inbox, self.out = check_folders(Path(inbox), Path(out))
         self.watch = watch.validate()
         self.channel = channel
+        #: the event context of the photos dropped into this inbox (default: the `event` setting)
+        self.event = normalise_event(settings.event if event is None else event)
         self.settings = settings
         self.register = locate_register(register)  # chosen once, for every worker
         self.lang = lang
@@ -184,9 +188,10 @@ class Watcher:
         self.out.mkdir(parents=True, exist_ok=True)
         self._journal = Journal(self.out)
         self._pool = CheckPool(self.watch.jobs, settings=self.settings, register=self.register, lang=self.lang,
-                               channel=self.channel, staging=self._journal.staging, redact=self.watch.redact)
+                               channel=self.channel, staging=self._journal.staging, redact=self.watch.redact,
+                               event=self.event)
         self._start_observer()
-        return WatchInfo(inbox=str(self.inbox), out=str(self.out), channel=self.channel,
+        return WatchInfo(inbox=str(self.inbox), out=str(self.out), channel=self.channel, event=self.event,
                          register=str(self.register.path), register_source=self.register.source,
                          config=", ".join(settings_sources(self.config)) or None, jobs=self.watch.jobs,
                          observer=self.observer_kind)
@@ -443,7 +448,7 @@ class Watcher:
 
     def _watch_block(self, job: _Job) -> dict:
         return {**stored_name(os.path.basename(job.path), "source_name"), "inbox": str(self.inbox),
-                "channel": self.channel,
+                "channel": self.channel, "event": self.event,
                 "config_sha256": self.config_sha256, "worker_deaths": job.deaths,
                 "sorted_at": _utc_now()}
 
@@ -453,7 +458,7 @@ class Watcher:
                  "decision": result["decision"],
                  "reasons": [{"code": r.get("code"), "rule": r.get("rule"), "message": r.get("message")}
                              for r in report.get("reasons", [])],
-                 "channel": self.channel, "config_sha256": self.config_sha256,
+                 "channel": self.channel, "event": self.event, "config_sha256": self.config_sha256,
                  "versions": report.get("versions") or result.get("versions") or {}}
         if "error" in report:
             entry["error"] = {"kind": report["error"].get("kind"), "message": report["error"].get("message")}

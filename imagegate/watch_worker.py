@@ -50,7 +50,7 @@ def _orphan_guard(parent: int) -> None:
 
 
 def _init(settings, register, lang: str, channel: str, staging: str, redact: bool = False,
-          threads: int = 1) -> None:
+          threads: int = 1, event: str | None = None) -> None:
     from .gate import Gate
 
     set_threads(threads)  # the workers share the cores; more threads would oversubscribe them
@@ -64,7 +64,7 @@ def _init(settings, register, lang: str, channel: str, staging: str, redact: boo
     gate = Gate(register=register, settings=settings, lang=lang)
     gate.detector  # noqa: B018 - load now, so model versions are known and the first photo is not slow
     # The gate notices enrolments, forgets and a replaced register file by itself (Gate.gallery).
-    _state.update(gate=gate, channel=channel, staging=Path(staging), redact=redact)
+    _state.update(gate=gate, channel=channel, staging=Path(staging), redact=redact, event=event)
 
 
 def check_file(path: str, token: str) -> dict:
@@ -104,7 +104,7 @@ def check_file(path: str, token: str) -> dict:
         # could still change after the check.
         out["staged_photo"] = _stage(_state["staging"] / f"{token}.photo", data, st)
         img = load_image(data, gate.settings.limits, source=path)
-        verdict = gate.check(img, channel=_state["channel"])
+        verdict = gate.check(img, channel=_state["channel"], event=_state.get("event"))
         out.update(decision=verdict.decision, report=verdict.to_dict())
         if not verdict.allowed:
             out["preview"] = _write_preview(img.rgb, verdict, token)
@@ -141,7 +141,7 @@ def _write_redacted(gate, img, token: str) -> str | None:
     from .redact import redact
 
     try:
-        red = redact(gate, img, channel=_state["channel"])
+        red = redact(gate, img, channel=_state["channel"], event=_state.get("event"))
     except ImagegateError:  # no copy; the photo itself is still sorted by its own verdict
         return None
     if not red.allowed:
@@ -197,10 +197,10 @@ class CheckPool:
     """A restartable pool of checking processes (spawned: no half-copied model threads)."""
 
     def __init__(self, jobs: int, *, settings, register, lang: str, channel: str, staging: Path,
-                 redact: bool = False) -> None:
+                 redact: bool = False, event: str | None = None) -> None:
         self.jobs = jobs
         self._initargs = (settings, locate_register(register), lang, channel, str(staging),
-                          redact, worker_threads(jobs))
+                          redact, worker_threads(jobs), event)
         self._start()
 
     def _start(self) -> None:

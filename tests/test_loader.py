@@ -227,7 +227,7 @@ def test_every_text_people_read_exists_in_both_languages_with_the_same_placehold
         return {f for _, f, _, _ in string.Formatter().parse(template) if f}
 
     for table in (messages.TEXTS, messages.UI, messages.STATES, messages.RULES, messages.DECISIONS,
-                  messages.CATEGORIES, messages.WEB):
+                  messages.CATEGORIES, messages.WEB, messages.EVENTS):
         for code, entry in table.items():
             assert set(entry) == set(messages.LANGS), code
             assert fields(entry["en"]) == fields(entry["fi"]), code
@@ -235,8 +235,8 @@ def test_every_text_people_read_exists_in_both_languages_with_the_same_placehold
     assert set(messages.FACES_COLUMNS) == set(messages.LANGS)
     assert len({len(cols) for cols in messages.FACES_COLUMNS.values()}) == 1
     # every category a face can get has a label
-    statuses = ("client", "client_consented", "consented", "no_consent", "uncertain", "unknown", "unmatchable",
-                "not_identifiable")
+    statuses = ("client", "client_in_crowd", "client_consented", "consented", "no_consent", "confirm", "uncertain",
+                "unknown", "unmatchable", "not_identifiable")
     got = {FaceStatus(s, crowd_exempt=c).category for s in statuses for c in (False, True)}
     assert got == set(messages.CATEGORIES)
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from imagegate import messages
 from imagegate.match import NO_MATCH, Candidate, Match
-from imagegate.policy import DECISIONS, FaceFacts, FaceStatus, PolicySettings, Reason, decide
+from imagegate.errors import ConfigError
+from imagegate.policy import DECISIONS, EVENTS, FaceFacts, FaceStatus, PolicySettings, Reason, decide, normalise_event
 from imagegate.register import ConsentStatus
 
 CH = "facebook"
@@ -260,10 +261,11 @@ def crowd(n_unknown: int, extra: list[FaceFacts], h: float = 40.0) -> list[FaceF
 
 def test_crowd_with_one_small_loose_client_is_allowed():
     faces = crowd(11, [face(36, loose("Cara", "client"))])
-    r = decide(faces, channel=CH)
+    r = decide(faces, channel=CH, event="public")
     assert r.decision == "allowed" and r.crowd is True
     assert r.reasons == (Reason("crowd", "4",
-                                "Public event crowd: 12 people, 1 client(s) among them, no client prominent.",
+                                "Public event crowd (event: public): 12 people, 1 client(s) among them, no client "
+                                "prominent.",
                                 (), "info"),)
     assert r.faces[11] == FaceStatus("client", Candidate("Cara", "client", 0.55), crowd_exempt=True,
                                      prominent=False)
@@ -272,7 +274,7 @@ def test_crowd_with_one_small_loose_client_is_allowed():
 
 def test_crowd_where_the_client_is_the_largest_face_is_blocked():
     faces = crowd(11, [face(60, loose("Cara", "client"))])  # 60 < 2 x median 40: prominent by rank only
-    r = decide(faces, channel=CH)
+    r = decide(faces, channel=CH, event="public")
     assert r.decision == "blocked" and r.crowd is True
     assert codes(r) == ["client", "crowd_prominent"]
     assert r.reasons[0].faces == (11,) and r.reasons[0].rule == "6"
@@ -283,13 +285,13 @@ def test_crowd_where_the_client_is_the_largest_face_is_blocked():
 
 def test_crowd_client_tied_with_the_third_largest_counts_as_prominent():
     # 12 equal faces: the client is "among the 3 largest" by the tie, so the crowd does not cover it
-    r = decide(crowd(11, [face(40, loose("Cara", "client"))]), channel=CH)
+    r = decide(crowd(11, [face(40, loose("Cara", "client"))]), channel=CH, event="public")
     assert r.decision == "blocked"
 
 
 def test_crowd_with_too_many_clients_is_blocked():
     clients = [face(40, loose(f"C{i}", "client")) for i in range(4)]  # 4/12 = 0.33 > 0.2
-    r = decide(crowd(8, clients, h=45), channel=CH)
+    r = decide(crowd(8, clients, h=45), channel=CH, event="public")
     assert r.decision == "blocked" and r.crowd is False
     assert codes(r) == ["client", "client", "client", "client", "unknown", "crowd_many_clients"]
     assert r.reasons[-1] == Reason("crowd_many_clients", "4",
@@ -300,15 +302,15 @@ def test_crowd_with_too_many_clients_is_blocked():
 def test_crowd_client_share_boundary_two_of_ten_is_few():
     clients = [face(35, loose("C1", "client")), face(35, loose("C2", "client"))]  # 2/10 = 0.2 <= 0.2
     # (9 crowd faces: each client is then among 8 other recognisable people, 9 with them)
-    r = decide(crowd(8, clients, h=40), PolicySettings(crowd_min_faces=9), channel=CH)
+    r = decide(crowd(8, clients, h=40), PolicySettings(crowd_min_faces=9), channel=CH, event="public")
     assert r.decision == "allowed" and r.crowd is True
     r = decide(crowd(7, clients + [face(35, loose("C3", "client"))], h=40), PolicySettings(crowd_min_faces=9),
-               channel=CH)  # 3/10
+               channel=CH, event="public")  # 3/10
     assert r.decision == "blocked" and r.crowd is False
 
 
 def test_below_crowd_min_faces_no_crowd_exception():
-    r = decide(crowd(8, [face(36, loose("Cara", "client"))]), channel=CH)  # 9 faces
+    r = decide(crowd(8, [face(36, loose("Cara", "client"))]), channel=CH, event="public")  # 9 faces
     assert r.decision == "blocked" and r.crowd is False
     assert "crowd" not in codes(r)
 
@@ -316,7 +318,7 @@ def test_below_crowd_min_faces_no_crowd_exception():
 @pytest.mark.parametrize("big_h, decision", [(80.0, "needs_consent"), (79.9, "allowed")])
 def test_crowd_unknown_face_twice_the_median_needs_consent(big_h, decision):
     faces = crowd(11, [face(big_h, NO_MATCH)])
-    r = decide(faces, channel=CH)
+    r = decide(faces, channel=CH, event="public")
     assert r.decision == decision and r.crowd is True
     assert r.faces[11].prominent is (decision == "needs_consent")
     if decision == "needs_consent":
@@ -326,8 +328,8 @@ def test_crowd_unknown_face_twice_the_median_needs_consent(big_h, decision):
 
 def test_crowd_settings_are_honoured():
     faces = crowd(5, [face(36, loose("Cara", "client"))])  # 6 faces
-    assert decide(faces, channel=CH).decision == "blocked"
-    assert decide(faces, PolicySettings(crowd_min_faces=6), channel=CH).decision == "allowed"
+    assert decide(faces, channel=CH, event="public").decision == "blocked"
+    assert decide(faces, PolicySettings(crowd_min_faces=6), channel=CH, event="public").decision == "allowed"
 
 
 def test_crowd_losing_a_client_consent_can_end_the_crowd_exception():
@@ -335,10 +337,10 @@ def test_crowd_losing_a_client_consent_can_end_the_crowd_exception():
     def photo(third: ConsentStatus):
         return crowd(8, [face(35, loose("C1", "client")), face(35, loose("C2", "client")),
                          face(36, strict("C3", "client"), {"C3": third})])
-    ok = decide(photo(cs("valid", risks=True)), channel=CH)
+    ok = decide(photo(cs("valid", risks=True)), channel=CH, event="public")
     assert ok.decision == "allowed" and ok.crowd is True
     assert [s.status for s in ok.faces[8:]] == ["client", "client", "client_consented"]
-    gone = decide(photo(cs("withdrawn", risks=True)), channel=CH)
+    gone = decide(photo(cs("withdrawn", risks=True)), channel=CH, event="public")
     assert gone.decision == "blocked" and gone.crowd is False
     assert codes(gone)[-1] == "crowd_many_clients"
 
@@ -348,7 +350,7 @@ def test_a_small_group_before_a_distant_crowd_is_not_a_crowd_a_client_can_hide_i
     # behind: 10 detected faces, but the client is one of only 4 people anyone could recognise.
     group = [face(80), face(80), face(80), face(70, strict("Cara", "client"))]
     far = [face(12) for _ in range(6)]
-    r = decide(group + far, channel=CH)
+    r = decide(group + far, channel=CH, event="public")
     assert r.decision == "blocked" and r.crowd is True
     assert codes(r) == ["client", "crowd_few_recognisable"]  # the unknowns stay covered (DESIGN.md: crowd faces)
     assert r.reasons[-1] == Reason(
@@ -356,7 +358,7 @@ def test_a_small_group_before_a_distant_crowd_is_not_a_crowd_a_client_can_hide_i
         "needs many others who can be recognised as well.", (3,), "info")
     # with enough recognisable people around, the same client at the same size is among many
     r = decide([face(60), face(60), face(60), face(55, strict("Cara", "client"))] + [face(45) for _ in range(8)],
-               channel=CH)
+               channel=CH, event="public")
     assert r.decision == "allowed" and r.faces[3].crowd_exempt
 
 
@@ -364,15 +366,15 @@ def test_a_consent_counts_only_if_everyone_the_face_may_also_be_has_one():
     # strictly Daughter, but Son (no consent) is within the loose threshold: it may be him
     d, s = Candidate("Daughter", "other", 0.41), Candidate("Son", "other", 0.49)
     both = Match(nearest=d, candidates=(d, s), identified=d, ambiguous=False)
-    r = decide([face(100, both, {"Daughter": cs("valid"), "Son": cs("none")})], channel=CH)
+    r = decide([face(100, both, {"Daughter": cs("valid"), "Son": cs("none")})], channel=CH, event="public")
     assert r.decision == "needs_consent" and r.faces[0].status == "uncertain"
     assert r.reasons[0].message.startswith("Face #1: identifiable, but the match to Daughter is not certain")
-    r = decide([face(100, both, {"Daughter": cs("valid"), "Son": cs("valid")})], channel=CH)
+    r = decide([face(100, both, {"Daughter": cs("valid"), "Son": cs("valid")})], channel=CH, event="public")
     assert r.decision == "allowed" and r.faces[0].status == "consented"
 
 
 def test_blocked_crowd_does_not_claim_no_client_is_prominent():
-    r = decide(crowd(11, [face(60, loose("Cara", "client"))]), channel=CH)
+    r = decide(crowd(11, [face(60, loose("Cara", "client"))]), channel=CH, event="public")
     assert r.decision == "blocked"
     assert not any("no client prominent" in x.message for x in r.reasons)
 
@@ -397,9 +399,9 @@ def test_finnish_messages():
 
 
 def test_finnish_crowd_and_consent_messages():
-    r = decide(crowd(11, [face(36, loose("Cara", "client"))]), channel=CH, lang="fi")
-    assert r.reasons[0].message == ("Julkisen tapahtuman väkijoukko: 12 henkilöä, joista asiakkaita 1; "
-                                    "yksikään asiakas ei erotu joukosta.")
+    r = decide(crowd(11, [face(36, loose("Cara", "client"))]), channel=CH, lang="fi", event="public")
+    assert r.reasons[0].message == ("Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): 12 henkilöä, joista "
+                                    "asiakkaita 1; yksikään asiakas ei erotu joukosta.")
     r = decide([face(90, strict("Sam", "staff"), {"Sam": cs("withdrawn")})], channel=CH, lang="fi")
     assert r.reasons[0].message == ("Kasvot #1: Sam (staff) on tunnistettavissa: lupa on peruttu. "
                                     "Pyydä lupa ja kerro riskeistä.")
@@ -491,8 +493,9 @@ def test_property_losing_a_valid_consent_never_relaxes_in_any_regime(raw, regist
     valid = cs("valid", data.draw(st.booleans()))
     lost = data.draw(st.sampled_from(NOT_VALID))
     invalid = cs(lost, data.draw(st.booleans()), "2026-01-01" if lost == "expired" else None)
-    before = decide(build(raw, {**registry, who: valid}), channel=CH)
-    after = decide(build(raw, {**registry, who: invalid}), channel=CH)
+    ev = data.draw(st.sampled_from(EVENTS))
+    before = decide(build(raw, {**registry, who: valid}), channel=CH, event=ev)
+    after = decide(build(raw, {**registry, who: invalid}), channel=CH, event=ev)
     event(f"crowd before/after: {before.crowd}/{after.crowd}; {before.decision} -> {after.decision}")
     assert RANK[after.decision] >= RANK[before.decision], (who, valid, invalid, before, after)
 
@@ -553,7 +556,7 @@ def speaker_photo(speaker: FaceFacts, n_far: int = 12, far_h: float = 20.0) -> l
     (face(170, strict("Sam", "staff"), {"Sam": cs("valid")}), "allowed", "consented"),
 ])
 def test_a_speaker_before_a_distant_audience_is_judged_on_their_own(speaker, decision, status):
-    r = decide(speaker_photo(speaker), channel=CH)
+    r = decide(speaker_photo(speaker), channel=CH, event="public")
     assert (r.decision, r.faces[0].status) == (decision, status)
     if status != "consented":
         assert r.faces[0].prominent and not r.faces[0].crowd_exempt
@@ -572,7 +575,7 @@ def test_a_speaker_before_a_distant_audience_is_judged_on_their_own(speaker, dec
     ([79.9] + [40] * 11, []),
 ])
 def test_a_face_stands_out_against_the_upper_quartile_of_all_the_crowds_faces(heights, prominent):
-    r = decide([face(h, NO_MATCH) for h in heights], channel=CH)
+    r = decide([face(h, NO_MATCH) for h in heights], channel=CH, event="public")
     assert r.crowd is True
     assert [i for i, s in enumerate(r.faces) if s.prominent] == prominent
     assert r.decision == ("needs_consent" if prominent else "allowed")
@@ -581,13 +584,13 @@ def test_a_face_stands_out_against_the_upper_quartile_of_all_the_crowds_faces(he
 def test_weak_detections_do_not_count_towards_a_crowd():
     photo = crowd(8, [face(36, loose("Cara", "client"))])  # 9 sure faces
     weak = FaceFacts(publish_height_px=40, identifiable=True, match=NO_MATCH, score=0.3)  # a box on a jacket
-    r = decide(photo + [weak], channel=CH)
+    r = decide(photo + [weak], channel=CH, event="public")
     assert r.decision == "blocked" and r.crowd is False
     sure = FaceFacts(publish_height_px=40, identifiable=True, match=NO_MATCH, score=0.4)
-    r = decide(photo + [sure, face(40, NO_MATCH)], channel=CH)
+    r = decide(photo + [sure, face(40, NO_MATCH)], channel=CH, event="public")
     assert r.decision == "allowed" and r.crowd is True
     # a weak detection among a crowd is still covered like any other face in it
-    r = decide(crowd(11, [weak]), channel=CH)
+    r = decide(crowd(11, [weak]), channel=CH, event="public")
     assert r.decision == "allowed" and r.faces[11].crowd_exempt
 
 
@@ -595,8 +598,8 @@ def test_the_crowd_client_share_counts_sure_faces_only():
     clients = [face(35, loose("C1", "client")), face(35, loose("C2", "client"))]
     weak = [FaceFacts(publish_height_px=40, identifiable=True, match=NO_MATCH, score=0.2) for _ in range(3)]
     # 2 clients of 11 sure faces are few; 3 weak detections beside them change nothing
-    assert decide(crowd(9, clients) + weak, channel=CH).decision == "allowed"
-    assert decide(crowd(7, clients) + weak, channel=CH).decision == "blocked"  # 9 sure faces: no crowd
+    assert decide(crowd(9, clients) + weak, channel=CH, event="public").decision == "allowed"
+    assert decide(crowd(7, clients) + weak, channel=CH, event="public").decision == "blocked"  # 9 sure faces: no crowd
 
 
 @settings(max_examples=300, deadline=None)
@@ -609,7 +612,79 @@ def test_property_enlarging_a_clients_face_never_relaxes(raw, registry, data):
     i = data.draw(st.sampled_from(clients))
     h, situation = raw[i]
     bigger = h * data.draw(st.floats(1.0, 8.0))
-    before = decide(build(raw, registry), channel=CH)
-    after = decide(build(raw[:i] + [(bigger, situation)] + raw[i + 1:], registry), channel=CH)
+    ev = data.draw(st.sampled_from(EVENTS))
+    before = decide(build(raw, registry), channel=CH, event=ev)
+    after = decide(build(raw[:i] + [(bigger, situation)] + raw[i + 1:], registry), channel=CH, event=ev)
     event(f"crowd before/after: {before.crowd}/{after.crowd}; {before.decision} -> {after.decision}")
     assert RANK[after.decision] >= RANK[before.decision], (i, h, bigger, before, after)
+
+
+# -- the event context (issue 14, item 2) ---------------------------------------------------------------
+
+
+CLIENT_IN_CROWD = ("Face #12: may be the client Cara, in a crowd. The crowd exception covers clients at public events "
+                   "only: if the photo is from a public event such as a seminar, check it again stating so "
+                   "(--event public); otherwise ask for consent and explain the risks.")
+
+
+@pytest.mark.parametrize("extra, expected", [
+    # a recognised client who blends into the crowd
+    (face(36, strict("Cara", "client")),
+     {"public": "allowed", "unknown": "needs_consent", "private": "blocked"}),
+    # only people nobody recognised
+    (face(36, NO_MATCH), {"public": "allowed", "unknown": "allowed", "private": "needs_consent"}),
+    # a recognised staff member whose consent was withdrawn
+    (face(36, strict("Sam", "staff"), {"Sam": cs("withdrawn")}),
+     {"public": "allowed", "unknown": "needs_consent", "private": "needs_consent"}),
+    # a client who stands out is judged on their own whatever the event
+    (face(90, strict("Cara", "client")), {"public": "blocked", "unknown": "blocked", "private": "blocked"}),
+])
+def test_the_event_context_decides_what_the_crowd_exception_covers(extra, expected):
+    photo = crowd(11, [extra])
+    got = {ev: decide(photo, channel=CH, event=ev).decision for ev in EVENTS}
+    assert got == expected
+
+
+def test_a_recognised_client_in_a_crowd_at_an_unknown_event_is_asked_with_how_to_state_it():
+    r = decide(crowd(11, [face(36, strict("Cara", "client"))]), channel=CH)  # default: unknown
+    assert r.decision == "needs_consent" and r.crowd is True
+    assert r.faces[11].status == "client_in_crowd" and r.faces[11].category == "client"
+    assert not r.faces[11].crowd_exempt and all(s.crowd_exempt for s in r.faces[:11])
+    assert r.reasons == (
+        Reason("client_in_crowd", "4", CLIENT_IN_CROWD, (11,), "consent"),
+        Reason("crowd_unknown_event", "4", "A crowd of 12 people, at an event not stated to be public (event: "
+               "unknown): people nobody recognised need no consent; recognised people are judged on their own.",
+               (), "info"))
+    fi = decide(crowd(11, [face(36, strict("Cara", "client"))]), channel=CH, lang="fi")
+    assert fi.reasons[0].message.startswith("Kasvot #12: voi olla asiakas Cara väkijoukossa.")
+    assert "--event public" in fi.reasons[0].message
+
+
+def test_a_private_event_has_no_crowd_exception_and_says_so():
+    r = decide(crowd(12, []), channel=CH, event="private")
+    assert r.decision == "needs_consent" and r.crowd is False
+    assert codes(r) == ["unknown", "crowd_private"]
+    assert r.reasons[-1].message == ("Private event (event: private): the crowd exception does not apply; everyone "
+                                     "identifiable is judged on their own.")
+    assert decide(crowd(12, []), channel=CH, event="private", lang="fi").reasons[-1].message.startswith(
+        "Yksityinen tilaisuus (tilaisuus: yksityinen)")
+
+
+def test_event_values_are_plain_strings():
+    assert [normalise_event(v) for v in ("public", " Private ", "UNKNOWN")] == ["public", "private", "unknown"]
+    for bad in ("festival", "", None, "julkinen"):
+        with pytest.raises(ConfigError, match="expected one of: public, private, unknown"):
+            normalise_event(bad)
+    with pytest.raises(ConfigError):
+        decide([face(90)], channel=CH, event="open")
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=any_photo_st, registry=registry_st, pair=st.sampled_from([("public", "unknown"), ("unknown", "private"),
+                                                                     ("public", "private")]),
+       frames=st.sampled_from([1, 1, 2]), empty=st.booleans())
+def test_property_a_less_public_event_never_relaxes(raw, registry, pair, frames, empty):
+    faces = build(raw, registry)
+    looser, stricter = (decide(faces, channel=CH, event=ev, frames=frames, register_empty=empty) for ev in pair)
+    event(f"{pair}: {looser.decision} -> {stricter.decision}")
+    assert RANK[stricter.decision] >= RANK[looser.decision]

@@ -16,9 +16,9 @@ from ..errors import ImagegateError
 from ..metadata import exists_error
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
-from .common import (config_file, EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
-                     for_terminal, lang_or_fail, note_settings, pick, printable, register_location, reported,
-                     say_review_notice, stderr_is_tty)
+from .common import (config_file, EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonOpt, LangOpt,
+                     RegisterOpt, display_path, event_or_fail, for_terminal, lang_or_fail, note_settings, pick,
+                     printable, register_location, reported, say_review_notice, stderr_is_tty)
 
 COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
           "error": typer.colors.MAGENTA}
@@ -123,6 +123,7 @@ def check(
     photo_timeout: Annotated[float, typer.Option(
         "--photo-timeout", min=1, help="Seconds a worker may spend on one photo before it is restarted and the "
         "photo retried; a photo that takes longer twice is reported as an error.")] = PHOTO_TIMEOUT_SECONDS,
+    event: EventOpt = None,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
@@ -137,12 +138,13 @@ def check(
     if annotate is not None and os.path.lexists(annotate) and not annotate.is_dir():
         raise typer.BadParameter(for_terminal(f"expected a folder for the previews, found a file: {annotate}"),
                                  param_hint="--annotate")
+    event = event_or_fail(event)
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     say_review_notice(lambda: (gate.register, lambda: None), gate.settings.review_months, lang)
     sheet = _sheet(gate, lang) if report is not None else None
     from ..batch import Batch, Job
 
-    job = Job(channel=channel, on=day, annotate=annotate, thumbnail=sheet is not None)
+    job = Job(channel=channel, on=day, annotate=annotate, thumbnail=sheet is not None, event=event)
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
     with gate, Batch(settings=gate.settings, register=gate.register_location, lang=lang,
                      jobs=workers, gate=gate, photo_timeout=photo_timeout) as batch:

@@ -35,6 +35,21 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help=CONFIG_HELP,
 LangOpt = Annotated[Optional[str], typer.Option(
     "--lang", help="Message language: fi or en (default: from the locale).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+EventOpt = Annotated[Optional[str], typer.Option(
+    "--event", help="Whether the photos are from a public event: public (rule 4's crowd exception applies), "
+                    "private (it does not) or unknown (it covers people nobody recognised, not recognised "
+                    "clients). Default: the `event` setting, unknown.", show_default=False)]
+
+
+def event_or_fail(event: str | None) -> str | None:
+    from ..policy import normalise_event
+
+    if event is None:
+        return None
+    try:
+        return normalise_event(event)
+    except ImagegateError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--event") from None
 
 
 class State:

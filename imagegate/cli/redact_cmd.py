@@ -13,15 +13,16 @@ from .. import messages
 from ..errors import ImagegateError, internal_error
 from ..verdict import Failure
 from .check_cmd import collect_targets, open_gate, print_human
-from .common import EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path
+from .common import (EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
+                     event_or_fail)
 
 
-def _one(gate, path: str, out: Path, *, channel: str, style: str, on):
+def _one(gate, path: str, out: Path, *, channel: str, style: str, on, event):
     """Redact one photo; returns (Redaction or Failure, saved path or None)."""
     from ..redact import redact, save
 
     try:
-        red = redact(gate, path, channel=channel, style=style, on=on)
+        red = redact(gate, path, channel=channel, style=style, on=on, event=event)
         return red, (save(red, out) if red.allowed else None)
     except ImagegateError as exc:
         return Failure(path, exc), None
@@ -54,6 +55,7 @@ def redact(
         "--on", help="Check consents as of this date (YYYY-MM-DD).", show_default=False)] = None,
     json_out: JsonOpt = False,
     details: Annotated[bool, typer.Option("--details", "-d", help="List every face of each copy.")] = False,
+    event: EventOpt = None,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
@@ -67,6 +69,7 @@ def redact(
 
     if style not in STYLES:
         raise typer.BadParameter(f"expected one of {', '.join(STYLES)}, found {style!r}", param_hint="--style")
+    event = event_or_fail(event)
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     targets = collect_targets(paths, lang)
     worst, rows = "allowed" if targets else "error", []
@@ -75,7 +78,7 @@ def redact(
             if t.error:
                 result, saved = Failure(t.path, t.error), None
             else:
-                result, saved = _one(gate, t.path, out, channel=channel, style=style, on=day)
+                result, saved = _one(gate, t.path, out, channel=channel, style=style, on=day, event=event)
             if SEVERITY[result.decision] > SEVERITY[worst]:
                 worst = result.decision
             if json_out:

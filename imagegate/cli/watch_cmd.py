@@ -11,16 +11,16 @@ import typer
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
-from .common import (config_file, ConfigOpt, LangOpt, RegisterOpt, for_terminal, lang_or_fail, note_settings, pick,
-                     register_location, reported, say_review_notice)
+from .common import (config_file, ConfigOpt, EventOpt, LangOpt, RegisterOpt, event_or_fail, for_terminal,
+                     lang_or_fail, note_settings, pick, register_location, reported, say_review_notice)
 from .check_cmd import COLOUR
 
 TEXTS = {
     "start": {
         "en": "imagegate watch: inbox {inbox} -> out {out}; channel {channel}; register {register}; "
-              "config {config}; jobs {jobs}; observer {observer}",
+              "config {config}; jobs {jobs}; observer {observer}; event {event}",
         "fi": "imagegate watch: saapuvat {inbox} -> tulokset {out}; kanava {channel}; rekisteri {register}; "
-              "asetukset {config}; rinnakkaisia {jobs}; seuranta {observer}",
+              "asetukset {config}; rinnakkaisia {jobs}; seuranta {observer}; tilaisuus {event}",
     },
     "none": {"en": "(default)", "fi": "(oletus)"},
     "source_option": {"en": "--register", "fi": "--register"},
@@ -103,6 +103,7 @@ def watch(
     photo_timeout: Annotated[float, typer.Option("--photo-timeout", help="Seconds one photo may take before its "
                                                  "workers are restarted and it is retried alone; a photo "
                                                  "that stops twice goes to rejected/.")] = PHOTO_TIMEOUT_SECONDS,
+    event: EventOpt = None,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
@@ -117,6 +118,7 @@ def watch(
     from ..watch import Watcher, WatchSettings
 
     lang = lang_or_fail(pick(lang, ctx, "lang"))
+    event = event_or_fail(event)
     try:
         channel = normalise_channel(channel)
     except ImagegateError as exc:
@@ -135,7 +137,8 @@ def watch(
         watcher = Watcher(inbox, out, channel=channel, settings=settings, register=reg, lang=lang, config=config,
                           watch=WatchSettings(settle_seconds=settle, rescan_seconds=rescan, polling=polling,
                                               redact=redact, photo_timeout_seconds=photo_timeout, **kwargs),
-                          on_outcome=_printer(lang, notice := _review_notice(reg, settings.review_months, lang)))
+                          on_outcome=_printer(lang, notice := _review_notice(reg, settings.review_months, lang)),
+                          event=event)
         info = watcher.start()
 
     def on_signal(signum, frame) -> None:
@@ -146,7 +149,8 @@ def watch(
     none = _text("none", lang)
     typer.echo(for_terminal(_text("start", lang, inbox=info.inbox, out=info.out, channel=info.channel,
                                   register=f"{info.register} ({_text('source_' + info.register_source, lang)})",
-                                  config=info.config or none, jobs=info.jobs, observer=info.observer)))
+                                  config=info.config or none, jobs=info.jobs, observer=info.observer,
+                                  event=info.event)))
     notice()
     with reported():
         watcher.run()
