@@ -25,27 +25,33 @@ from imagegate.embed import FaceEmbedder
 from imagegate.loader import load_image
 
 
+def largest_faces(data_dir: Path) -> list[tuple[str, object, tuple, str]]:
+    """(person, rgb, box of the largest face, photo) for every photo of labels.json with a face."""
+    labels = json.loads((data_dir / "labels.json").read_text())
+    detector = FaceDetector()
+    out = []
+    for person, photos in labels["people"].items():
+        for rel in photos:
+            img = load_image(data_dir / rel)
+            faces = detector.detect(img.rgb)
+            if not faces:
+                print(f"no face found in {rel}", file=sys.stderr)
+                continue
+            out.append((person, img.rgb, max(faces, key=lambda f: f.box[2] * f.box[3]).box, rel))
+    detector.close()
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("--strict", type=float, default=Settings().match_strict)
     ap.add_argument("--loose", type=float, default=Settings().match_loose)
     args = ap.parse_args()
-    labels = json.loads((args.data_dir / "labels.json").read_text())
-    detector, embedder = FaceDetector(), FaceEmbedder()
-    vecs, who = [], []
-    for person, photos in labels["people"].items():
-        for rel in photos:
-            img = load_image(args.data_dir / rel)
-            faces = detector.detect(img.rgb)
-            if not faces:
-                print(f"no face found in {rel}", file=sys.stderr)
-                continue
-            face = max(faces, key=lambda f: f.box[2] * f.box[3])
-            vecs.append(embedder.embed(img.rgb, [face.box])[0])
-            who.append(person)
-    detector.close()
-    v = np.array(vecs)
+    embedder = FaceEmbedder()
+    photos = largest_faces(args.data_dir)
+    who = [person for person, _, _, _ in photos]
+    v = np.array([embedder.embed(rgb, [box])[0] for _, rgb, box, _ in photos])
     same, diff = [], []
     for i, j in itertools.combinations(range(len(v)), 2):
         d = float(np.linalg.norm(v[i] - v[j]))

@@ -53,6 +53,9 @@ class Settings:
     match_strict: float = 0.49
     #: distance below which a face is treated as possibly a client (enough to block)
     match_loose: float = 0.60
+    #: a consent allows only a strict match closer than this: the closest degraded face of another person
+    #: (a sibling, downscaled or JPEG-compressed) came at 0.478 (BENCHMARKS.md, degraded faces)
+    consent_strict: float = _POLICY.consent_strict
 
     # --- crowd rule (rule 4: public events, client among many others) ---
     crowd_min_faces: int = _POLICY.crowd_min_faces
@@ -122,6 +125,8 @@ class Settings:
         need(0.3 <= self.match_strict <= self.match_loose,
              f"need 0.3 <= match_strict <= match_loose, got strict={self.match_strict}, loose={self.match_loose}")
         need(self.match_strict <= 0.6, f"match_strict must be <= 0.6, got {self.match_strict}")
+        need(0.3 <= self.consent_strict <= self.match_strict,
+             f"need 0.3 <= consent_strict <= match_strict, got {self.consent_strict} and {self.match_strict}")
         need(0.45 <= self.match_loose <= 0.8, f"match_loose must be between 0.45 and 0.8, got {self.match_loose}")
         need(self.crowd_min_faces >= 5, f"crowd_min_faces must be >= 5 (a crowd is many people), got {self.crowd_min_faces}")
         need(0 <= self.crowd_max_client_share <= 0.25,

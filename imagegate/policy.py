@@ -6,11 +6,13 @@ arguments, so it can be tested exhaustively (tests/test_policy*.py).
 Per identifiable face:
   within the loose threshold of a client without a valid
     consent for the channel with the risks explained ... client (blocks, rule 6)
-  strictly and unambiguously identified, with consent
-    (a client's informed), and everyone else within the
-    loose threshold covered too ....................... client_consented / consented (rule 4)
+  strictly and unambiguously identified (closer than
+    consent_strict), with consent (a client's informed),
+    and everyone else within the loose threshold
+    covered too ...................................... client_consented / consented (rule 4)
   strictly identified without valid consent ........... no_consent (needs consent, rule 4)
-  only loose / ambiguous matches, all of them people
+  only loose / ambiguous matches, or a strict one not
+    closer than consent_strict, all of them people
     with consent ..................................... confirm (needs consent: "confirm it is X")
   only loose / ambiguous, someone without consent ..... uncertain (needs consent)
   no match ........................................... unknown (needs consent)
@@ -66,12 +68,17 @@ class PolicySettings:
     #: data/faces-detect were faces, 346 of 360 above it (benchmarks/crowd_scores.py)
     crowd_face_score: float = 0.4
     identifiable_px: float = 30.0
+    #: a consent allows only a match closer than this. The strict threshold (0.49) has no margin for a
+    #: sibling: degraded faces (40-120 px, JPEG q10/q30) of data/identities matched a sibling at 0.478-0.488;
+    #: below 0.47 no degraded face matched anyone else (benchmarks/degraded_matches.py, BENCHMARKS.md)
+    consent_strict: float = 0.46
 
     @classmethod
     def from_settings(cls, s) -> "PolicySettings":
         return cls(crowd_min_faces=s.crowd_min_faces, crowd_max_client_share=s.crowd_max_client_share,
                    crowd_prominent_top=s.crowd_prominent_top, crowd_prominent_ratio=s.crowd_prominent_ratio,
-                   crowd_face_score=s.crowd_face_score, identifiable_px=s.identifiable_px)
+                   crowd_face_score=s.crowd_face_score, identifiable_px=s.identifiable_px,
+                   consent_strict=s.consent_strict)
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,7 @@ def consent_covers(person: Candidate, consents: Mapping[str, ConsentStatus]) -> 
     return st is not None and st.valid and (st.risks_explained or person.role != "client")
 
 
-def _classify(f: FaceFacts) -> FaceStatus:
+def _classify(f: FaceFacts, consent_strict: float) -> FaceStatus:
     if not f.identifiable:
         return FaceStatus("not_identifiable")
     if not f.matchable or f.match is None:
@@ -160,9 +167,12 @@ def _classify(f: FaceFacts) -> FaceStatus:
             return FaceStatus("no_consent", who)
         # Another person within the loose threshold (a sibling, a look-alike) may be who this is:
         # the consent counts only if theirs would too.
-        if all(covered):
-            return FaceStatus("client_consented" if who.role == "client" else "consented", who)
-        return FaceStatus("uncertain", who)
+        if not all(covered):
+            return FaceStatus("uncertain", who)
+        if who.distance >= consent_strict:
+            # close, but not as close as degraded look-alikes never came: ask, do not allow
+            return FaceStatus("confirm", who)
+        return FaceStatus("client_consented" if who.role == "client" else "consented", who)
     if m.candidates:
         if all(covered):
             # only people who may be shown are near: ask which one it is rather than guess (or block)
@@ -180,7 +190,7 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
     an empty one), so a client would pass as an unknown face: the crowd exception is then off.
     `event`: public / private / unknown (EVENTS)."""
     event = normalise_event(event)
-    statuses = [_classify(f) for f in faces]
+    statuses = [_classify(f, settings.consent_strict) for f in faces]
     crowd, crowd_reasons = _crowd(faces, statuses, settings, lang, register_empty=register_empty, event=event)
     n = len(faces)
     heights = [f.publish_height_px for f in faces if f.identifiable]

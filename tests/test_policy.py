@@ -688,3 +688,34 @@ def test_property_a_less_public_event_never_relaxes(raw, registry, pair, frames,
     looser, stricter = (decide(faces, channel=CH, event=ev, frames=frames, register_empty=empty) for ev in pair)
     event(f"{pair}: {looser.decision} -> {stricter.decision}")
     assert RANK[stricter.decision] >= RANK[looser.decision]
+
+
+# -- a consent allows only a match as close as look-alikes never come (issue 14, item 4) ------------------
+
+
+@pytest.mark.parametrize("d, status, decision", [
+    (0.30, "consented", "allowed"),
+    (0.459, "consented", "allowed"),
+    (0.46, "confirm", "needs_consent"),  # degraded siblings matched at 0.478-0.488 (benchmarks/degraded_matches.py)
+    (0.485, "confirm", "needs_consent"),
+])
+def test_a_consent_allows_only_below_consent_strict(d, status, decision):
+    r = decide([face(120, strict("Sam", "staff", d), {"Sam": cs("valid")})], channel=CH)
+    assert (r.faces[0].status, r.decision) == (status, decision)
+
+
+@pytest.mark.parametrize("consent, decision", [
+    (cs("valid", risks=True), "needs_consent"),  # may be shown, but the match is not close enough to allow
+    (cs("valid", risks=False), "blocked"),  # a client match is still enough to block
+    (None, "blocked"),
+])
+def test_a_client_match_between_consent_strict_and_strict_blocks_or_asks(consent, decision):
+    consents = {"Cara": consent} if consent else {}
+    r = decide([face(120, strict("Cara", "client", 0.48), consents)], channel=CH)
+    assert r.decision == decision
+
+
+def test_consent_strict_is_a_setting():
+    photo = [face(120, strict("Sam", "staff", 0.47), {"Sam": cs("valid")})]
+    assert decide(photo, channel=CH).decision == "needs_consent"
+    assert decide(photo, PolicySettings(consent_strict=0.49), channel=CH).decision == "allowed"
