@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run ../shared/data/scenarios.json end to end through the CLI and print each case.
 
-Usage: python benchmarks/scenarios.py ../shared/data/scenarios.json [--keep DIR]
+Usage: python benchmarks/scenarios.py ../shared/data/scenarios.json [--event public|private|unknown]
 
 Builds a fresh register with `imagegate register add/consent/withdraw`, then runs
 `imagegate check --json --on <today>` per case. Exit 0 only if every case is right.
@@ -48,15 +48,17 @@ def build_register(suite: dict, base: Path, register: Path) -> None:
                     raise SystemExit(f"withdrawal for {person['name']} failed: {r.stderr}")
 
 
-def run(suite_path: Path, workdir: Path) -> list[dict]:
+def run(suite_path: Path, workdir: Path, forced_event: str | None = None) -> list[dict]:
     suite = json.loads(suite_path.read_text())
     base = suite_path.parent
     register = workdir / "register.sqlite3"
     build_register(suite, base, register)
     rows = []
     for case in suite["cases"]:
+        # the suite's crowds are public events ("crowd at a public event"); a case or the suite may say otherwise
+        event = forced_event or case.get("event", suite.get("event", "public"))
         r = imagegate("--register", str(register), "--lang", "en", "check", "--json", "--on", suite["today"],
-                      "--channel", case["channel"], str(base / case["image"]))
+                      "--event", event, "--channel", case["channel"], str(base / case["image"]))
         try:
             got = json.loads(r.stdout)[0]
         except (ValueError, IndexError):
@@ -68,9 +70,11 @@ def run(suite_path: Path, workdir: Path) -> list[dict]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("suite", type=Path)
+    ap.add_argument("--event", choices=("public", "private", "unknown"),
+                    help="check every case in this event context (default: the case's, else public)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run(args.suite, Path(tmp))
+        rows = run(args.suite, Path(tmp), args.event)
     ok = 0
     false_allowed = 0
     for row in rows:

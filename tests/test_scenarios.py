@@ -24,6 +24,11 @@ def cli(*args: str):
     return result
 
 
+def case_event(suite: dict, case: dict) -> str:
+    """The suite's crowds are public events ("crowd at a public event"); a case or the suite may say otherwise."""
+    return case.get("event", suite.get("event", "public"))
+
+
 @pytest.fixture(scope="module")
 def suite_results(tmp_path_factory):
     data = shared_data()
@@ -51,7 +56,7 @@ def suite_results(tmp_path_factory):
     results = []
     for case in suite["cases"]:
         r = cli("--register", reg, "--lang", "en", "check", "--json", "--on", suite["today"],
-                "--channel", case["channel"], str(data / case["image"]))
+                "--event", case_event(suite, case), "--channel", case["channel"], str(data / case["image"]))
         out = json.loads(r.stdout)
         assert len(out) == 1
         results.append((case, out[0], r.exit_code))
