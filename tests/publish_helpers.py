@@ -41,14 +41,16 @@ PEOPLE_XMP = {
 
 def build_register(path: Path, gate_parts: dict, people: list[dict], data: Path | None = None) -> Path:
     """people: {"name", "role", "photos", "consent": [channels] | None, "until": date | None}. Consents count
-    from 2026-01-01, so checks dated before the day the tests run (`--on 2026-12-01`) are covered."""
+    from 2026-01-01 (or their last day, if earlier), so checks dated before the day the tests run
+    (`--on 2026-12-01`) are covered."""
     reg = Register(path)
     gate = Gate(register=reg, **gate_parts)
     for p in people:
         enrol(gate, p["name"], p["role"], [str(ph) for ph in p["photos"]])
         if p.get("consent"):
             reg.add_consent(p["name"], p["consent"], valid_until=p.get("until"),
-                            risks_explained=p.get("risks", False), valid_from=p.get("from", "2026-01-01"))
+                            risks_explained=p.get("risks", False),
+                            valid_from=p.get("from", min("2026-01-01", str(p.get("until") or "2026-01-01"))))
     reg.close()
     return path
 
