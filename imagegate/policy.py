@@ -25,7 +25,10 @@ faces (score >= `crowd_face_score`) and clients few (share <=
 public-event exception. A face that stands out (>= `crowd_prominent_ratio` x the
 upper quartile of all the crowd's face heights) is judged on its own, client or
 not; a client also when among the `crowd_prominent_top` largest faces or among
-few other recognisable people. See `_crowd`.
+few other recognisable people. Whom it covers depends on the event (EVENTS):
+public, everyone who blends in; unknown, only people nobody recognised (a
+recognised client in it is client_in_crowd: needs consent); private, nobody.
+See `_crowd`.
 """
 
 from __future__ import annotations
