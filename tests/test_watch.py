@@ -274,11 +274,12 @@ def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, reg
         "grace_hopper.jpg": "blocked", "astronaut.png": "needs_consent", "coffee.png": "allowed",
         "truncated.jpg": "error", "random.jpg": "error", "notes.txt": "error", "link.png": "error"}
     e = entries["grace_hopper.jpg"]
-    assert set(e) == {"time", "file", "sha256", "decision", "reasons", "channel", "config_sha256", "versions",
-                      "intent", "destination", "seq", "prev", "hash"}
+    assert set(e) == {"time", "file", "sha256", "decision", "reasons", "channel", "event", "config_sha256",
+                      "versions", "intent", "destination", "seq", "prev", "hash"}
     assert e["reasons"][0]["rule"] == "6" and set(e["reasons"][0]) == {"code", "rule", "message"}
     assert e["versions"]["imagegate"] and e["versions"]["models"]
     assert e["channel"] == "facebook" and e["time"].endswith("Z") and len(e["config_sha256"]) == 64
+    assert e["event"] == "unknown"  # the inbox's event context, default
     assert "error" in entries["random.jpg"]
     r = runner.invoke(app, ["audit", "verify", str(out / "audit.jsonl")])
     assert r.exit_code == 0 and "7 entries" in r.stdout
