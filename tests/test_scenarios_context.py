@@ -150,8 +150,10 @@ def test_a_look_alike_of_a_consenting_client_is_asked_not_blocked(gate):
     assert v.decision == "needs_consent"
     [face] = [f for f in v.faces if f.identifiable]
     assert face.status.status == "confirm" and face.status.person.name == "ms_family1_daughter"
-    assert [r.code for r in v.reasons] == ["confirm"]
-    assert "confirm it is ms_family1_daughter" in v.reasons[0].message
+    # (the file's EXIF thumbnail is judged too and may add its own reasons)
+    confirm = [r for r in v.reasons if r.code == "confirm"]
+    assert confirm and "confirm it is ms_family1_daughter" in confirm[0].message
+    assert not [r for r in v.reasons if r.code == "client"]
     # on a channel her consent does not cover, a possible match to her is a client match: blocked
     assert gate.check(brother, channel="youtube", on=DAY).decision == "blocked"
 
