@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import hmac
-import inspect
 import secrets
 import socket
 import threading
@@ -39,11 +37,11 @@ from starlette.staticfiles import StaticFiles
 from . import messages
 from .config import Settings
 from .errors import ImagegateError, RegisterError, internal_error
+from .policy import EVENTS, normalise_event
 from .register import CHANNELS, ROLES, Register, default_register_path, expand_channels, normalise_channel, \
     parse_date
 from .verdict import Failure, Verdict
 
-EVENTS = ("public", "private", "unknown")
 STATIC_DIR = Path(__file__).parent / "static"
 #: photos waiting for the gate thread before new ones are refused with 503
 MAX_PENDING = 64
@@ -77,19 +75,6 @@ class Busy(Exception):
 
 
 # -- the gate thread ------------------------------------------------------------------------------------
-
-
-def gate_check(gate, image, *, channel: str, event: str) -> Verdict:
-    """The one place where the page's and the API's choices reach `Gate.check`: `event` is passed
-    once `Gate.check` takes it (the verdict rules for public and private events)."""
-    if _takes_event(type(gate).check):
-        return gate.check(image, channel=channel, event=event)
-    return gate.check(image, channel=channel)
-
-
-@functools.lru_cache(maxsize=None)
-def _takes_event(function) -> bool:
-    return "event" in inspect.signature(function).parameters
 
 
 class GateThread:
@@ -159,7 +144,7 @@ class GateThread:
         gate = self.gates[lang]
         try:
             img = load_image(data, self.settings.limits, source=name)
-            verdict = gate_check(gate, img, channel=channel, event=event)
+            verdict = gate.check(img, channel=channel, event=event)
             return verdict, (make_thumbnail(img.rgb, verdict) if thumbnail else None)
         except ImagegateError as exc:
             return Failure(name, exc), None
@@ -171,9 +156,8 @@ class GateThread:
         from .redact import redact
 
         img = load_image(data, self.settings.limits, source=name)
-        # judged as the page's check was: with its event, once redact() takes one (as gate_check)
-        extra = {"event": event} if _takes_event(redact) else {}
-        return redact(self.gates[lang], img, channel=channel, **extra)
+        # judged as the page's check was, with its event
+        return redact(self.gates[lang], img, channel=channel, event=event)
 
     def open_register(self, *, create: bool) -> Register:
         return Register(self.register_path, create=create)
@@ -455,11 +439,8 @@ class Server:
         self.settings = gate_thread.settings
         self.lang = lang
         self.channel = normalise_channel(channel)
-        # the page's preselected event: --event, else the settings' own (once there is one), else unknown
-        event = event or getattr(self.settings, "event", None) or "unknown"
-        if event not in EVENTS:
-            raise ImagegateError(f"unknown event {event!r}; expected one of: {', '.join(EVENTS)}")
-        self.event = event
+        # the page's preselected event: --event, else the settings' own
+        self.event = normalise_event(event or self.settings.event)
         self.csrf = secrets.token_urlsafe(32)
         self.token = token
         self.sheets = Sheets()
@@ -554,10 +535,7 @@ class Server:
 
     def _choices(self, form: Form) -> tuple[str, str]:
         channel = normalise_channel(form.get("channel") or self.channel)
-        event = (form.get("event") or self.event).strip().lower()
-        if event not in EVENTS:
-            raise ImagegateError(f"unknown event {event!r}; expected one of: {', '.join(EVENTS)}")
-        return channel, event
+        return channel, normalise_event(form.get("event") or self.event)
 
     async def _photo_form(self, request: Request):
         """(form, (file name, bytes), channel, event), or an error response."""

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from imagegate.cli.main import app as cli
 from imagegate.config import Settings
 from imagegate.register import Register
-from imagegate.serve import CSP, GateThread, Server, gate_check
+from imagegate.serve import CSP, GateThread, Server
 
 from .conftest import SAMPLES
 from .publish_helpers import build_register
@@ -105,23 +105,15 @@ def test_api_check_failures_are_errors_never_allowed(served):
                        headers={"content-type": "text/plain"}).status_code == 400
 
 
-def test_event_reaches_gate_check_only_where_it_is_taken():
-    seen = {}
-
-    class Old:
-        def check(self, image, *, channel):
-            seen["old"] = channel
-
-    class New:
-        def check(self, image, *, channel, event="unknown"):
-            seen["new"] = (channel, event)
-
-    gate_check(Old(), None, channel="facebook", event="public")
-    gate_check(New(), None, channel="facebook", event="public")
-    assert seen == {"old": "facebook", "new": ("facebook", "public")}
+def test_the_event_chosen_reaches_the_verdict(served):
+    _, client = served
+    for event in ("public", "private", "unknown"):
+        body = client.post("/api/check", files=photo("coffee.png"), data={"event": event}).json()
+        assert body["event"] == event
+    assert client.post("/api/check", files=photo("coffee.png"), data={"event": "party"}).status_code == 400
 
 
-def test_the_page_event_reaches_redaction_once_it_is_taken(served, monkeypatch):
+def test_the_page_event_reaches_redaction(served, monkeypatch):
     import imagegate.redact
 
     seen = []
