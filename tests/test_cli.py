@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from imagegate.cli.main import app
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, json_lines
 
 runner = CliRunner()
 
@@ -24,7 +24,7 @@ def test_faces_json_lists_each_photo(tmp_path):
     (tmp_path / "notes.txt").write_text("not a photo")
     r = runner.invoke(app, ["faces", "--json", str(tmp_path)])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.stdout)
+    out = json_lines(r.stdout)
     assert [o["file"].split("/")[-1] for o in out] == ["a.jpg", "b.png"]
     assert out[0]["width"] == 512 and out[0]["height"] == 600
     assert len(out[0]["faces"]) == 1 and len(out[1]["faces"]) == 1
@@ -81,7 +81,7 @@ def test_check_unreadable_file_is_an_error_never_allowed(tmp_path):
     bad.write_bytes((SAMPLES / "grace_hopper.jpg").read_bytes()[:5000])
     r = runner.invoke(app, ["check", "--json", str(bad)])
     assert r.exit_code == 4
-    out = json.loads(r.stdout)
+    out = json_lines(r.stdout)
     assert out[0]["decision"] == "error" and "truncated" in out[0]["error"]["message"]
 
 
@@ -102,7 +102,7 @@ def test_why_a_photo_could_not_be_checked_is_said_in_finnish(tmp_path):
     assert lines[7] == f"    {files[3]}: tiedostoa tai kansiota ei ole"
     # machines get the English message and the code, whatever the language
     r = runner.invoke(app, ["--lang", "fi", "check", "--json", files[0]])
-    err = json.loads(r.stdout)[0]["error"]
+    err = json_lines(r.stdout)[0]["error"]
     assert err == {"kind": "unreadable_image", "code": "empty", "hint": "copy the photo again",
                    "message": f"{files[0]}: the file is empty (0 bytes)"}
 
@@ -126,7 +126,7 @@ def test_check_accepts_pasted_paths(tmp_path):
     uri = "file://" + str(spaced / "grace hopper.jpg").replace(" ", "%20")
     r = runner.invoke(app, ["check", "--json", uri, f"'{spaced / 'grace hopper.jpg'}'"])
     assert r.exit_code == 1, r.output
-    out = json.loads(r.stdout)
+    out = json_lines(r.stdout)
     assert len(out) == 1  # the same file twice is checked once
     assert out[0]["decision"] == "needs_consent"
 
@@ -203,7 +203,7 @@ def test_a_file_name_cannot_print_a_verdict_over_its_own(tmp_path):
     assert "\r" not in r.stdout and "\x1b" not in r.stdout
     assert "x\\rALLOWED        party.jpg" in r.stdout and "y\\x1b[2K.jpg" in r.stdout
     r = runner.invoke(app, ["--lang", "en", "check", "--json", str(tmp_path)])
-    assert sorted(o["file"] for o in json.loads(r.stdout)) == sorted(str(tmp_path / n) for n in (name, "y\x1b[2K.jpg"))
+    assert sorted(o["file"] for o in json_lines(r.stdout)) == sorted(str(tmp_path / n) for n in (name, "y\x1b[2K.jpg"))
 
 
 def test_nothing_checked_is_never_all_allowed(tmp_path):
@@ -212,16 +212,50 @@ def test_nothing_checked_is_never_all_allowed(tmp_path):
         r = runner.invoke(app, ["--lang", "en", "check"], input=stdin)
         assert r.exit_code == 4 and "no photos found" in r.output, repr(stdin)
     r = runner.invoke(app, ["--lang", "en", "check", "--json", str(tmp_path)])
-    [empty] = json.loads(r.stdout)
+    [empty] = json_lines(r.stdout)
     assert r.exit_code == 4 and empty["decision"] == "error" and "holds no photos" in empty["error"]["message"]
 
 
-def test_piped_drops_with_json_give_one_json_document(tmp_path):
+def test_piped_drops_with_json_give_one_line_per_photo(tmp_path):
     shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "a.jpg")
     shutil.copy(SAMPLES / "coffee.png", tmp_path / "b.png")
     r = runner.invoke(app, ["check", "--json"], input=f"{tmp_path / 'a.jpg'}\n{tmp_path / 'b.png'}\n")
     assert r.exit_code == 1
+    assert [o["decision"] for o in json_lines(r.stdout)] == ["needs_consent", "allowed"]
+    r = runner.invoke(app, ["check", "--json-array"], input=f"{tmp_path / 'a.jpg'}\n{tmp_path / 'b.png'}\n")
     assert [o["decision"] for o in json.loads(r.stdout)] == ["needs_consent", "allowed"]
+
+
+@pytest.mark.parametrize("command", [["check"], ["faces"], ["redact", "--out", "{out}"]])
+def test_json_is_one_compact_object_per_line_and_json_array_one_array(tmp_path, command):
+    command = [c.format(out=tmp_path / "out") for c in command]
+    photos = [str(SAMPLES / "coffee.png"), str(SAMPLES / "grace_hopper.jpg")]
+    lines = runner.invoke(app, [*command, "--json", *photos]).stdout
+    assert len(lines.splitlines()) == 2 and "\n  " not in lines  # compact: no indentation
+    rows = json_lines(lines)
+    assert [r["file"] for r in rows] == photos
+    array = json.loads(runner.invoke(app, [*command, "--json-array", *photos]).stdout)
+    assert [r["file"] for r in array] == photos
+
+
+def test_json_lines_arrive_as_each_photo_finishes():
+    """A reader gets the first photo's line while the second is not even given yet."""
+    import select
+
+    proc = subprocess.Popen([sys.executable, "-m", "imagegate.cli.main", "check", "--json", "--jobs", "1"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        proc.stdin.write(f"{SAMPLES / 'coffee.png'}\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 240)
+        assert ready, "no line before the input ended: the output is held back, not streamed"
+        assert json.loads(proc.stdout.readline())["decision"] == "allowed"
+        proc.stdin.write(f"{SAMPLES / 'grace_hopper.jpg'}\n")
+        proc.stdin.close()
+        assert json_lines(proc.stdout.read())[0]["decision"] == "needs_consent"
+        assert proc.wait(timeout=240) == 1
+    finally:
+        proc.kill()
 
 
 def test_a_file_uri_naming_another_machine_is_never_read_as_a_local_path(tmp_path):

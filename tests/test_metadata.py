@@ -19,7 +19,7 @@ from imagegate.loader import load_image
 from imagegate.metadata import MetadataSummary, OutputError, metadata_blocks
 from imagegate.redact import redact
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, json_lines
 from .publish_helpers import (GPS_LAT, OWNER, PEOPLE_XMP, PERSON, SERIAL, srgb_icc, tagged_jpeg, xmp_packet)
 
 runner = CliRunner()
@@ -117,7 +117,7 @@ def test_check_warns_but_decision_is_unchanged(tagged, tmp_path, gate_parts):
 def test_check_cli_shows_the_warning_in_both_languages(tagged):
     r = runner.invoke(app, ["check", "--json", str(tagged)])
     assert r.exit_code == 1  # needs consent, exactly as without metadata
-    reasons = json.loads(r.stdout)[0]["reasons"]
+    reasons = json_lines(r.stdout)[0]["reasons"]
     assert [x["code"] for x in reasons if x["severity"] == "warning"] == ["metadata_gps", "metadata_people"]
     r = runner.invoke(app, ["--lang", "fi", "check", str(tagged)])
     assert r.exit_code == 1

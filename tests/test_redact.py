@@ -19,7 +19,7 @@ from imagegate.loader import load_image
 from imagegate.match import match_faces
 from imagegate.redact import BLOCKS, RedactionError, hide, redact, region_for, save
 
-from .conftest import SAMPLES, shared_data
+from .conftest import SAMPLES, json_lines, shared_data
 from .publish_helpers import build_register
 
 runner = CliRunner()
@@ -211,7 +211,7 @@ def test_cli_writes_new_copies_and_never_touches_the_original(reg_path, tmp_path
     args = ["--register", str(reg_path), "redact", str(src), "--out", str(out), "--on", "2026-12-01"]
     r = runner.invoke(app, args + ["--json"])
     assert r.exit_code == 0, r.output
-    [row] = json.loads(r.stdout)
+    [row] = json_lines(r.stdout)
     first = out / "grace hopper.redacted.jpg"
     assert row["output"] == str(first) and row["decision"] == "allowed"
     assert row["before"]["decision"] == "blocked" and row["hidden"] == [1]
@@ -226,7 +226,7 @@ def test_cli_writes_new_copies_and_never_touches_the_original(reg_path, tmp_path
     assert sorted(p.name for p in src.parent.iterdir()) == ["grace hopper.jpg"]
     # the written copy passes an ordinary check
     r = runner.invoke(app, ["--register", str(reg_path), "check", "--json", "--on", "2026-12-01", str(first)])
-    assert r.exit_code == 0 and json.loads(r.stdout)[0]["decision"] == "allowed"
+    assert r.exit_code == 0 and json_lines(r.stdout)[0]["decision"] == "allowed"
 
 
 def test_cli_png_stays_png_and_finnish_output(reg_path, tmp_path):
@@ -248,7 +248,7 @@ def test_cli_usage_and_errors(reg_path, tmp_path):
     bad.write_bytes(b"\xff\xd8\xff\xe0 not a photo")
     r = runner.invoke(app, base + [str(bad), str(SAMPLES / "coffee.png"), "--out", str(tmp_path / "o"), "--json"])
     assert r.exit_code == 4
-    rows = json.loads(r.stdout)
+    rows = json_lines(r.stdout)
     assert [(x["decision"], x["output"] is None) for x in rows] == [("error", True), ("allowed", False)]
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["coffee.redacted.png"]
 

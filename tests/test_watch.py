@@ -30,7 +30,7 @@ from imagegate.cli.main import app
 from imagegate.journal import JOURNAL_DIR, TMP_SUFFIX, Journal
 from imagegate.watch import is_candidate_name
 
-from .conftest import SAMPLES, shared_data
+from .conftest import SAMPLES, json_lines, shared_data
 
 runner = CliRunner()
 FOLDERS = ("allowed", "needs_consent", "blocked", "rejected")
@@ -614,7 +614,7 @@ def test_redact_writes_one_publishable_copy_per_needs_consent_photo_even_across_
         assert rep["watch"]["redacted"] == f"redacted/astronaut-{k}.redacted.png"
         r = runner.invoke(app, ["--register", str(register), "check", "--json", "--jobs", "1",
                                 str(out / "redacted" / f"astronaut-{k}.redacted.png")])
-        assert r.exit_code == 0 and json.loads(r.stdout)[0]["decision"] == "allowed", r.output
+        assert r.exit_code == 0 and json_lines(r.stdout)[0]["decision"] == "allowed", r.output
     entries = {e["file"]: e for e in audit_entries(out)}
     assert entries["astronaut-0.png"]["redacted"] == "redacted/astronaut-0.redacted.png"
     assert "redacted" not in entries["grace_hopper-0.jpg"] and "redacted" not in entries["coffee-0.png"]

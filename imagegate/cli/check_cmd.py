@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -16,9 +15,9 @@ from ..errors import ImagegateError
 from ..metadata import exists_error
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
-from .common import (config_file, EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
-                     for_terminal, lang_or_fail, note_settings, pick, printable, register_location, reported,
-                     say_review_notice, stderr_is_tty)
+from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonArrayOpt, JsonLinesOpt, JsonStream,
+                     LangOpt, RegisterOpt, config_file, display_path, for_terminal, lang_or_fail, note_settings, pick,
+                     printable, register_location, reported, say_review_notice, stderr_is_tty)
 
 COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
           "error": typer.colors.MAGENTA}
@@ -107,7 +106,8 @@ def check(
         help="Photos and folders (walked recursively). Pasted/dropped paths, quotes and file:// URIs are fine. "
              "With none, an interactive drop prompt opens.", show_default=False)] = None,
     channel: Annotated[str, typer.Option("--channel", "-c", help="Where the photo will be posted.")] = "facebook",
-    json_out: JsonOpt = False,
+    json_out: JsonLinesOpt = False,
+    json_array: JsonArrayOpt = False,
     annotate: Annotated[Optional[Path], typer.Option(
         "--annotate", help="Write a preview per photo (faces boxed and coloured) into this folder.",
         show_default=False)] = None,
@@ -144,12 +144,14 @@ def check(
 
     job = Job(channel=channel, on=day, annotate=annotate, thumbnail=sheet is not None)
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
+    out = JsonStream(lines=json_out, array=json_array)
     with gate, Batch(settings=gate.settings, register=gate.register_location, lang=lang,
                      jobs=workers, gate=gate, photo_timeout=photo_timeout) as batch:
         if paths:
-            worst = _check_batch(batch, job, paths, json_out, details, lang, sheet)
+            worst = _check_batch(batch, job, paths, out, details, lang, sheet)
         else:
-            worst = _interactive(batch, job, json_out, details, lang, sheet)
+            worst = _interactive(batch, job, out, details, lang, sheet)
+    out.close()
     if sheet is not None:
         with reported():
             sheet.write(report)
@@ -162,13 +164,11 @@ def _sheet(gate, lang):
     return ReviewSheet(lang, version=gate.versions()["imagegate"])
 
 
-def _check_batch(batch, job, paths, json_out, details, lang, sheet=None, json_into: list | None = None) -> str:
-    """Check and print one batch; its worst outcome. With `json_into`, JSON results are added to that
-    list for the caller to print (one JSON document for a whole piped session) instead of printed."""
+def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) -> str:
+    """Check and print one batch; its worst outcome."""
     targets = collect_targets(paths, lang)
     counts = {k: 0 for k in SEVERITY}
     worst = "allowed"
-    results = []
     for checked in run_checks(batch, targets, job, progress=stderr_is_tty() and len(targets) > 3):
         result = checked.result
         if sheet is not None:
@@ -176,28 +176,22 @@ def _check_batch(batch, job, paths, json_out, details, lang, sheet=None, json_in
         counts[result.decision] += 1
         if SEVERITY[result.decision] > SEVERITY[worst]:
             worst = result.decision
-        if json_out:
-            results.append(result.to_dict())
+        if out.on:
+            out.emit(result.to_dict())
         else:
             print_human(result, lang, details)
-    if json_into is not None:
-        json_into.extend(results)
-    elif json_out:
-        typer.echo(printable(json.dumps(results, ensure_ascii=False, indent=2)))
     if not targets:
         # nothing checked is never "all allowed" (exit 0), with or without --json
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
         return "error"
-    if not json_out and len(targets) > 1:
+    if not out.on and len(targets) > 1:
         typer.echo(SUMMARY[lang].format(n=len(targets), **counts))
     return worst
 
 
-def _interactive(batch, job, json_out, details, lang, sheet=None) -> str:
+def _interactive(batch, job, out: JsonStream, details, lang, sheet=None) -> str:
     worst = None
     interactive = sys.stdin.isatty()
-    # piped input with --json: one JSON array for the whole session, not one per line
-    collected: list | None = [] if json_out and not interactive else None
     while True:
         try:
             line = input(PROMPT[lang]) if interactive else sys.stdin.readline()
@@ -212,11 +206,9 @@ def _interactive(batch, job, json_out, details, lang, sheet=None) -> str:
             if interactive:
                 continue
             continue
-        w = _check_batch(batch, job, paths, json_out, details, lang, sheet, json_into=collected)
+        w = _check_batch(batch, job, paths, out, details, lang, sheet)
         if worst is None or SEVERITY[w] > SEVERITY[worst]:
             worst = w
-    if collected is not None:
-        typer.echo(printable(json.dumps(collected, ensure_ascii=False, indent=2)))
     if worst is None:  # quit, or input ended, before any photo was given: nothing was allowed
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
         return "error"
@@ -226,7 +218,8 @@ def _interactive(batch, job, json_out, details, lang, sheet=None) -> str:
 def faces(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="Photos and folders (walked recursively).")],
-    json_out: JsonOpt = False,
+    json_out: JsonLinesOpt = False,
+    json_array: JsonArrayOpt = False,
     channel: Annotated[Optional[str], typer.Option(
         "--channel", "-c", help="Judge identifiability at the size this channel shows photos at "
                                 "(default: publish_long_side).", show_default=False)] = None,
@@ -243,7 +236,7 @@ def faces(
         settings = load_settings(config_file(ctx, config))
         channel = normalise_channel(channel) if channel else None
     targets = collect_targets(paths, lang)
-    out, errors = [], 0
+    out, errors = JsonStream(lines=json_out, array=json_array), 0
     with Gate(settings=settings) as gate:
         for t in targets:
             try:
@@ -252,8 +245,8 @@ def faces(
                 a = gate.analyse(t.path, channel=channel)
             except ImagegateError as exc:
                 errors += 1
-                if json_out:
-                    out.append({"file": t.path, "error": exc.to_dict(), "faces": []})
+                if out.on:
+                    out.emit({"file": t.path, "error": exc.to_dict(), "faces": []})
                 else:
                     # the line already starts with the file: say only what is wrong with it
                     what, hint = messages.error_reason(exc, lang)
@@ -261,10 +254,8 @@ def faces(
                     typer.secho(printable(f"{display_path(t.path)}: {messages.ui('error_line', lang)}: {what}{hint}"),
                                 fg=typer.colors.MAGENTA)
                 continue
-            if json_out:
-                d = a.to_dict()
-                d["file"] = t.path
-                out.append(d)
+            if out.on:
+                out.emit({**a.to_dict(), "file": t.path})
                 continue
             n_id = sum(m.identifiable for m in a.measurements)
             summary = messages.ui("faces_summary", lang, n=len(a.faces), identifiable=n_id)
@@ -276,8 +267,7 @@ def faces(
                 x, y, w, h = f.box
                 typer.echo(f"    {i + 1:>3} {x:6.0f} {y:6.0f} {w:5.0f} {h:5.0f} {m.publish_height_px:10.0f} "
                            f"{f.score:7.2f}  {messages.ui('yes' if m.identifiable else 'no', lang)}")
-    if json_out:
-        typer.echo(printable(json.dumps(out, ensure_ascii=False, indent=2)))
+    out.close()
     if not targets:
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
     raise typer.Exit(EXIT_ERROR if errors or not targets else 0)

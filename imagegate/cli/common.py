@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from contextlib import contextmanager
@@ -35,6 +36,31 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help=CONFIG_HELP,
 LangOpt = Annotated[Optional[str], typer.Option(
     "--lang", help="Message language: fi or en (default: from the locale).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+JsonLinesOpt = Annotated[bool, typer.Option(
+    "--json", help="JSON Lines on stdout: one compact JSON object per photo, written as each photo finishes.")]
+JsonArrayOpt = Annotated[bool, typer.Option(
+    "--json-array", help="One JSON array of all results on stdout, written at the end.")]
+
+
+class JsonStream:
+    """Results as JSON on stdout: JSON Lines (one compact object per line, flushed at once, so a
+    reader sees each photo as it finishes), or with `array` one indented array written by `close`."""
+
+    def __init__(self, *, lines: bool, array: bool) -> None:
+        self.on = lines or array
+        self._array: list | None = [] if array else None
+
+    def emit(self, obj: dict) -> None:
+        if self._array is not None:
+            self._array.append(obj)
+        elif self.on:
+            typer.echo(printable(json.dumps(obj, ensure_ascii=False, separators=(",", ":"))))
+            sys.stdout.flush()
+
+    def close(self) -> None:
+        if self._array is not None:
+            typer.echo(printable(json.dumps(self._array, ensure_ascii=False, indent=2)))
+            self._array = None
 
 
 class State:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,7 +12,8 @@ from .. import messages
 from ..errors import ImagegateError, internal_error
 from ..verdict import Failure
 from .check_cmd import collect_targets, open_gate, print_human
-from .common import EXIT_FOR, SEVERITY, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, display_path
+from .common import (EXIT_FOR, SEVERITY, ConfigOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt, RegisterOpt,
+                     display_path)
 
 
 def _one(gate, path: str, out: Path, *, channel: str, style: str, on):
@@ -52,7 +52,8 @@ def redact(
     style: Annotated[str, typer.Option("--style", help="How faces are hidden: blur, pixelate or box.")] = "blur",
     on: Annotated[Optional[str], typer.Option(
         "--on", help="Check consents as of this date (YYYY-MM-DD).", show_default=False)] = None,
-    json_out: JsonOpt = False,
+    json_out: JsonLinesOpt = False,
+    json_array: JsonArrayOpt = False,
     details: Annotated[bool, typer.Option("--details", "-d", help="List every face of each copy.")] = False,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
@@ -69,7 +70,8 @@ def redact(
         raise typer.BadParameter(f"expected one of {', '.join(STYLES)}, found {style!r}", param_hint="--style")
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     targets = collect_targets(paths, lang)
-    worst, rows = "allowed" if targets else "error", []
+    worst = "allowed" if targets else "error"
+    stream = JsonStream(lines=json_out, array=json_array)
     with gate:
         for t in targets:
             if t.error:
@@ -78,12 +80,11 @@ def redact(
                 result, saved = _one(gate, t.path, out, channel=channel, style=style, on=day)
             if SEVERITY[result.decision] > SEVERITY[worst]:
                 worst = result.decision
-            if json_out:
-                rows.append({**result.to_dict(), "output": str(saved) if saved else None})
+            if stream.on:
+                stream.emit({**result.to_dict(), "output": str(saved) if saved else None})
             else:
                 _print(result, saved, lang, details)
-    if json_out:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-    elif not targets:
+    stream.close()
+    if not targets:
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
     raise typer.Exit(EXIT_FOR[worst])
