@@ -236,12 +236,18 @@ def rule_text(rule: str, lang: str) -> str:
 
 # Labels for the redact command and the HTML review sheet (report_html.py).
 UI = {
-    "redact_hidden": {"en": "{n} area(s) hidden; the original was: {before}",
-                      "fi": "{n} aluetta piilotettu; alkuperäinen: {before}"},
-    "redact_saved": {"en": "copy written: {path}", "fi": "kopio tallennettu: {path}"},
-    "redact_not_saved": {"en": "no copy written: even with faces hidden the copy is not allowed; check it by hand",
-                         "fi": "kopiota ei tallennettu: kasvot piilotettunakaan kopio ei ole sallittu; "
-                               "tarkista kuva käsin"},
+    "redact_copy_of": {"en": "copy of {path}, {n} area(s) hidden",
+                       "fi": "kopio kuvasta {path}, piilotettuja alueita {n}"},
+    "redact_no_copy": {"en": "no copy written of {path}", "fi": "kopiota ei tallennettu kuvasta {path}"},
+    "redact_not_saved": {"en": "even with faces hidden the copy is not allowed; check the photo by hand",
+                         "fi": "kopio ei ole sallittu kasvot piilotettuinakaan; tarkista kuva itse"},
+    "redact_original_blocked": {"en": "The original is unchanged and still blocked: do not post it.",
+                                "fi": "Alkuperäinen kuva on ennallaan ja yhä estetty: älä julkaise sitä."},
+    "redact_original_needs_consent": {
+        "en": "The original is unchanged and still needs consent.",
+        "fi": "Alkuperäinen kuva on ennallaan ja vaatii yhä luvan."},
+    "redact_original_allowed": {"en": "The original is unchanged (it was allowed as well).",
+                                "fi": "Alkuperäinen kuva on ennallaan (sekin oli sallittu)."},
     "no_photos": {"en": "no photos found in the given paths", "fi": "annetuista poluista ei löytynyt kuvia"},
     "skipped_special": {"en": "{path}: skipped, not a regular file ({kind})",
                         "fi": "{path}: ohitettu, ei tavallinen tiedosto ({kind})"},

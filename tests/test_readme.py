@@ -37,3 +37,14 @@ def test_quick_start_transcript_and_exit_code_are_what_check_prints(monkeypatch)
     monkeypatch.chdir(ROOT)
     r = runner.invoke(app, ["check", "sample_images", "--details", "--jobs", "1"])
     assert r.stdout == shown and r.exit_code == code == 1
+
+
+def test_redact_transcript_leads_with_the_copy(tmp_path, monkeypatch):
+    (tmp_path / "sample_images").symlink_to(ROOT / "sample_images")
+    monkeypatch.chdir(tmp_path)
+    reg = ["--register", str(tmp_path / "reg.sqlite3")]
+    assert runner.invoke(app, [*reg, "register", "add", "Grace Hopper", "--role", "client",
+                               "--photo", "sample_images/grace_hopper.jpg"]).exit_code == 0
+    shown, _ = readme_transcript("redact sample_images/grace_hopper.jpg --out redacted")
+    r = runner.invoke(app, [*reg, "redact", "sample_images/grace_hopper.jpg", "--out", "redacted"])
+    assert r.exit_code == 0 and r.stdout == shown

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from imagegate.cli.common import display_path
 from imagegate.cli.main import app
 from imagegate.gate import Gate
 from imagegate.geometry import iou
@@ -194,8 +195,8 @@ def test_cli_reports_unallowed_copy_with_its_exit_code(reg_path, tmp_path, monke
     r = runner.invoke(app, ["--register", str(reg_path), "redact", str(SAMPLES / "grace_hopper.jpg"),
                             "--out", str(out), "--on", "2026-12-01"])
     assert r.exit_code == 3, r.output
-    assert r.stdout.startswith("BLOCKED")
-    assert "no copy written" in r.stdout
+    assert r.stdout.splitlines()[0] == f"BLOCKED        no copy written of {display_path(str(SAMPLES / 'grace_hopper.jpg'))}"
+    assert r.stdout.splitlines()[-1] == "    The original is unchanged and still blocked: do not post it."
     assert not out.exists() or list(out.iterdir()) == []
 
 
@@ -220,7 +221,11 @@ def test_cli_writes_new_copies_and_never_touches_the_original(reg_path, tmp_path
     r = runner.invoke(app, args + ["--style", "pixelate"])
     assert r.exit_code == 0, r.output
     second = out / "grace hopper.redacted (2).jpg"
-    assert r.stdout.startswith("ALLOWED") and "copy written: " in r.stdout and second.exists()
+    # the copy leads (its path and verdict); the original is said to be unchanged and still blocked
+    assert r.stdout.splitlines() == [f"ALLOWED        {second}", f"    copy of {src}, 1 area(s) hidden",
+                                     "    - No faces found.",
+                                     "    The original is unchanged and still blocked: do not post it."]
+    assert second.exists()
     assert first.read_bytes() == copy1  # an existing copy is never overwritten
     assert src.read_bytes() == before  # the original is never modified
     assert sorted(p.name for p in src.parent.iterdir()) == ["grace hopper.jpg"]
@@ -234,8 +239,8 @@ def test_cli_png_stays_png_and_finnish_output(reg_path, tmp_path):
     r = runner.invoke(app, ["--register", str(reg_path), "--lang", "fi", "redact", str(SAMPLES / "astronaut.png"),
                             "--out", str(out), "--style", "box"])
     assert r.exit_code == 0, r.output
-    assert r.stdout.startswith("SALLITTU")
-    assert "1 aluetta piilotettu; alkuperäinen: vaatii luvan" in r.stdout
+    assert r.stdout.startswith(f"SALLITTU       {out / 'astronaut.redacted.png'}\n")
+    assert r.stdout.endswith("    Alkuperäinen kuva on ennallaan ja vaatii yhä luvan.\n")
     assert (out / "astronaut.redacted.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

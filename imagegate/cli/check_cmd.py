@@ -78,11 +78,20 @@ def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable
             yield checked
 
 
+def print_heading(decision: str, text: str, lang: str) -> None:
+    """`VERDICT        text`, the verdict coloured and padded so the texts line up."""
+    word = messages.decision_text(decision, lang).upper()
+    typer.secho(f"{word:<14}", fg=COLOUR[decision], bold=True, nl=False)
+    typer.echo(f" {text}")
+
+
 def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
-    name = display_path(result.file)
-    word = messages.decision_text(result.decision, lang).upper()
-    typer.secho(f"{word:<14}", fg=COLOUR[result.decision], bold=True, nl=False)
-    typer.echo(f" {name}")
+    print_heading(result.decision, display_path(result.file), lang)
+    print_body(result, lang, details)
+
+
+def print_body(result: Verdict | Failure, lang: str, details: bool) -> None:
+    """A result's reasons (or error) and, with `details`, its faces."""
     if isinstance(result, Failure):
         typer.echo(f"    {for_terminal(messages.error_text(result.error, lang))}")
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,7 +10,7 @@ import typer
 from .. import messages
 from ..errors import ImagegateError, internal_error
 from ..verdict import Failure
-from .check_cmd import collect_targets, open_gate, print_human
+from .check_cmd import collect_targets, open_gate, print_body, print_heading, print_human
 from .common import (EXIT_FOR, SEVERITY, ConfigOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt, RegisterOpt,
                      display_path)
 
@@ -30,17 +29,20 @@ def _one(gate, path: str, out: Path, *, channel: str, style: str, on):
 
 
 def _print(result, saved: Path | None, lang: str, details: bool) -> None:
+    """The copy first (its path and verdict), then plainly that the original is unchanged: a verdict word
+    beside the original's name would read as if the original had been cleared."""
     if isinstance(result, Failure):
         print_human(result, lang, details)
         return
-    # the copy's verdict is what counts; shown under the original's name
-    print_human(dataclasses.replace(result.after, file=result.source), lang, details)
-    typer.echo("    " + messages.ui("redact_hidden", lang, n=len(result.areas),
-                                    before=messages.decision_text(result.before.decision, lang)))
+    source = display_path(result.source)
+    heading = display_path(str(saved)) if saved is not None else messages.ui("redact_no_copy", lang, path=source)
+    print_heading(result.after.decision, heading, lang)
     if saved is not None:
-        typer.echo("    " + messages.ui("redact_saved", lang, path=display_path(str(saved))))
-    else:
+        typer.echo("    " + messages.ui("redact_copy_of", lang, path=source, n=len(result.areas)))
+    print_body(result.after, lang, details)
+    if saved is None:
         typer.echo("    " + messages.ui("redact_not_saved", lang))
+    typer.echo("    " + messages.ui(f"redact_original_{result.before.decision}", lang))
 
 
 def redact(
