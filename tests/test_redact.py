@@ -20,7 +20,7 @@ from imagegate.loader import load_image
 from imagegate.match import match_faces
 from imagegate.redact import BLOCKS, RedactionError, hide, redact, region_for, save
 
-from .conftest import SAMPLES, json_lines, shared_data
+from .conftest import SAMPLES, SHARED, json_lines, shared_data
 from .publish_helpers import build_register
 
 runner = CliRunner()
@@ -29,10 +29,14 @@ TODAY = dt.date(2026, 12, 1)
 
 @pytest.fixture(scope="module")
 def reg_path(tmp_path_factory, gate_parts):
-    data = shared_data()
-    people = data / "identities" / "people"
-    return build_register(tmp_path_factory.mktemp("redact") / "register.sqlite3", gate_parts, [
-        {"name": "Grace Hopper", "role": "client", "photos": [SAMPLES / "grace_hopper.jpg"]},
+    """Grace Hopper a client; with the evaluation photos also the people the group-photo tests need."""
+    grace = {"name": "Grace Hopper", "role": "client", "photos": [SAMPLES / "grace_hopper.jpg"]}
+    path = tmp_path_factory.mktemp("redact") / "register.sqlite3"
+    if not SHARED.is_dir():
+        return build_register(path, gate_parts, [grace])
+    people = SHARED / "identities" / "people"
+    return build_register(path, gate_parts, [
+        grace,
         {"name": "kit_harington", "role": "client", "photos": [people / "kit_harington" / "john1.jpeg"]},
         {"name": "rose_leslie", "role": "staff", "photos": [people / "rose_leslie" / "img1.jpg"],
          "consent": ["facebook"]},
