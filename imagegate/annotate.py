@@ -73,20 +73,13 @@ def render_preview(rgb: np.ndarray, verdict: Verdict, *, long_side: int = PREVIE
     return img
 
 
-def preview_path(out_dir: str | os.PathLike, source: str) -> Path:
-    """A preview name that never overwrites another photo's preview."""
-    stem = Path(source).stem or "photo"
-    out = Path(out_dir)
-    candidate = out / f"{stem}.preview.jpg"
-    n = 2
-    while os.path.lexists(candidate):  # a dangling link, a FIFO or a device is taken too
-        candidate = out / f"{stem}.preview-{n}.jpg"
-        n += 1
-    return candidate
+def preview_name(source: str) -> str:
+    return f"{Path(source).stem or 'photo'}.preview.jpg"
 
 
 def write_preview(rgb: np.ndarray, verdict: Verdict, out_dir: str | os.PathLike, *,
                   icc_profile: bytes | None = None) -> Path:
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    path = preview_path(out_dir, verdict.file)
-    return metadata.save(render_preview(rgb, verdict), path, icc_profile=icc_profile, quality=88)
+    """Write the preview as `stem.preview.jpg`, or `stem.preview (2).jpg`, ... beside another photo's
+    (the naming rule of every file imagegate writes); returns the path written."""
+    data = metadata.encode(render_preview(rgb, verdict), format="JPEG", icc_profile=icc_profile, quality=88)
+    return metadata.write_new(data, out_dir, preview_name(verdict.file))

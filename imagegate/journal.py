@@ -149,6 +149,9 @@ class Outcome:
     preview: str | None
     action: str = "sorted"
     recovered: bool = False
+    #: the JSON report and `--redact`'s copy written for it (paths relative to OUT), named on the console
+    report: str | None = None
+    redacted: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -285,7 +288,8 @@ class Journal:
         self._forget(intent)
         return Outcome(id=intent.id, name=src.name, decision=intent.decision, destination=intent.destination,
                        preview=f"{intent.folder}/{intent.preview_name}" if intent.preview_name else None,
-                       recovered=recovered)
+                       recovered=recovered, report=f"{intent.folder}/{intent.report_name}",
+                       redacted=f"{REDACTED_DIR}/{intent.redacted_name}" if intent.redacted_name else None)
 
     def _already_moved(self, intent: Intent, src: Path, dest: Path) -> bool:
         if not dest.exists():

@@ -248,6 +248,8 @@ UI = {
         "fi": "Alkuperäinen kuva on ennallaan ja vaatii yhä luvan."},
     "redact_original_allowed": {"en": "The original is unchanged (it was allowed as well).",
                                 "fi": "Alkuperäinen kuva on ennallaan (sekin oli sallittu)."},
+    "preview_written": {"en": "preview written: {path}", "fi": "esikatselukuva tallennettu: {path}"},
+    "report_written": {"en": "review sheet written: {path}", "fi": "tarkistuslista tallennettu: {path}"},
     "no_photos": {"en": "no photos found in the given paths", "fi": "annetuista poluista ei löytynyt kuvia"},
     "skipped_special": {"en": "{path}: skipped, not a regular file ({kind})",
                         "fi": "{path}: ohitettu, ei tavallinen tiedosto ({kind})"},

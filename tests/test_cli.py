@@ -155,6 +155,30 @@ def test_annotate_writes_a_preview(tmp_path):
                for x in range(150, 380) for y in range(100, 140))
 
 
+def test_every_file_written_is_named_and_a_clash_becomes_name_2(tmp_path):
+    out, photo = tmp_path / "previews", str(SAMPLES / "grace_hopper.jpg")
+    sheet = tmp_path / "sheet.html"
+    r = runner.invoke(app, ["check", "--annotate", str(out), "--report", str(sheet), photo])
+    assert r.stdout.splitlines()[2:] == [f"    preview written: {out / 'grace_hopper.preview.jpg'}",
+                                         f"review sheet written: {sheet}"]
+    r = runner.invoke(app, ["check", "--annotate", str(out), "--json", photo])
+    assert json_lines(r.stdout)[0]["preview"] == str(out / "grace_hopper.preview (2).jpg")
+    assert sorted(p.name for p in out.iterdir()) == ["grace_hopper.preview (2).jpg", "grace_hopper.preview.jpg"]
+
+
+def test_the_watchers_console_line_names_every_file_it_wrote(capsys):
+    from imagegate.cli.watch_cmd import _printer
+    from imagegate.journal import Outcome
+
+    _printer("en")(Outcome(id="1", name="a.jpg", decision="needs_consent", destination="needs_consent/a.jpg",
+                           preview="needs_consent/a.jpg.preview.jpg", report="needs_consent/a.jpg.json",
+                           redacted="redacted/a.redacted.jpg"))
+    assert capsys.readouterr().out.splitlines() == [
+        "NEEDS CONSENT  a.jpg -> needs_consent/a.jpg", "               report: needs_consent/a.jpg.json",
+        "               preview: needs_consent/a.jpg.preview.jpg",
+        "               publishable copy: redacted/a.redacted.jpg"]
+
+
 def test_usage_errors_exit_2():
     assert runner.invoke(app, ["check", "--channel", "myspace", str(SAMPLES)]).exit_code == 2
     assert runner.invoke(app, ["check", "--on", "31.12.2026", str(SAMPLES)]).exit_code == 2

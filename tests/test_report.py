@@ -195,11 +195,11 @@ def test_previews_never_overwrite_or_write_into_a_fifo(tmp_path):
     out = tmp_path / "previews"
     out.mkdir()
     os.mkfifo(out / "coffee.preview.jpg")
-    (out / "coffee.preview-2.jpg").write_bytes(b"keep")
-    (out / "coffee.preview-3.jpg").symlink_to(tmp_path / "target.jpg")  # dangling: not followed, not taken
+    (out / "coffee.preview (2).jpg").write_bytes(b"keep")
+    (out / "coffee.preview (3).jpg").symlink_to(tmp_path / "target.jpg")  # dangling: not followed, not taken
     r = runner.invoke(app, ["check", str(SAMPLES / "coffee.png"), "--annotate", str(out)])
     assert r.exit_code == 0, r.output
-    assert (out / "coffee.preview-2.jpg").read_bytes() == b"keep"
+    assert (out / "coffee.preview (2).jpg").read_bytes() == b"keep"
     assert stat.S_ISFIFO(os.lstat(out / "coffee.preview.jpg").st_mode)
     assert not (tmp_path / "target.jpg").exists()
-    assert (out / "coffee.preview-4.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+    assert (out / "coffee.preview (4).jpg").read_bytes()[:3] == b"\xff\xd8\xff"

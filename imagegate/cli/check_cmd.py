@@ -163,7 +163,9 @@ def check(
     out.close()
     if sheet is not None:
         with reported():
-            sheet.write(report)
+            written = sheet.write(report)
+        # on stderr beside JSON, which owns stdout
+        typer.echo(messages.ui("report_written", lang, path=display_path(str(written))), err=json_out or json_array)
     raise typer.Exit(EXIT_FOR[worst])
 
 
@@ -186,9 +188,12 @@ def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) 
         if SEVERITY[result.decision] > SEVERITY[worst]:
             worst = result.decision
         if out.on:
-            out.emit(result.to_dict())
+            preview = str(checked.preview) if checked.preview else None
+            out.emit(result.to_dict() | ({"preview": preview} if job.annotate else {}))
         else:
             print_human(result, lang, details)
+            if checked.preview is not None:
+                typer.echo("    " + messages.ui("preview_written", lang, path=display_path(str(checked.preview))))
     if not targets:
         # nothing checked is never "all allowed" (exit 0), with or without --json
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)

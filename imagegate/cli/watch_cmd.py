@@ -35,6 +35,9 @@ TEXTS = {
                 "fi": "{name}: lajittelu keskeytyi pysähdykseen; se tarkistetaan uudelleen"},
     "lost": {"en": "{name}: vanished from the inbox before it could be sorted",
              "fi": "{name}: katosi saapuvien kansiosta ennen lajittelua"},
+    "wrote_report": {"en": "report: {path}", "fi": "raportti: {path}"},
+    "wrote_preview": {"en": "preview: {path}", "fi": "esikatselukuva: {path}"},
+    "wrote_redacted": {"en": "publishable copy: {path}", "fi": "julkaistava kopio: {path}"},
     "stopped": {"en": "stopped: {allowed} allowed, {needs_consent} need consent, {blocked} blocked, "
                       "{error} rejected",
                 "fi": "pysähtyi: {allowed} sallittu, {needs_consent} vaatii luvan, {blocked} estetty, "
@@ -59,6 +62,9 @@ def _printer(lang: str, notice=lambda: None):
         typer.secho(f"{word:<14}", fg=COLOUR[outcome.decision], bold=True, nl=False)
         extra = f" ({_text('recovered', lang)})" if outcome.recovered else ""
         typer.echo(f" {for_terminal(outcome.name)} -> {for_terminal(outcome.destination)}{extra}")
+        for key in ("report", "preview", "redacted"):
+            if getattr(outcome, key):
+                typer.echo(f"{'':15}{_text('wrote_' + key, lang, path=for_terminal(getattr(outcome, key)))}")
 
     return show
 
