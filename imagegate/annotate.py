@@ -9,6 +9,7 @@ built from pixels only, so it carries none of the original's metadata.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import cv2
@@ -71,6 +72,10 @@ def render_preview(rgb: np.ndarray, verdict: Verdict, *, long_side: int = PREVIE
     draw.rectangle([0, 0, tb[2] - tb[0] + 2 * pad, tb[3] - tb[1] + 2 * pad], fill=BANNER[verdict.decision])
     draw.text((pad, pad - tb[1]), banner, fill=(255, 255, 255), font=bfont)
     return img
+
+
+#: what `preview_name` and the ` (2)` rule make: a preview, not a photo to check
+PREVIEW_NAME = re.compile(r"\.preview(?: \(\d+\))?\.jpg$")
 
 
 def preview_name(source: str) -> str:

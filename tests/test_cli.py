@@ -179,6 +179,49 @@ def test_the_watchers_console_line_names_every_file_it_wrote(capsys):
         "               publishable copy: redacted/a.redacted.jpg"]
 
 
+def _help_texts():
+    from imagegate.cli.main import app as root
+
+    commands = [[]] + [[c] for c in ("check", "faces", "redact", "watch", "register", "config", "audit")]
+    commands += [["register", c] for c in ("add", "consent", "withdraw", "forget", "list", "backup", "restore")]
+    commands += [["config", "show"], ["audit", "verify"]]
+    for args in commands:
+        r = runner.invoke(root, [*args, "--help"], terminal_width=100)
+        assert r.exit_code == 0, args
+        yield args, r.stdout
+
+
+def test_help_shows_no_value_for_plain_flags():
+    for args, text in _help_texts():
+        assert "<bool>" not in text, args
+        if args not in (["check"], ["faces"], ["redact"], ["watch"]):
+            continue
+        for line in text.splitlines():
+            spec = line.strip().split("  ")[0]  # `-c, --channel CHANNEL`: FILE, N, CHANNEL..., never a type
+            assert not spec.startswith("-") or "<" not in spec, (args, line)
+    _, check_help = next((a, t) for a, t in _help_texts() if a == ["check"])
+    assert "--json " in check_help and "-c, --channel CHANNEL" in check_help
+    assert "facebook, twitter, youtube, instagram, linkedin, tiktok, website, print" in " ".join(check_help.split())
+
+
+def test_channel_all_is_refused_without_being_offered():
+    r = runner.invoke(app, ["check", "--channel", "all", str(SAMPLES / "coffee.png")])
+    assert r.exit_code == 2 and "found 'all'" in r.output and "(or 'all')" not in r.output
+
+
+def test_annotate_folder_holding_photos_without_photos_to_check_is_refused(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(SAMPLES / "coffee.png", photos / "coffee.png")
+    r = runner.invoke(app, ["check", "--annotate", str(photos)], input="q\n")
+    assert r.exit_code == 2 and "found a folder of photos" in r.output and "Drop photos" not in r.output
+    previews = tmp_path / "previews"  # a folder of earlier previews is a preview folder: the prompt opens
+    previews.mkdir()
+    (previews / "coffee.preview (2).jpg").write_bytes((SAMPLES / "grace_hopper.jpg").read_bytes())
+    r = runner.invoke(app, ["check", "--annotate", str(previews)], input="q\n")
+    assert r.exit_code == 4 and "no photos found" in r.output
+
+
 def test_usage_errors_exit_2():
     assert runner.invoke(app, ["check", "--channel", "myspace", str(SAMPLES)]).exit_code == 2
     assert runner.invoke(app, ["check", "--on", "31.12.2026", str(SAMPLES)]).exit_code == 2

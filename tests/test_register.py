@@ -336,7 +336,13 @@ def test_channels():
     with pytest.raises(RegisterError) as e:
         normalise_channel("myspace")
     assert str(e.value) == ("unknown channel 'myspace'; expected one of: facebook, twitter, youtube, instagram, "
-                            "linkedin, tiktok, website, print (or 'all')")
+                            "linkedin, tiktok, website, print")
+    with pytest.raises(RegisterError) as e:  # where `all` is refused it is not offered
+        normalise_channel("all")
+    assert "(or 'all')" not in str(e.value) and str(e.value).startswith("expected one channel")
+    with pytest.raises(RegisterError) as e:
+        expand_channels(["myspace"])
+    assert str(e.value).endswith("website, print (or 'all')")
     for empty in ([], [""], [" , "]):
         with pytest.raises(RegisterError, match="no channel given"):
             expand_channels(empty)

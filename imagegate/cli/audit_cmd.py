@@ -10,7 +10,8 @@ import typer
 
 from .common import EXIT_ERROR, JsonOpt, for_terminal, lang_or_fail, pick, printable, reported
 
-app = typer.Typer(help="Inspect the watcher's tamper-evident audit log.", no_args_is_help=True)
+app = typer.Typer(help="Inspect the watcher's tamper-evident audit log.", no_args_is_help=True,
+                  rich_markup_mode=None)  # plain help: flags without a `<bool>` value
 
 TEXTS = {
     "ok": {"en": "{path}: chain intact, {n} entries", "fi": "{path}: ketju eheä, {n} merkintää"},

@@ -15,9 +15,9 @@ from ..errors import ImagegateError
 from ..metadata import exists_error
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
-from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonArrayOpt, JsonLinesOpt, JsonStream,
-                     LangOpt, RegisterOpt, config_file, display_path, for_terminal, lang_or_fail, note_settings, pick,
-                     printable, register_location, reported, say_review_notice, stderr_is_tty)
+from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
+                     RegisterOpt, channel_option, config_file, display_path, for_terminal, lang_or_fail,
+                     note_settings, pick, printable, register_location, reported, say_review_notice, stderr_is_tty)
 
 COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
           "error": typer.colors.MAGENTA}
@@ -114,23 +114,23 @@ def check(
     paths: Annotated[Optional[list[str]], typer.Argument(
         help="Photos and folders (walked recursively). Pasted/dropped paths, quotes and file:// URIs are fine. "
              "With none, an interactive drop prompt opens.", show_default=False)] = None,
-    channel: Annotated[str, typer.Option("--channel", "-c", help="Where the photo will be posted.")] = "facebook",
+    channel: Annotated[str, channel_option("Where the photos will be posted")] = "facebook",
     json_out: JsonLinesOpt = False,
     json_array: JsonArrayOpt = False,
     annotate: Annotated[Optional[Path], typer.Option(
         "--annotate", help="Write a preview per photo (faces boxed and coloured) into this folder.",
-        show_default=False)] = None,
+        show_default=False, metavar="FOLDER")] = None,
     details: Annotated[bool, typer.Option("--details", "-d", help="List every face.")] = False,
     report: Annotated[Optional[Path], typer.Option(
         "--report", help="Write a review sheet (one self-contained HTML file) of all photos checked.",
-        show_default=False)] = None,
+        show_default=False, metavar="FILE")] = None,
     on: Annotated[Optional[str], typer.Option(
-        "--on", help="Check consents as of this date (YYYY-MM-DD), e.g. a scheduled post's date.",
-        show_default=False)] = None,
+        "--on", help="Check consents as of this date, e.g. a scheduled post's date.",
+        show_default=False, metavar="YYYY-MM-DD")] = None,
     jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", min=0, help="Worker processes for many photos (0 = one per CPU core).")] = 0,
+        "--jobs", "-j", min=0, metavar="N", help="Worker processes for many photos (0 = one per CPU core).")] = 0,
     photo_timeout: Annotated[float, typer.Option(
-        "--photo-timeout", min=1, help="Seconds a worker may spend on one photo before it is restarted and the "
+        "--photo-timeout", min=1, metavar="SECONDS", help="Seconds a worker may spend on one photo before it is restarted and the "
         "photo retried; a photo that takes longer twice is reported as an error.")] = PHOTO_TIMEOUT_SECONDS,
     register: RegisterOpt = None,
     config: ConfigOpt = None,
@@ -146,6 +146,8 @@ def check(
     if annotate is not None and os.path.lexists(annotate) and not annotate.is_dir():
         raise typer.BadParameter(for_terminal(f"expected a folder for the previews, found a file: {annotate}"),
                                  param_hint="--annotate")
+    if not paths and annotate is not None:
+        _refuse_photos_as_preview_folder(annotate)
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     say_review_notice(lambda: (gate.register, lambda: None), gate.settings.review_months, lang)
     sheet = _sheet(gate, lang) if report is not None else None
@@ -167,6 +169,21 @@ def check(
         # on stderr beside JSON, which owns stdout
         typer.echo(messages.ui("report_written", lang, path=display_path(str(written))), err=json_out or json_array)
     raise typer.Exit(EXIT_FOR[worst])
+
+
+def _refuse_photos_as_preview_folder(folder: Path) -> None:
+    """`check --annotate photos` meant "check photos, with previews", but takes `photos` as the preview
+    folder and opens the drop prompt: a folder of photos given as the only folder is refused."""
+    from ..annotate import PREVIEW_NAME
+
+    if not folder.is_dir():
+        return
+    for t in collect([folder]):
+        if t.error is None and not PREVIEW_NAME.search(t.path):
+            raise typer.BadParameter(
+                f"expected a folder for the previews, found a folder of photos ({display_path(t.path)}) and no "
+                f"photo to check; give the photos after the preview folder: "
+                f"imagegate check --annotate PREVIEWS {display_path(str(folder))}", param_hint="--annotate")
 
 
 def _sheet(gate, lang):
@@ -234,9 +251,9 @@ def faces(
     paths: Annotated[list[str], typer.Argument(help="Photos and folders (walked recursively).")],
     json_out: JsonLinesOpt = False,
     json_array: JsonArrayOpt = False,
-    channel: Annotated[Optional[str], typer.Option(
-        "--channel", "-c", help="Judge identifiability at the size this channel shows photos at "
-                                "(default: publish_long_side).", show_default=False)] = None,
+    channel: Annotated[Optional[str], channel_option(
+        "Judge identifiability at the size this channel shows photos at (default: publish_long_side)",
+        default=None)] = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
 ) -> None:

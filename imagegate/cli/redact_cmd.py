@@ -12,7 +12,7 @@ from ..errors import ImagegateError, internal_error
 from ..verdict import Failure
 from .check_cmd import collect_targets, open_gate, print_body, print_heading, print_human
 from .common import (EXIT_FOR, SEVERITY, ConfigOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt, RegisterOpt,
-                     display_path)
+                     channel_option, display_path)
 
 
 def _one(gate, path: str, out: Path, *, channel: str, style: str, on):
@@ -49,11 +49,12 @@ def redact(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="Photos and folders (walked recursively).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the redacted copies (created if missing).",
-                                      show_default=False)],
-    channel: Annotated[str, typer.Option("--channel", "-c", help="Where the copy will be posted.")] = "facebook",
-    style: Annotated[str, typer.Option("--style", help="How faces are hidden: blur, pixelate or box.")] = "blur",
+                                      show_default=False, metavar="FOLDER")],
+    channel: Annotated[str, channel_option("Where the copies will be posted")] = "facebook",
+    style: Annotated[str, typer.Option("--style", metavar="blur|pixelate|box",
+                                       help="How faces are hidden.")] = "blur",
     on: Annotated[Optional[str], typer.Option(
-        "--on", help="Check consents as of this date (YYYY-MM-DD).", show_default=False)] = None,
+        "--on", help="Check consents as of this date.", show_default=False, metavar="YYYY-MM-DD")] = None,
     json_out: JsonLinesOpt = False,
     json_array: JsonArrayOpt = False,
     details: Annotated[bool, typer.Option("--details", "-d", help="List every face of each copy.")] = False,

@@ -14,7 +14,8 @@ from ..register import CHANNELS, ROLES, Register, expand_channels, parse_date, r
 from .common import (config_file, ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, register_location,
                      reported)
 
-app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
+app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True,
+                  rich_markup_mode=None)  # plain help: flags without a `<bool>` value
 
 
 
@@ -29,7 +30,7 @@ def _channels(values: list[str] | None) -> list[str] | None:
 
 
 ChannelOpt = Annotated[list[str], typer.Option(
-    "--channel", "-c", callback=_channels,
+    "--channel", "-c", callback=_channels, metavar="CHANNEL",
     help=f"Channel(s): {', '.join(CHANNELS)} or all. Repeat or comma-separate.")]
 
 
@@ -78,9 +79,10 @@ def _basis(basis: str, evidence: str | None, day: str | None) -> dict:
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Unique name of the person.")],
-    role: Annotated[str, typer.Option("--role", "-r", help=f"One of: {', '.join(ROLES)}.")],
-    photo: Annotated[list[Path], typer.Option("--photo", "-p", help="Reference photo (one face); repeatable.")],
-    note: Annotated[Optional[str], typer.Option("--note", help="Free-text note.")] = None,
+    role: Annotated[str, typer.Option("--role", "-r", metavar="|".join(ROLES), help="What the person is.")],
+    photo: Annotated[list[Path], typer.Option("--photo", "-p", metavar="FILE",
+                                              help="Reference photo (one face); repeatable.")],
+    note: Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="Free-text note.")] = None,
     basis: BasisOpt = None,
     evidence: BasisEvidenceOpt = None,
     basis_date: BasisDateOpt = None,
@@ -160,10 +162,11 @@ def consent(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Registered person.")],
     channel: ChannelOpt,
-    until: Annotated[Optional[str], typer.Option("--until", help="Last valid day, YYYY-MM-DD.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", metavar="YYYY-MM-DD", help="Last valid day.")] = None,
     risks_explained: Annotated[bool, typer.Option(
         "--risks-explained", help="The risks of publishing were explained (rule 4; required for clients).")] = False,
-    evidence: Annotated[Optional[str], typer.Option("--evidence", help="Reference to the signed form etc.")] = None,
+    evidence: Annotated[Optional[str], typer.Option("--evidence", metavar="TEXT",
+                                                    help="Reference to the signed form etc.")] = None,
     register: RegisterOpt = None,
 ) -> None:
     """Record a consent for one or more channels."""
@@ -194,7 +197,7 @@ def withdraw(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Registered person.")],
     channel: Annotated[Optional[list[str]], typer.Option(
-        "--channel", "-c", callback=_channels, help="Only these channels.")] = None,
+        "--channel", "-c", callback=_channels, metavar="CHANNEL", help="Only these channels.")] = None,
     register: RegisterOpt = None,
 ) -> None:
     """Withdraw consent (all channels by default). The history is kept."""

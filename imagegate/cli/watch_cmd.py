@@ -11,8 +11,8 @@ import typer
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
-from .common import (config_file, ConfigOpt, LangOpt, RegisterOpt, for_terminal, lang_or_fail, note_settings, pick,
-                     register_location, reported, say_review_notice)
+from .common import (ConfigOpt, LangOpt, RegisterOpt, channel_option, config_file, for_terminal, lang_or_fail,
+                     note_settings, pick, register_location, reported, say_review_notice)
 from .check_cmd import COLOUR
 
 TEXTS = {
@@ -93,20 +93,20 @@ def _review_notice(reg, months: int, lang: str):
 def watch(
     ctx: typer.Context,
     inbox: Annotated[Path, typer.Argument(help="Folder where photos are dropped (not walked recursively).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Sorted output: allowed/, needs_consent/, blocked/, "
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Sorted output: allowed/, needs_consent/, blocked/, "
                                       "rejected/, audit.jsonl. Same filesystem as INBOX for atomic moves.")],
-    channel: Annotated[str, typer.Option("--channel", "-c", help="Where the photos will be posted.")] = "facebook",
+    channel: Annotated[str, channel_option("Where the photos will be posted")] = "facebook",
     polling: Annotated[bool, typer.Option("--polling", help="Poll the inbox instead of using native file "
                                           "events (network shares).")] = False,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: one per core).",
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", metavar="N", help="Worker processes (default: one per core).",
                                                 show_default=False)] = None,
-    settle: Annotated[float, typer.Option("--settle", help="Seconds a file's size and time must stay unchanged "
+    settle: Annotated[float, typer.Option("--settle", metavar="SECONDS", help="Seconds a file's size and time must stay unchanged "
                                           "before it is read (still being copied otherwise).")] = 1.0,
-    rescan: Annotated[float, typer.Option("--rescan", help="Seconds between full rescans of the inbox "
+    rescan: Annotated[float, typer.Option("--rescan", metavar="SECONDS", help="Seconds between full rescans of the inbox "
                                           "(a safety net for missed file events).")] = 5.0,
     redact: Annotated[bool, typer.Option("--redact", help="Also write a publishable copy of each needs-consent "
                                          "photo, faces without consent hidden, into OUT/redacted/.")] = False,
-    photo_timeout: Annotated[float, typer.Option("--photo-timeout", help="Seconds one photo may take before its "
+    photo_timeout: Annotated[float, typer.Option("--photo-timeout", metavar="SECONDS", help="Seconds one photo may take before its "
                                                  "workers are restarted and it is retried alone; a photo "
                                                  "that stops twice goes to rejected/.")] = PHOTO_TIMEOUT_SECONDS,
     register: RegisterOpt = None,
