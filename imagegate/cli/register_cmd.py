@@ -249,20 +249,35 @@ def list_(
     if not rows:
         typer.echo(for_terminal(f"the register {path} is empty"))
         return
-    short = {"valid": "yes", "expired": "expired", "withdrawn": "withdrawn", "none": "-", "other_channel": "-"}
-    # the four main channels, and any other that someone's consent mentions (website, print, ...)
-    shown = tuple(c for c in CHANNELS if c in ("facebook", "twitter", "youtube", "instagram")
-                  or any(r["consent"][c]["state"] not in ("none", "other_channel") for r in rows))
-    typer.echo(f"{'name':<24} {'role':<8} {'photos':>6}  " + " ".join(f"{c:<10}" for c in shown))
-    for r in rows:
-        cells = []
-        for c in shown:
-            st = r["consent"][c]
-            cell = short[st["state"]]
-            if st["state"] == "valid" and r["role"] == "client" and not st["risks_explained"]:
-                cell = "no-risks"
-            cells.append(f"{cell:<10}")
-        typer.echo(f"{r['name']:<24} {r['role']:<8} {r['templates']:>6}  " + " ".join(cells))
+    for i, r in enumerate(rows):
+        if i:
+            typer.echo("")
+        for line in person_block(r):
+            typer.echo(line)
+
+
+def person_block(row: dict) -> list[str]:
+    """One person of `register list`: a line per channel, every channel, with the consent's end date.
+    A table with every channel and its dates would be ~130 columns wide."""
+    photos = f"{row['templates']} reference photo" + ("" if row["templates"] == 1 else "s")
+    lines = [f"{for_terminal(row['name'])} ({row['role']}, {photos})"]
+    for channel in CHANNELS:
+        lines.append(f"    {channel:<10} {_consent_cell(row['consent'][channel], row['role'])}")
+    return lines
+
+
+def _consent_cell(st: dict, role: str) -> str:
+    until = st.get("valid_until")
+    if st["state"] == "valid":
+        text = f"consent until {until}" if until else "consent, no end date"
+        if role == "client" and not st["risks_explained"]:
+            text += "; risks not recorded as explained, so it does not count (rule 4)"
+        return text
+    if st["state"] == "expired":
+        return f"consent expired on {until}"
+    if st["state"] == "withdrawn":
+        return "consent withdrawn"
+    return "no consent"
 
 
 @app.command("export")
