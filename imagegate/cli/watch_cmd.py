@@ -61,7 +61,8 @@ def _printer(lang: str, notice=lambda: None):
         word = messages.decision_text(outcome.decision, lang).upper()
         typer.secho(f"{word:<14}", fg=COLOUR[outcome.decision], bold=True, nl=False)
         extra = f" ({_text('recovered', lang)})" if outcome.recovered else ""
-        typer.echo(f" {for_terminal(outcome.name)} -> {for_terminal(outcome.destination)}{extra}")
+        why = f": {outcome.reason}" if outcome.reason and outcome.decision == "error" else ""
+        typer.echo(f" {for_terminal(outcome.name)} -> {for_terminal(outcome.destination)}{extra}{for_terminal(why)}")
         for key in ("report", "preview", "redacted"):
             if getattr(outcome, key):
                 typer.echo(f"{'':15}{_text('wrote_' + key, lang, path=for_terminal(getattr(outcome, key)))}")
