@@ -10,6 +10,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from imagegate.cli.common import display_path
 from imagegate.cli.main import app
 
 from .conftest import SAMPLES, json_lines
@@ -40,7 +41,7 @@ def test_faces_reports_bad_files_and_goes_on(tmp_path):
     assert r.exit_code == 4
     assert "broken.jpg: error: the file is corrupt or unreadable" in r.stdout
     assert "missing.jpg: error: no such file or folder\n" in r.stdout  # said once, not "path: error: path: ..."
-    assert "good.jpg  512x600  1 face(s), 1 identifiable" in r.stdout
+    assert "good.jpg  512x600  1 face, 1 identifiable" in r.stdout
 
 
 def test_faces_in_finnish(tmp_path):
@@ -58,7 +59,7 @@ def test_check_details_in_finnish():
     r = runner.invoke(app, ["--lang", "fi", "check", "--details", str(SAMPLES / "grace_hopper.jpg")])
     assert r.exit_code == 1
     face = next(line.strip() for line in r.stdout.splitlines() if line.strip().startswith("#1"))
-    assert face.split()[:4] == ["#1", "vaatii", "luvan", "199"], face
+    assert face.split()[:4] == ["#1", "vaatii", "suostumuksen", "199"], face
     assert "(julkaistuna   199) kohdassa 166,130" in face
 
 
@@ -70,10 +71,17 @@ def test_check_unknown_person_needs_consent_with_rule_4():
 
 
 def test_check_in_finnish():
-    r = runner.invoke(app, ["--lang", "fi", "check", str(SAMPLES / "grace_hopper.jpg")])
+    hopper, coffee = (display_path(str(SAMPLES / n)) for n in ("grace_hopper.jpg", "coffee.png"))
+    r = runner.invoke(app, ["--lang", "fi", "check", "--jobs", "1", hopper, coffee])
     assert r.exit_code == 1
-    assert r.stdout.startswith("VAATII LUVAN")
-    assert "[sääntö 4]" in r.stdout and "Pyydä lupa" in r.stdout
+    assert r.stdout.splitlines() == [
+        f"VAATII SUOSTUMUKSEN  {hopper}",
+        "    - [sääntö 4] Kasvot #1: tunnistettava henkilö, jota ei ole suostumusrekisterissä. Pyydä suostumus ja "
+        "kerro riskeistä.",
+        f"SALLITTU             {coffee}",
+        "    - Kasvoja ei löytynyt.",
+        "2 kuvaa: 1 sallittu, 1 suostumusta vaativa, 0 estettyä, 0 virhettä",
+    ]
 
 
 def test_check_unreadable_file_is_an_error_never_allowed(tmp_path):
@@ -97,9 +105,9 @@ def test_why_a_photo_could_not_be_checked_is_said_in_finnish(tmp_path):
     assert lines[1] == f"    {files[0]}: tiedosto on tyhjä (0 tavua) (kopioi kuva uudelleen)"
     assert lines[3] == (f"    {files[1]}: ei kuva tuetussa muodossa (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) "
                         "(tallenna kuva JPEG-muodossa ja yritä uudelleen)")
-    assert lines[5] == (f"    {files[2]}: tiedosto on katkennut (keskeneräinen lataus tai kopio) "
+    assert lines[5] == (f"    {files[2]}: tiedosto on katkennut (lataus tai kopiointi jäi kesken) "
                         "(kopioi kuva uudelleen alkuperäisestä)")
-    assert lines[7] == f"    {files[3]}: tiedostoa tai kansiota ei ole"
+    assert lines[7] == f"    {files[3]}: tiedostoa tai kansiota ei löydy"
     # machines get the English message and the code, whatever the language
     r = runner.invoke(app, ["--lang", "fi", "check", "--json", files[0]])
     err = json_lines(r.stdout)[0]["error"]
@@ -116,7 +124,7 @@ def test_check_worst_outcome_sets_exit_code(tmp_path):
     assert r.exit_code == 0 and "ALLOWED" in r.stdout and "No faces found." in r.stdout
     r = runner.invoke(app, ["check", str(blank), str(SAMPLES / "grace_hopper.jpg")])
     assert r.exit_code == 1
-    assert "2 photo(s): 1 allowed, 1 need consent, 0 blocked, 0 errors" in r.stdout
+    assert "2 photos: 1 allowed, 1 needs consent, 0 blocked, 0 errors" in r.stdout
 
 
 def test_check_accepts_pasted_paths(tmp_path):

@@ -192,7 +192,7 @@ def test_human_output_names_each_broken_file_and_its_problem(tmp_path):
     assert lines[2] == f"ERROR          {tmp_path / 'empty.jpg'}"
     assert lines[3] == f"    {tmp_path / 'empty.jpg'}: the file is empty (0 bytes) (copy the photo again)"
     assert lines[4] == f"NEEDS CONSENT  {tmp_path / 'good.jpg'}"
-    assert lines[-1] == "3 photo(s): 0 allowed, 1 need consent, 0 blocked, 2 errors"
+    assert lines[-1] == "3 photos: 0 allowed, 1 needs consent, 0 blocked, 2 errors"
     assert "Traceback" not in r.output
 
 
@@ -300,7 +300,7 @@ CROWD = "0_Parade_marchingband_1_329.jpg"  # 39 annotated faces
 
 @pytest.mark.parametrize("setting, value, photo, words", [
     ("max_pixels", 100_000, HOPPER, ("512 x 600 = 307,200 pixels, above the limit of 100,000",)),
-    ("max_file_bytes", 1000, HOPPER, (f"the file is {len(HOPPER_BYTES)} bytes, above the limit of 1000",)),
+    ("max_file_bytes", 1000, HOPPER, (f"the file is {len(HOPPER_BYTES):,} bytes, above the limit of 1,000",)),
     ("max_faces", 2, CROWD, ("faces found, above the limit of 2", "refusing to judge it automatically")),
 ])
 def test_resource_limits_make_that_photo_an_error(tmp_path, data_dir, setting, value, photo, words):

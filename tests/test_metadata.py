@@ -121,7 +121,7 @@ def test_check_cli_shows_the_warning_in_both_languages(tagged):
     assert [x["code"] for x in reasons if x["severity"] == "warning"] == ["metadata_gps", "metadata_people"]
     r = runner.invoke(app, ["--lang", "fi", "check", str(tagged)])
     assert r.exit_code == 1
-    assert "Tiedostossa on GPS-sijainti" in r.stdout and "henkilötunnisteita (mwg-rs)" in r.stdout
+    assert "Tiedostossa on GPS-sijainti" in r.stdout and "merkittyjä henkilöitä (mwg-rs)" in r.stdout
 
 
 # -- writing ------------------------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ def test_cli_writes_new_copies_and_never_touches_the_original(reg_path, tmp_path
     assert r.exit_code == 0, r.output
     second = out / "grace hopper.redacted (2).jpg"
     # the copy leads (its path and verdict); the original is said to be unchanged and still blocked
-    assert r.stdout.splitlines() == [f"ALLOWED        {second}", f"    copy of {src}, 1 area(s) hidden",
+    assert r.stdout.splitlines() == [f"ALLOWED        {second}", f"    copy of {src}, 1 area hidden",
                                      "    - No faces found.",
                                      "    The original is unchanged and still blocked: do not post it."]
     assert second.exists()
@@ -243,8 +243,10 @@ def test_cli_png_stays_png_and_finnish_output(reg_path, tmp_path):
     r = runner.invoke(app, ["--register", str(reg_path), "--lang", "fi", "redact", str(SAMPLES / "astronaut.png"),
                             "--out", str(out), "--style", "box"])
     assert r.exit_code == 0, r.output
-    assert r.stdout.startswith(f"SALLITTU       {out / 'astronaut.redacted.png'}\n")
-    assert r.stdout.endswith("    Alkuperäinen kuva on ennallaan ja vaatii yhä luvan.\n")
+    assert r.stdout.splitlines() == [f"SALLITTU             {out / 'astronaut.redacted.png'}",
+                                     f"    kopio kuvasta {display_path(str(SAMPLES / 'astronaut.png'))}, 1 alue piilotettu",
+                                     "    - Kasvoja ei löytynyt.",
+                                     "    Alkuperäinen kuva on ennallaan ja vaatii yhä suostumuksen."]
     assert (out / "astronaut.redacted.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

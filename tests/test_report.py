@@ -128,7 +128,7 @@ def test_sheet_in_finnish(tmp_path):
     assert r.exit_code == 0
     o = outline(report.read_text(encoding="utf-8"))
     assert o.counts == {"blocked": 0, "needs_consent": 0, "error": 0, "allowed": 1}
-    assert "imagegate-tarkistuslista" in "".join(o.text) and "Kasvoja ei löytynyt." in "".join(o.text)
+    assert "imagegate-tarkistusraportti" in "".join(o.text) and "Kasvoja ei löytynyt." in "".join(o.text)
 
 
 def test_unwritable_report_is_an_error(tmp_path):

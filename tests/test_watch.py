@@ -260,7 +260,7 @@ def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, reg
     assert {f: sorted(p.name for p in (out / f).iterdir()) for f in FOLDERS} == {
         "allowed": ["coffee.png"], "needs_consent": ["astronaut.png"], "blocked": ["grace_hopper (2).jpg"],
         "rejected": ["link.png", "notes.txt", "random.jpg", "truncated.jpg"]}
-    assert w.out_lines[-1] == "stopped: 1 allowed, 1 need consent, 1 blocked, 4 rejected"
+    assert w.out_lines[-1] == "stopped: 1 allowed, 1 needs consent, 1 blocked, 4 rejected"
 
     blocked = report_of(out, "blocked/grace_hopper (2).jpg")
     assert blocked["decision"] == "blocked" and any(r["rule"] == "6" for r in blocked["reasons"])

@@ -23,8 +23,6 @@ COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "
           "error": typer.colors.MAGENTA}
 PROMPT = {"en": "Drop photos or folders here and press Enter (q to quit): ",
           "fi": "Pudota kuvia tai kansioita tähän ja paina Enter (q lopettaa): "}
-SUMMARY = {"en": "{n} photo(s): {allowed} allowed, {needs_consent} need consent, {blocked} blocked, {error} errors",
-           "fi": "{n} kuvaa: {allowed} sallittu, {needs_consent} vaatii luvan, {blocked} estetty, {error} virhettä"}
 
 
 def _gate(ctx, register, config, lang, *, need_register: bool):
@@ -78,10 +76,15 @@ def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable
             yield checked
 
 
+def heading_width(lang: str) -> int:
+    """Where the text after a verdict word starts: past the longest verdict word of `lang`."""
+    return max(13, *(len(messages.decision_text(d, lang)) for d in COLOUR)) + 2
+
+
 def print_heading(decision: str, text: str, lang: str) -> None:
     """`VERDICT        text`, the verdict coloured and padded so the texts line up."""
     word = messages.decision_text(decision, lang).upper()
-    typer.secho(f"{word:<14}", fg=COLOUR[decision], bold=True, nl=False)
+    typer.secho(f"{word:<{heading_width(lang) - 1}}", fg=COLOUR[decision], bold=True, nl=False)
     typer.echo(f" {text}")
 
 
@@ -99,13 +102,14 @@ def print_body(result: Verdict | Failure, lang: str, details: bool) -> None:
         rule = f"[{messages.ui('report_rule', lang)} {r.rule}] " if r.rule else ""
         typer.echo(f"    - {rule}{for_terminal(r.message)}")
     if details:
+        width = max(16, *(len(messages.category_text(c, lang)) for c in messages.CATEGORIES))
         for f in result.faces:
             x, y = f.box[:2]
             h = f.measurement.height_px
             who = f.status.person.name if f.status.person else "-"
             where = messages.ui("details_face", lang, height=f"{h:6.0f}",
                                 publish=f"{f.measurement.publish_height_px:5.0f}", x=f"{x:.0f}", y=f"{y:.0f}")
-            typer.echo(printable(f"      #{f.index + 1:<3} {messages.category_text(f.status.category, lang):<16} "
+            typer.echo(printable(f"      #{f.index + 1:<3} {messages.category_text(f.status.category, lang):<{width}} "
                                  f"{where}  {who}"))
 
 
@@ -216,7 +220,8 @@ def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) 
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
         return "error"
     if not out.on and len(targets) > 1:
-        typer.echo(SUMMARY[lang].format(n=len(targets), **counts))
+        typer.echo(messages.ui("summary", lang, photos=messages.ui("count_photos", lang, n=len(targets)),
+                               counts=messages.counts_text(counts, lang)))
     return worst
 
 

@@ -13,7 +13,7 @@ from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
 from .common import (ConfigOpt, LangOpt, RegisterOpt, channel_option, config_file, for_terminal, lang_or_fail,
                      note_settings, pick, register_location, reported, say_review_notice)
-from .check_cmd import COLOUR
+from .check_cmd import heading_width, print_heading
 
 TEXTS = {
     "start": {
@@ -28,9 +28,9 @@ TEXTS = {
     "source_default": {"en": "per-user default", "fi": "käyttäjän oletus"},
     "recovered": {"en": "recovered after a crash", "fi": "palautettu kaatumisen jälkeen"},
     "rolled_back": {"en": "{name}: changed while imagegate was stopped; it will be checked again",
-                    "fi": "{name}: muuttui imagegaten ollessa pysähdyksissä; se tarkistetaan uudelleen"},
+                    "fi": "{name}: kuva muuttui, kun imagegate oli pysähdyksissä; se tarkistetaan uudelleen"},
     "changed": {"en": "{name}: changed after it was checked; it will be checked again",
-                "fi": "{name}: muuttui tarkistuksen jälkeen; se tarkistetaan uudelleen"},
+                "fi": "{name}: kuva muuttui tarkistuksen jälkeen; se tarkistetaan uudelleen"},
     "recheck": {"en": "{name}: its sorting was cut short by a stop; it will be checked again",
                 "fi": "{name}: lajittelu keskeytyi pysähdykseen; se tarkistetaan uudelleen"},
     "lost": {"en": "{name}: vanished from the inbox before it could be sorted",
@@ -38,15 +38,12 @@ TEXTS = {
     "wrote_report": {"en": "report: {path}", "fi": "raportti: {path}"},
     "wrote_preview": {"en": "preview: {path}", "fi": "esikatselukuva: {path}"},
     "wrote_redacted": {"en": "publishable copy: {path}", "fi": "julkaistava kopio: {path}"},
-    "stopped": {"en": "stopped: {allowed} allowed, {needs_consent} need consent, {blocked} blocked, "
-                      "{error} rejected",
-                "fi": "pysähtyi: {allowed} sallittu, {needs_consent} vaatii luvan, {blocked} estetty, "
-                      "{error} hylätty"},
+    "stopped": {"en": "stopped: {counts}", "fi": "pysähtyi: {counts}"},
 }
 
 
 def _text(key: str, lang: str, **params) -> str:
-    return TEXTS[key][lang].format(**params)
+    return messages.fill(TEXTS[key][lang], lang, **params)
 
 
 def _printer(lang: str, notice=lambda: None):
@@ -58,14 +55,13 @@ def _printer(lang: str, notice=lambda: None):
             typer.secho(_text(outcome.action, lang, name=for_terminal(outcome.name)), err=True,
                         fg=typer.colors.YELLOW)
             return
-        word = messages.decision_text(outcome.decision, lang).upper()
-        typer.secho(f"{word:<14}", fg=COLOUR[outcome.decision], bold=True, nl=False)
         extra = f" ({_text('recovered', lang)})" if outcome.recovered else ""
         why = f": {outcome.reason}" if outcome.reason and outcome.decision == "error" else ""
-        typer.echo(f" {for_terminal(outcome.name)} -> {for_terminal(outcome.destination)}{extra}{for_terminal(why)}")
+        print_heading(outcome.decision, for_terminal(f"{outcome.name} -> {outcome.destination}{extra}{why}"), lang)
         for key in ("report", "preview", "redacted"):
             if getattr(outcome, key):
-                typer.echo(f"{'':15}{_text('wrote_' + key, lang, path=for_terminal(getattr(outcome, key)))}")
+                typer.echo(" " * heading_width(lang)
+                           + _text("wrote_" + key, lang, path=for_terminal(getattr(outcome, key))))
 
     return show
 
@@ -157,5 +153,5 @@ def watch(
     notice()
     with reported():
         watcher.run()
-    typer.echo(_text("stopped", lang, **watcher.counts))
+    typer.echo(_text("stopped", lang, counts=messages.counts_text(watcher.counts, lang, error_key="count_rejected")))
     raise typer.Exit(0)
