@@ -358,6 +358,9 @@ UI = {
         "fi": "Alkuperäinen kuva on ennallaan ja vaatii yhä suostumuksen."},
     "redact_original_allowed": {"en": "The original is unchanged (it was allowed as well).",
                                 "fi": "Alkuperäinen kuva on ennallaan (sekin oli sallittu)."},
+    # annotate.py's preview
+    "preview_crowd_client": {"en": "client, crowd exception", "fi": "asiakas, väkijoukkopoikkeus"},
+    "preview_no_room": {"en": "no room for its number on the photo", "fi": "numerolle ei ollut tilaa kuvassa"},
     "preview_written": {"en": "preview written: {path}", "fi": "esikatselukuva tallennettu: {path}"},
     "report_written": {"en": "review sheet written: {path}", "fi": "tarkistusraportti tallennettu: {path}"},
     "no_photos": {"en": "no photos found in the given paths", "fi": "annetuista poluista ei löytynyt kuvia"},
