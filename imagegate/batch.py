@@ -46,6 +46,8 @@ class Job:
 class Checked:
     result: Verdict | Failure
     thumbnail: bytes | None = None
+    #: the preview written for it (--annotate), to be named on the output
+    preview: Path | None = None
 
 
 def check_target(gate, target: Target, job: Job) -> Checked:
@@ -55,16 +57,17 @@ def check_target(gate, target: Target, job: Job) -> Checked:
     try:
         img = load_image(target.path, gate.settings.limits)
         verdict = gate.check(img, channel=job.channel, on=job.on, event=job.event)
+        preview = None
         if job.annotate is not None:
             from .annotate import write_preview
 
-            write_preview(img.rgb, verdict, job.annotate, icc_profile=img.icc_profile)
+            preview = write_preview(img.rgb, verdict, job.annotate, icc_profile=img.icc_profile)
         thumb = None
         if job.thumbnail:
             from .report_html import thumbnail
 
             thumb = thumbnail(img.rgb, verdict)
-        return Checked(verdict, thumb)
+        return Checked(verdict, thumb, preview)
     except ImagegateError as exc:
         return Checked(Failure(target.path, exc))
     except Exception as exc:  # noqa: BLE001 - a crash on one photo must not pass it

@@ -26,7 +26,7 @@ import platformdirs
 from .detect import DetectorSettings
 from .errors import ConfigError
 from .loader import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, Limits
-from .policy import EVENTS, PolicySettings, normalise_event
+from .policy import EVENTS, PolicySettings
 
 APP = "imagegate"
 _POLICY = PolicySettings()  # the pure policy module owns its defaults

@@ -52,6 +52,9 @@ TMP_SUFFIX = ".imagegate-tmp"
 INTENT_SUFFIX = ".intent.json"
 AUDIT_NAME = "audit.jsonl"
 REDACTED_DIR = "redacted"
+#: reports and previews go to OUT/reports/<verdict folder>/: the verdict folders hold photos only, as
+#: posting tools are pointed at allowed/
+REPORTS_DIR = "reports"
 CRASH_ENV = "IMAGEGATE_WATCH_CRASH_AT"
 
 _crash_counts: dict[str, int] = {}
@@ -122,6 +125,13 @@ class Intent:
     staged_photo: str | None = None
     #: the inbox file as checked: [size, mtime_ns, dev, ino]; only that file is removed after sorting
     source_stat: list | None = None
+    #: why a photo is rejected, in the watcher's language (for the console line)
+    reason: str | None = None
+
+    @property
+    def reports(self) -> str:
+        """Where its report and preview go, relative to OUT."""
+        return f"{REPORTS_DIR}/{self.folder}"
 
     @property
     def destination(self) -> str:
@@ -149,6 +159,10 @@ class Outcome:
     preview: str | None
     action: str = "sorted"
     recovered: bool = False
+    #: the JSON report and `--redact`'s copy written for it (paths relative to OUT), named on the console
+    report: str | None = None
+    redacted: str | None = None
+    reason: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -163,7 +177,8 @@ class Journal:
         self.staging = self.dir / STAGING_DIR
         self.audit_path = self.out / AUDIT_NAME
         try:
-            for sub in (*FOLDERS.values(), f"{JOURNAL_DIR}/{STAGING_DIR}"):
+            for sub in (*FOLDERS.values(), *(f"{REPORTS_DIR}/{f}" for f in FOLDERS.values()),
+                        f"{JOURNAL_DIR}/{STAGING_DIR}"):
                 (self.out / sub).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise JournalError(f"output folder {self.out} could not be prepared: {exc.strerror or exc}",
@@ -198,17 +213,18 @@ class Journal:
     def free_name(self, folder: str, name: str) -> str:
         """`name`, or `stem (2).ext`, `stem (3).ext`...: never a name taken by a photo or its files."""
         stem, ext = os.path.splitext(name)
-        where = self.out / folder
+        where, reports = self.out / folder, self.out / REPORTS_DIR / folder
         n = 1
         while True:
             candidate = name if n == 1 else f"{stem} ({n}){ext}"
-            if not any((where / x).exists() for x in (candidate, f"{candidate}.json", f"{candidate}.preview.jpg")):
+            if not (where / candidate).exists() and not any(
+                    (reports / x).exists() for x in (f"{candidate}.json", f"{candidate}.preview.jpg")):
                 return candidate
             n += 1
 
     def plan(self, *, source: str, sha256: str, decision: str, report: dict, audit_entry: dict,
              staged_preview: str | None, staged_redacted: str | None = None, staged_photo: str | None = None,
-             source_stat: list | None = None) -> Intent:
+             source_stat: list | None = None, reason: str | None = None) -> Intent:
         folder = FOLDERS[decision]
         dest = self.free_name(folder, os.path.basename(source))
         iid = uuid.uuid4().hex
@@ -222,7 +238,8 @@ class Journal:
         # names are data: one that is not UTF-8 is kept as bytes too (stored_name)
         report = {**report, "watch": {**report.get("watch", {}), "id": iid,
                                       **stored_name(destination, "destination"),
-                                      "preview": f"{folder}/{preview}" if preview else None,
+                                      "report": f"{REPORTS_DIR}/{folder}/{dest}.json",
+                                      "preview": f"{REPORTS_DIR}/{folder}/{preview}" if preview else None,
                                       "redacted": f"{REDACTED_DIR}/{redacted}" if redacted else None}}
         entry = {**audit_entry, "intent": iid, **stored_name(destination, "destination")}
         if redacted:
@@ -230,7 +247,7 @@ class Journal:
         return Intent(id=iid, source=str(source), sha256=sha256, decision=decision, folder=folder, dest_name=dest,
                       report_name=f"{dest}.json", preview_name=preview, staged_preview=staged_preview,
                       report=report, audit=entry, redacted_name=redacted, staged_redacted=staged_redacted,
-                      staged_photo=staged_photo, source_stat=source_stat)
+                      staged_photo=staged_photo, source_stat=source_stat, reason=reason)
 
     def _intent_path(self, iid: str) -> Path:
         return self.dir / f"{iid}{INTENT_SUFFIX}"
@@ -259,12 +276,14 @@ class Journal:
                 # the register may have changed since (a consent withdrawn, a client enrolled). The
                 # photo stays in the inbox and is checked again, never sorted on the old verdict.
                 return self.roll_back(intent, action="recheck", recovered=recovered)
-            write_atomic(folder / intent.report_name, dumps(intent.report), intent.id)
+            reports = self.out / intent.reports
+            reports.mkdir(parents=True, exist_ok=True)  # an OUT made before reports/ existed
+            write_atomic(reports / intent.report_name, dumps(intent.report), intent.id)
             if intent.preview_name:
                 staged = Path(intent.staged_preview)
                 if staged.exists():
-                    os.replace(staged, folder / intent.preview_name)
-                elif not (folder / intent.preview_name).exists():
+                    os.replace(staged, reports / intent.preview_name)
+                elif not (reports / intent.preview_name).exists():
                     log.warning("%s: its preview was lost in a crash; the report and photo are sorted without it",
                                 for_terminal(src.name))
             if intent.redacted_name:
@@ -272,7 +291,7 @@ class Journal:
                 if staged.exists():
                     os.replace(staged, self.out / REDACTED_DIR / intent.redacted_name)
                     fsync_dir(self.out / REDACTED_DIR)
-            fsync_dir(folder)
+            fsync_dir(reports)
             _crash_point("after_report")
             try:
                 self._move(intent, src, dest)
@@ -284,8 +303,10 @@ class Journal:
             _crash_point("after_audit")
         self._forget(intent)
         return Outcome(id=intent.id, name=src.name, decision=intent.decision, destination=intent.destination,
-                       preview=f"{intent.folder}/{intent.preview_name}" if intent.preview_name else None,
-                       recovered=recovered)
+                       preview=f"{intent.reports}/{intent.preview_name}" if intent.preview_name else None,
+                       recovered=recovered, report=f"{intent.reports}/{intent.report_name}",
+                       redacted=f"{REDACTED_DIR}/{intent.redacted_name}" if intent.redacted_name else None,
+                       reason=intent.reason)
 
     def _already_moved(self, intent: Intent, src: Path, dest: Path) -> bool:
         if not dest.exists():
@@ -356,7 +377,7 @@ class Journal:
         fsync_dir(src.parent)
 
     def roll_back(self, intent: Intent, *, action: str, recovered: bool) -> Outcome:
-        folder = self.out / intent.folder
+        folder = self.out / intent.reports
         for name in (intent.report_name, intent.preview_name):
             if name:
                 (folder / name).unlink(missing_ok=True)
@@ -400,7 +421,8 @@ class Journal:
 
     def clean(self) -> None:
         """Remove temporary files and previews staged for photos that never got an intent."""
-        for folder in (*FOLDERS.values(), JOURNAL_DIR, REDACTED_DIR):
+        for folder in (*FOLDERS.values(), *(f"{REPORTS_DIR}/{f}" for f in FOLDERS.values()), JOURNAL_DIR,
+                       REDACTED_DIR):
             for p in (self.out / folder).glob(f".*{TMP_SUFFIX}"):
                 p.unlink(missing_ok=True)
         for p in self.staging.iterdir():

@@ -7,8 +7,10 @@ languages and quotes the rule it applies. The language defaults to the locale
 
 from __future__ import annotations
 
+import functools
 import locale
 import os
+import string
 
 LANGS = ("fi", "en")
 
@@ -29,20 +31,30 @@ RULES = {
 
 DECISIONS = {
     "allowed": {"en": "allowed", "fi": "sallittu"},
-    "needs_consent": {"en": "needs consent", "fi": "vaatii luvan"},
+    "needs_consent": {"en": "needs consent", "fi": "vaatii suostumuksen"},
     "blocked": {"en": "blocked", "fi": "estetty"},
     "error": {"en": "error", "fi": "virhe"},
 }
 
-STATES = {
-    "none": {"en": "no consent on file", "fi": "lupaa ei ole kirjattu"},
-    "other_channel": {"en": "consent does not cover {channel}", "fi": "lupa ei kata kanavaa {channel}"},
-    "expired": {"en": "consent expired on {until}", "fi": "lupa päättyi {until}"},
-    "not_yet": {"en": "consent counts only from {start}", "fi": "lupa on voimassa vasta {start} alkaen"},
-    "withdrawn": {"en": "consent withdrawn", "fi": "lupa on peruttu"},
-    "valid": {"en": "consent valid", "fi": "lupa voimassa"},
+#: register roles (register.ROLES) as people read them
+ROLES = {
+    "client": {"en": "client", "fi": "asiakas"},
+    "staff": {"en": "staff", "fi": "työntekijä"},
+    "partner": {"en": "partner", "fi": "kumppani"},
+    "other": {"en": "other", "fi": "muu"},
 }
 
+STATES = {
+    "none": {"en": "no consent on file", "fi": "suostumusta ei ole kirjattu"},
+    "other_channel": {"en": "consent does not cover {channel}", "fi": "suostumus ei koske kanavaa {channel}"},
+    "expired": {"en": "consent expired on {until}", "fi": "suostumus päättyi {until}"},
+    "not_yet": {"en": "consent counts only from {start}", "fi": "suostumus on voimassa vasta {start} alkaen"},
+    "withdrawn": {"en": "consent withdrawn", "fi": "suostumus on peruttu"},
+    "valid": {"en": "consent valid", "fi": "suostumus on voimassa"},
+}
+
+# A text is a template, or for a count a dict: "plural" names the count's parameter, the other keys are
+# CLDR plural categories (fi and en: one, other) or exact numbers ("=0"); see `fill`.
 TEXTS = {
     "client_blocked": {
         "en": "{faces}: {name} is registered as a client ({detail}). Do not publish.",
@@ -57,51 +69,71 @@ TEXTS = {
     },
     "client_consented": {
         "en": "{faces}: client {name} has consented to {channel} with the risks explained (evidence: {evidence}).",
-        "fi": "{faces}: asiakas {name} on antanut luvan kanavalle {channel} riskeistä kerrottuaan (näyttö: {evidence}).",
+        "fi": "{faces}: asiakas {name} on antanut suostumuksen kanavalle {channel}, ja hänelle on kerrottu "
+              "riskeistä (viite: {evidence}).",
     },
     "no_consent": {
         "en": "{faces}: {name} ({role}) is identifiable: {detail}. Ask for consent and explain the risks.",
-        "fi": "{faces}: {name} ({role}) on tunnistettavissa: {detail}. Pyydä lupa ja kerro riskeistä.",
+        "fi": "{faces}: {name} ({role}) on tunnistettavissa: {detail}. Pyydä suostumus ja kerro riskeistä.",
     },
     "unknown": {
-        "en": "{faces}: identifiable person not in the consent register. Ask for consent and explain the risks.",
-        "fi": "{faces}: tunnistettava henkilö, jota ei ole luparekisterissä. Pyydä lupa ja kerro riskeistä.",
+        "en": {"plural": "faces",
+               "one": "{faces}: identifiable person not in the consent register. Ask for consent and explain "
+                      "the risks.",
+               "other": "{faces}: identifiable people not in the consent register. Ask them for consent and "
+                        "explain the risks."},
+        "fi": {"plural": "faces",
+               "one": "{faces}: tunnistettava henkilö, jota ei ole suostumusrekisterissä. Pyydä suostumus ja "
+                      "kerro riskeistä.",
+               "other": "{faces}: tunnistettavia henkilöitä, joita ei ole suostumusrekisterissä. Pyydä heiltä "
+                        "suostumus ja kerro riskeistä."},
     },
     "uncertain": {
         "en": "{faces}: identifiable, but the match to {name} is not certain (distance {distance:.2f}). Ask for consent.",
-        "fi": "{faces}: tunnistettavissa, mutta vastaavuus henkilöön {name} ei ole varma (etäisyys {distance:.2f}). Pyydä lupa.",
+        "fi": "{faces}: tunnistettavissa, mutta ei ole varmaa, onko kyseessä {name} (etäisyys {distance:.2f}). "
+              "Pyydä suostumus.",
     },
     "confirm": {
         "en": "{faces}: may be {name} ({role}, distance {distance:.2f}), who has consent for {channel}, but the match "
               "is not certain: confirm it is {name} before publishing; if it is someone else, ask them for consent.",
-        "fi": "{faces}: voi olla {name} ({role}, etäisyys {distance:.2f}), jolla on lupa kanavalle {channel}, mutta "
-              "vastaavuus ei ole varma: varmista ennen julkaisua, että kuvassa on {name}; jos kuvassa on joku muu, "
-              "pyydä häneltä lupa.",
+        "fi": "{faces}: voi olla {name} ({role}, etäisyys {distance:.2f}), jolla on suostumus kanavalle {channel}, "
+              "mutta tunnistus ei ole varma: varmista ennen julkaisua, että kuvassa on {name}; jos kuvassa on joku "
+              "muu, pyydä häneltä suostumus.",
     },
     "confirm_many": {
         "en": "{faces}: may be {names}, who all have consent for {channel}, but the match is not certain: confirm "
               "who it is before publishing; if it is someone else, ask them for consent.",
-        "fi": "{faces}: voi olla {names}, joilla kaikilla on lupa kanavalle {channel}, mutta vastaavuus ei ole "
-              "varma: varmista ennen julkaisua, kuka kuvassa on; jos kuvassa on joku muu, pyydä häneltä lupa.",
+        "fi": "{faces}: voi olla {names}, joilla kaikilla on suostumus kanavalle {channel}, mutta tunnistus ei ole "
+              "varma: varmista ennen julkaisua, kuka kuvassa on; jos kuvassa on joku muu, pyydä häneltä suostumus.",
     },
     "unmatchable": {
+        # `kasvot` is plural in Finnish whether one face or several: the adjectives agree in the plural
         "en": "{faces}: identifiable but too small or blurred to match against the register. Ask for consent.",
-        "fi": "{faces}: tunnistettavissa, mutta liian pieni tai epätarkka rekisteriin vertaamiseen. Pyydä lupa.",
+        "fi": "{faces}: tunnistettavat, mutta liian pienet tai epätarkat rekisteriin verrattaviksi. "
+              "Pyydä suostumus.",
     },
     "consented": {
         "en": "{faces}: {name} ({role}) has consent for {channel}.",
-        "fi": "{faces}: henkilöllä {name} ({role}) on lupa kanavalle {channel}.",
+        "fi": "{faces}: {name} ({role}) on antanut suostumuksen kanavalle {channel}.",
     },
     "crowd": {
-        "en": "Public event crowd (event: public): {n} people, {clients} client(s) among them, no client prominent.",
-        "fi": "Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): {n} henkilöä, joista asiakkaita {clients}; "
-              "yksikään asiakas ei erotu joukosta.",
+        "en": {"plural": "clients",
+               "=0": "Public event crowd (event: public): {n} people, no clients among them.",
+               "one": "Public event crowd (event: public): {n} people, one client among them, not prominent.",
+               "other": "Public event crowd (event: public): {n} people, {clients} clients among them, none "
+                        "prominent."},
+        "fi": {"plural": "clients",
+               "=0": "Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): {n} henkilöä, joukossa ei asiakkaita.",
+               "one": "Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): {n} henkilöä, joista yksi on asiakas; "
+                      "hän ei erotu joukosta.",
+               "other": "Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): {n} henkilöä, joista asiakkaita on "
+                        "{clients}; yksikään heistä ei erotu joukosta."},
     },
     "crowd_unknown_event": {
         "en": "A crowd of {n} people, at an event not stated to be public (event: unknown): people nobody "
               "recognised need no consent; recognised people are judged on their own.",
         "fi": "{n} henkilön väkijoukko tilaisuudessa, jota ei ole ilmoitettu julkiseksi (tilaisuus: ei tiedossa): "
-              "tunnistamattomat eivät tarvitse lupaa; tunnistetut arvioidaan kukin erikseen.",
+              "tunnistamattomat eivät tarvitse suostumusta; tunnistetut arvioidaan kukin erikseen.",
     },
     "crowd_private": {
         "en": "Private event (event: private): the crowd exception does not apply; everyone identifiable is "
@@ -115,45 +147,52 @@ TEXTS = {
               "so (--event public); otherwise ask for consent and explain the risks.",
         "fi": "{faces}: voi olla asiakas {name} väkijoukossa. Väkijoukkopoikkeus koskee asiakkaita vain "
               "julkisissa tapahtumissa: jos kuva on julkisesta tapahtumasta, kuten seminaarista, "
-              "tarkista se uudelleen ja kerro se (--event public); muuten pyydä lupa ja kerro riskeistä.",
+              "tarkista se uudelleen ja kerro se (--event public); muuten pyydä suostumus ja kerro riskeistä.",
     },
     "crowd_prominent": {
         "en": "{faces}: prominent in the crowd (among its largest faces); the crowd exception does not cover them.",
-        "fi": "{faces}: erottuu väkijoukosta (kuvan suurimpia kasvoja); väkijoukkopoikkeus ei koske heitä.",
+        "fi": "{faces}: erottuvat väkijoukosta (kuvan suurimpia kasvoja); väkijoukkopoikkeus ei koske niitä.",
     },
     "crowd_few_recognisable": {
         "en": "{faces}: a client among only {k} recognisable people; the crowd exception needs many others "
               "who can be recognised as well.",
         "fi": "{faces}: asiakas vain {k} tunnistettavan henkilön joukossa; väkijoukkopoikkeus edellyttää, että "
-              "tunnistettavia muita on paljon.",
+              "kuvassa on paljon muitakin tunnistettavia ihmisiä.",
     },
     "crowd_no_register": {
         "en": "The crowd exception is not applied: the consent register is empty or was not found, so a client "
               "in the crowd could not be recognised.",
-        "fi": "Väkijoukkopoikkeusta ei sovelleta: luparekisteri on tyhjä tai sitä ei löytynyt, joten "
+        "fi": "Väkijoukkopoikkeusta ei sovelleta: suostumusrekisteri on tyhjä tai sitä ei löytynyt, joten "
               "väkijoukossa olevaa asiakasta ei voitaisi tunnistaa.",
     },
     "crowd_many_clients": {
         "en": "The crowd exception does not apply: {clients} of {n} people are clients, more than a few.",
-        "fi": "Väkijoukkopoikkeus ei päde: {n} henkilöstä {clients} on asiakkaita, liian moni.",
+        "fi": "Väkijoukkopoikkeus ei koske kuvaa: {n} henkilöstä asiakkaita on {clients}, liian moni.",
     },
     "no_faces": {
         "en": "No faces found.", "fi": "Kasvoja ei löytynyt.",
     },
     "not_identifiable": {
-        "en": "{n} face(s), none identifiable at the publish size ({px} px high or more needed).",
-        "fi": "{n} kasvot, ei yhtään tunnistettavaa julkaisukoossa (vaaditaan vähintään {px} px korkeus).",
+        "en": {"plural": "n",
+               "one": "One face, not identifiable at the publish size ({px} px high or more needed).",
+               "other": "{n} faces, none identifiable at the publish size ({px} px high or more needed)."},
+        "fi": {"plural": "n",
+               "one": "Yhdet kasvot, jotka eivät ole tunnistettavat julkaisukoossa (tunnistettavuus vaatii "
+                      "vähintään {px} px korkeuden).",
+               "other": "{n} kasvot, joista yksikään ei ole tunnistettava julkaisukoossa (tunnistettavuus vaatii "
+                        "vähintään {px} px korkeuden)."},
     },
     "all_consented": {
         "en": "Everyone identifiable has consent for {channel}.",
-        "fi": "Kaikilla tunnistettavilla on lupa kanavalle {channel}.",
+        "fi": "Kaikki tunnistettavat ovat antaneet suostumuksen kanavalle {channel}.",
     },
     "frames_unchecked": {
         "en": "The file holds {frames} frames/pages; only the first was checked. Check the others by hand or export them as separate photos.",
-        "fi": "Tiedostossa on {frames} kuvaa/sivua; vain ensimmäinen tarkistettiin. Tarkista muut käsin tai vie ne erillisiksi kuviksi.",
+        "fi": "Tiedostossa on {frames} kuvaa tai sivua; vain ensimmäinen tarkistettiin. Tarkista muut itse tai "
+              "tallenna ne erillisiksi kuviksi.",
     },
     "error": {
-        "en": "Could not be checked: {message}", "fi": "Tarkistus epäonnistui: {message}",
+        "en": "Could not be checked: {message}", "fi": "Kuvaa ei voitu tarkistaa: {message}",
     },
     "metadata_gps": {
         "en": "The file carries a GPS position (where the photo was taken); a location can reveal where a client "
@@ -164,7 +203,7 @@ TEXTS = {
     "metadata_people": {
         "en": "The file carries people tags ({tags}): names or face regions in its metadata. "
               "Publish a copy without metadata (imagegate redact writes one).",
-        "fi": "Tiedostossa on henkilötunnisteita ({tags}): nimiä tai kasvoalueita metatiedoissa. "
+        "fi": "Tiedoston metatiedoissa on merkittyjä henkilöitä ({tags}): nimiä tai kasvojen alueita. "
               "Julkaise kopio ilman metatietoja (imagegate redact tekee sellaisen).",
     },
     "rendering_checked": {
@@ -245,11 +284,70 @@ def check_lang(lang: str | None) -> str:
     return lang
 
 
-def faces_label(indices, lang: str) -> str:
+class Counted(str):
+    """A label that also says how many things it names ("Faces #1, #3" names 2), so a text about
+    them can take the right plural form."""
+
+    def __new__(cls, text: str, count: int) -> "Counted":
+        obj = super().__new__(cls, text)
+        obj.count = count
+        return obj
+
+
+def faces_label(indices, lang: str) -> Counted:
     one, many = FACE_WORD[lang]
     nums = ", ".join(f"#{i + 1}" for i in indices)
     word = one if len(indices) == 1 else many
-    return f"{word.capitalize()} {nums}" if lang == "en" else f"Kasvot {nums}"
+    return Counted(f"{word.capitalize()} {nums}", len(indices))
+
+
+@functools.lru_cache(maxsize=None)
+def _locale(lang: str):
+    from babel import Locale
+
+    return Locale.parse(lang)
+
+
+def plural_category(n: int, lang: str) -> str:
+    """CLDR's plural category of `n` in `lang` (Babel's rules): fi and en have `one` (1) and `other`."""
+    return _locale(lang).plural_form(n)
+
+
+def number(value: int | float, lang: str, decimals: int | None = None) -> str:
+    """`value` written as `lang` writes numbers: fi 120 000 000 (no-break spaces) and 0,45; en 120,000,000."""
+    from babel.numbers import format_decimal
+
+    if decimals is not None:
+        return format_decimal(value, format="#,##0." + "0" * decimals, locale=lang)
+    return format_decimal(value, locale=lang)
+
+
+def _form(template, lang: str, params: dict) -> str:
+    """The plural form of `template` that fits its count parameter (an exact `=N` first, then CLDR's category)."""
+    if not isinstance(template, dict):
+        return template
+    n = params[template["plural"]]
+    n = getattr(n, "count", n)
+    return template.get(f"={n}") or template.get(plural_category(n, lang)) or template["other"]
+
+
+def fill(template, lang: str, **params) -> str:
+    """`template` (or its plural form) with `params`; numbers written in `lang`'s way (`.Nf`: N decimals).
+    An integer with a spec such as `{width:d}` is written as it is: sizes in pixels are not grouped."""
+    out = []
+    for literal, field, spec, _ in string.Formatter().parse(_form(template, lang, params)):
+        out.append(literal)
+        if field is None:
+            continue
+        value = params[field]
+        if isinstance(value, int) and spec:
+            out.append(format(value, spec))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            decimals = int(spec[1:-1]) if spec.startswith(".") and spec.endswith("f") else None
+            out.append(number(value, lang, decimals))
+        else:
+            out.append(format(value, spec))
+    return "".join(out)
 
 
 OR_WORD = {"en": "or", "fi": "tai"}
@@ -263,30 +361,53 @@ def join_or(items: list[str], lang: str) -> str:
 
 
 def render(code: str, lang: str, **params) -> str:
-    template = TEXTS[code][lang]
-    return template.format(**params)
+    return fill(TEXTS[code][lang], lang, **params)
 
 
 def state_text(state: str, lang: str, **params) -> str:
-    return STATES[state][lang].format(**params)
+    return fill(STATES[state][lang], lang, **params)
 
 
 def decision_text(decision: str, lang: str) -> str:
     return DECISIONS[decision][lang]
 
 
+def role_text(role: str, lang: str) -> str:
+    return ROLES[role][lang] if role in ROLES else role
+
+
 def rule_text(rule: str, lang: str) -> str:
     return RULES[rule][lang]
 
 
+def counts_text(counts: dict[str, int], lang: str, *, error_key: str = "count_error") -> str:
+    """"1 allowed, 2 need consent, 0 blocked, 1 error" with each count in its plural form."""
+    keys = ("count_allowed", "count_needs_consent", "count_blocked", error_key)
+    values = (counts["allowed"], counts["needs_consent"], counts["blocked"], counts["error"])
+    return ", ".join(ui(k, lang, n=v) for k, v in zip(keys, values))
+
+
 # Labels for the redact command and the HTML review sheet (report_html.py).
 UI = {
-    "redact_hidden": {"en": "{n} area(s) hidden; the original was: {before}",
-                      "fi": "{n} aluetta piilotettu; alkuperäinen: {before}"},
-    "redact_saved": {"en": "copy written: {path}", "fi": "kopio tallennettu: {path}"},
-    "redact_not_saved": {"en": "no copy written: even with faces hidden the copy is not allowed; check it by hand",
-                         "fi": "kopiota ei tallennettu: kasvot piilotettunakaan kopio ei ole sallittu; "
-                               "tarkista kuva käsin"},
+    "redact_copy_of": {"en": {"plural": "n", "one": "copy of {path}, {n} area hidden",
+                              "other": "copy of {path}, {n} areas hidden"},
+                       "fi": {"plural": "n", "one": "kopio kuvasta {path}, {n} alue piilotettu",
+                              "other": "kopio kuvasta {path}, {n} aluetta piilotettu"}},
+    "redact_no_copy": {"en": "no copy written of {path}", "fi": "kopiota ei tallennettu kuvasta {path}"},
+    "redact_not_saved": {"en": "even with faces hidden the copy is not allowed; check the photo by hand",
+                         "fi": "kopio ei ole sallittu, vaikka kasvot on piilotettu; tarkista kuva itse"},
+    "redact_original_blocked": {"en": "The original is unchanged and still blocked: do not post it.",
+                                "fi": "Alkuperäinen kuva on ennallaan ja yhä estetty: älä julkaise sitä."},
+    "redact_original_needs_consent": {
+        "en": "The original is unchanged and still needs consent.",
+        "fi": "Alkuperäinen kuva on ennallaan ja vaatii yhä suostumuksen."},
+    "redact_original_allowed": {"en": "The original is unchanged (it was allowed as well).",
+                                "fi": "Alkuperäinen kuva on ennallaan (sekin oli sallittu)."},
+    # annotate.py's preview
+    "preview_crowd_client": {"en": "client, crowd exception", "fi": "asiakas, väkijoukkopoikkeus"},
+    "preview_no_room": {"en": "no room for its number on the photo", "fi": "numerolle ei ollut tilaa kuvassa"},
+    "preview_written": {"en": "preview written: {path}", "fi": "esikatselukuva tallennettu: {path}"},
+    "report_written": {"en": "review sheet written: {path}", "fi": "tarkistusraportti tallennettu: {path}"},
     "no_photos": {"en": "no photos found in the given paths", "fi": "annetuista poluista ei löytynyt kuvia"},
     "skipped_special": {"en": "{path}: skipped, not a regular file ({kind})",
                         "fi": "{path}: ohitettu, ei tavallinen tiedosto ({kind})"},
@@ -305,27 +426,41 @@ UI = {
     "details_face": {"en": "{height} px (published {publish}) at {x},{y}",
                      "fi": "{height} px (julkaistuna {publish}) kohdassa {x},{y}"},
     "error_line": {"en": "error", "fi": "virhe"},
-    "faces_summary": {"en": "{n} face(s), {identifiable} identifiable",
+    "faces_summary": {"en": {"plural": "n", "one": "{n} face, {identifiable} identifiable",
+                             "other": "{n} faces, {identifiable} identifiable"},
                       "fi": "kasvoja {n}, tunnistettavia {identifiable}"},
     "yes": {"en": "yes", "fi": "kyllä"},
     "no": {"en": "no", "fi": "ei"},
-    "report_title": {"en": "imagegate review sheet", "fi": "imagegate-tarkistuslista"},
-    "report_photos": {"en": "photos", "fi": "kuvaa"},
+    # a batch's summary line: "{photos}: {counts}", each count in its plural form
+    "summary": {"en": "{photos}: {counts}", "fi": "{photos}: {counts}"},
+    "count_photos": {"en": {"plural": "n", "one": "{n} photo", "other": "{n} photos"},
+                     "fi": {"plural": "n", "one": "{n} kuva", "other": "{n} kuvaa"}},
+    "count_allowed": {"en": "{n} allowed", "fi": {"plural": "n", "one": "{n} sallittu", "other": "{n} sallittua"}},
+    "count_needs_consent": {"en": {"plural": "n", "one": "{n} needs consent", "other": "{n} need consent"},
+                            "fi": {"plural": "n", "one": "{n} suostumusta vaativa",
+                                   "other": "{n} suostumusta vaativaa"}},
+    "count_blocked": {"en": "{n} blocked", "fi": {"plural": "n", "one": "{n} estetty", "other": "{n} estettyä"}},
+    "count_error": {"en": {"plural": "n", "one": "{n} error", "other": "{n} errors"},
+                    "fi": {"plural": "n", "one": "{n} virhe", "other": "{n} virhettä"}},
+    "count_rejected": {"en": "{n} rejected", "fi": {"plural": "n", "one": "{n} hylätty", "other": "{n} hylättyä"}},
+    "report_title": {"en": "imagegate review sheet", "fi": "imagegate-tarkistusraportti"},
+    "report_photos": {"en": {"plural": "n", "one": "photo", "other": "photos"},
+                      "fi": {"plural": "n", "one": "kuva", "other": "kuvaa"}},
     "report_channel": {"en": "Channel", "fi": "Kanava"},
-    "report_checked_on": {"en": "consents as of", "fi": "luvat päivänä"},
+    "report_checked_on": {"en": "consents as of", "fi": "suostumukset päivänä"},
     "report_event": {"en": "Event", "fi": "Tilaisuus"},
     "report_faces": {"en": "Faces", "fi": "Kasvot"},
     "report_no_faces": {"en": "No faces found.", "fi": "Kasvoja ei löytynyt."},
-    "report_no_preview": {"en": "no preview", "fi": "ei esikatselua"},
+    "report_no_preview": {"en": "no preview", "fi": "ei esikatselukuvaa"},
     "report_col_face": {"en": "#", "fi": "#"},
     "report_col_category": {"en": "meaning", "fi": "merkitys"},
     "report_col_person": {"en": "person", "fi": "henkilö"},
     "report_col_height": {"en": "height px (published)", "fi": "korkeus px (julkaistuna)"},
     "report_col_match": {"en": "match distance", "fi": "etäisyys"},
-    "report_col_consent": {"en": "consent", "fi": "lupa"},
+    "report_col_consent": {"en": "consent", "fi": "suostumus"},
     "report_rule": {"en": "rule", "fi": "sääntö"},
     "report_generated": {"en": "Generated by imagegate {version}. Photos are embedded as previews without metadata.",
-                         "fi": "Tehty imagegate {version} -ohjelmalla. Kuvat ovat mukana esikatseluina ilman "
+                         "fi": "Tehty imagegate {version} -ohjelmalla. Kuvat ovat mukana esikatselukuvina ilman "
                                "metatietoja."},
 }
 
@@ -333,10 +468,10 @@ UI = {
 # What a face means for the verdict (policy.FaceStatus.category): preview labels, review sheet, `check --details`.
 CATEGORIES = {
     "client": {"en": "client", "fi": "asiakas"},
-    "needs_consent": {"en": "needs consent", "fi": "vaatii luvan"},
-    "consented": {"en": "consent", "fi": "lupa"},
+    "needs_consent": {"en": "needs consent", "fi": "vaatii suostumuksen"},
+    "consented": {"en": "consent", "fi": "suostumus"},
     "crowd": {"en": "crowd", "fi": "väkijoukko"},
-    "not_identifiable": {"en": "not identifiable", "fi": "ei tunnistettava"},
+    "not_identifiable": {"en": "not identifiable", "fi": "ei tunnistettavissa"},
 }
 
 
@@ -363,7 +498,7 @@ def category_text(category: str, lang: str) -> str:
 
 
 def ui(code: str, lang: str, **params) -> str:
-    return UI[code][lang].format(**params)
+    return fill(UI[code][lang], lang, **params)
 
 
 # Why a photo could not be checked, by code (`ImageLoadError.coded`). The English text is what the
@@ -371,7 +506,8 @@ def ui(code: str, lang: str, **params) -> str:
 # language. Numbers come in as params; `detail` is a library's own (English) explanation.
 FORMATS = "JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC"
 _ALONE = {"en": "check this photo on its own with --jobs 1; if it fails again, report it",
-          "fi": "tarkista kuva yksinään valitsimella --jobs 1; jos se epäonnistuu taas, ilmoita siitä"}
+          "fi": "tarkista kuva yksinään valitsimella --jobs 1; jos tarkistus epäonnistuu taas, ilmoita siitä"}
+_HUGE = {"en": "a broken file, or one made to exhaust memory", "fi": "viallinen tiedosto tai tehty kuluttamaan muisti"}
 ERRORS = {
     "empty": {"en": "the file is empty (0 bytes)", "fi": "tiedosto on tyhjä (0 tavua)",
               "hint": {"en": "copy the photo again", "fi": "kopioi kuva uudelleen"}},
@@ -381,46 +517,49 @@ ERRORS = {
                            "fi": f"ei kuva tuetussa muodossa ({FORMATS})",
                            "hint": {"en": "export the photo as JPEG and try again",
                                     "fi": "tallenna kuva JPEG-muodossa ja yritä uudelleen"}},
-    "pixel_guard": {"en": "the image claims more pixels than Pillow's safety limit, above the limit of {limit:,} "
-                          "(decompression bomb guard)",
-                    "fi": "kuva väittää sisältävänsä enemmän pikseleitä kuin Pillow'n turvaraja sallii, yli rajan "
-                          "{limit:,} (pakkauspommisuoja)"},
-    "bomb": {"en": "refused as a decompression bomb: {detail}", "fi": "hylätty pakkauspommina: {detail}"},
+    "pixel_guard": {"en": f"the image claims far more pixels than any photo, above the limit of {{limit}} "
+                          f"({_HUGE['en']})",
+                    "fi": f"kuva väittää sisältävänsä paljon enemmän pikseleitä kuin yksikään valokuva, yli rajan "
+                          f"{{limit}} ({_HUGE['fi']})"},
+    "bomb": {"en": f"the image would unpack to far more pixels than its file suggests ({_HUGE['en']})",
+             "fi": f"kuva purkautuisi paljon suuremmaksi kuin tiedosto antaa olettaa ({_HUGE['fi']})"},
     "corrupt": {"en": "the file is corrupt or unreadable: {detail}",
-                "fi": "tiedosto on vioittunut tai lukukelvoton: {detail}"},
+                "fi": "tiedosto on vioittunut tai sitä ei voi lukea: {detail}"},
     "truncated": {"en": "the file is truncated (incomplete download or copy)",
-                  "fi": "tiedosto on katkennut (keskeneräinen lataus tai kopio)",
+                  "fi": "tiedosto on katkennut (lataus tai kopiointi jäi kesken)",
                   "hint": {"en": "copy the photo again from its original",
                            "fi": "kopioi kuva uudelleen alkuperäisestä"}},
-    "no_memory": {"en": "not enough memory to decode this image", "fi": "muisti ei riitä tämän kuvan purkamiseen"},
-    "no_pixels": {"en": "the image has no pixels ({width} x {height})",
-                  "fi": "kuvassa ei ole pikseleitä ({width} x {height})"},
-    "too_many_pixels": {"en": "the image claims {width} x {height} = {pixels:,} pixels, above the limit of {limit:,}",
-                        "fi": "kuva väittää olevansa {width} x {height} = {pixels:,} pikseliä, yli rajan {limit:,}",
+    "no_memory": {"en": "not enough memory to decode this image", "fi": "muisti ei riitä tämän kuvan avaamiseen"},
+    "no_pixels": {"en": "the image has no pixels ({width:d} x {height:d})",
+                  "fi": "kuvassa ei ole yhtään pikseliä ({width:d} x {height:d})"},
+    "too_many_pixels": {"en": "the image claims {width:d} x {height:d} = {pixels} pixels, above the limit of {limit}",
+                        "fi": "kuva väittää olevansa {width:d} x {height:d} = {pixels} pikseliä, yli rajan {limit}",
                         "hint": {"en": "resize the photo or raise the max_pixels setting",
                                  "fi": "pienennä kuvaa tai nosta max_pixels-asetusta"}},
     "folder": {"en": "this is a folder, not a photo", "fi": "tämä on kansio, ei kuva"},
     "not_regular": {"en": "expected a photo file, found a {kind}; only regular files are read",
                     "fi": "odotettiin kuvatiedostoa, löytyi erikoistiedosto ({kind}); vain tavallisia tiedostoja luetaan"},
-    "missing": {"en": "no such file", "fi": "tiedostoa ei ole",
+    "missing": {"en": "no such file", "fi": "tiedostoa ei löydy",
                 "hint": {"en": "check the path", "fi": "tarkista polku"}},
-    "missing_path": {"en": "no such file or folder", "fi": "tiedostoa tai kansiota ei ole"},
+    "missing_path": {"en": "no such file or folder", "fi": "tiedostoa tai kansiota ei löydy"},
     "empty_folder": {"en": f"this folder holds no photos ({FORMATS})", "fi": f"kansiossa ei ole kuvia ({FORMATS})"},
     "folder_unreadable": {"en": "cannot read folder: {detail}", "fi": "kansiota ei voi lukea: {detail}"},
-    "permission": {"en": "permission denied while reading the file", "fi": "tiedoston lukeminen estettiin (oikeudet)",
-                   "hint": {"en": "check the file's permissions", "fi": "tarkista tiedoston oikeudet"}},
+    "permission": {"en": "permission denied while reading the file",
+                   "fi": "tiedostoa ei saa lukea (käyttöoikeudet puuttuvat)",
+                   "hint": {"en": "check the file's permissions", "fi": "tarkista tiedoston käyttöoikeudet"}},
     "unreadable": {"en": "the file could not be read: {detail}", "fi": "tiedostoa ei voitu lukea: {detail}"},
-    "symlink": {"en": "expected a photo file, found a symbolic link", "fi": "odotettiin kuvatiedostoa, löytyi symbolinen linkki",
+    "symlink": {"en": "expected a photo file, found a symbolic link",
+                "fi": "odotettiin kuvatiedostoa, löytyi symbolinen linkki (pikakuvake)",
                 "hint": {"en": "copy the photo itself into the inbox", "fi": "kopioi itse kuva saapuvien kansioon"}},
     "too_many_faces": {"en": "{faces} faces found, above the limit of {limit}; refusing to judge it automatically",
-                       "fi": "löytyi {faces} kasvot, yli rajan {limit}; kuvaa ei arvioida automaattisesti",
+                       "fi": "kasvoja löytyi {faces}, yli rajan {limit}; kuvaa ei arvioida automaattisesti",
                        "hint": {"en": "raise max_faces or check this photo by hand",
-                                "fi": "nosta max_faces-asetusta tai tarkista kuva käsin"}},
+                                "fi": "nosta max_faces-asetusta tai tarkista kuva itse"}},
     "worker_stopped": {"en": "this photo stopped the worker process checking it twice ({detail})",
-                       "fi": "tämä kuva pysäytti sitä tarkistavan työprosessin kahdesti ({detail})",
+                       "fi": "tämän kuvan tarkistus kaatui kahdesti ({detail})",
                        "hint": _ALONE},
-    "worker_timeout": {"en": "this photo was still being checked after {seconds:g} s, twice",
-                       "fi": "kuvan tarkistus oli yhä kesken {seconds:g} sekunnin jälkeen, kahdesti",
+    "worker_timeout": {"en": "this photo was still being checked after {seconds} s, twice",
+                       "fi": "kuvan tarkistus oli kahdesti yhä kesken {seconds} sekunnin jälkeen",
                        "hint": _ALONE},
     # A person's name (imagegate.names): two entries must never look alike.
     "name_invisible": {"en": "the name '{name}' contains invisible or formatting characters ({chars})",
@@ -444,7 +583,7 @@ def error_parts(code: str, lang: str, params: dict) -> tuple[str, str | None]:
     """The reason and hint of error `code` in `lang`."""
     entry = ERRORS[code]
     hint = entry.get("hint")
-    return entry[lang].format(**params), (hint[lang].format(**params) if hint else None)
+    return fill(entry[lang], lang, **params), (fill(hint[lang], lang, **params) if hint else None)
 
 
 def error_reason(exc: BaseException, lang: str) -> tuple[str, str | None]:

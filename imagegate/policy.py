@@ -317,11 +317,13 @@ def _face_reasons(faces, statuses, channel: str, lang: str) -> list[Reason]:
                                   evidence=(consent.evidence if consent and consent.evidence else "-"))
             out.append(Reason("client_consented", "4", msg, tuple(idx), "info"))
         elif status == "consented":
-            msg = messages.render("consented", lang, faces=label, name=name, role=s.person.role, channel=channel)
+            msg = messages.render("consented", lang, faces=label, name=name,
+                                  role=messages.role_text(s.person.role, lang), channel=channel)
             out.append(Reason("consented", "4", msg, tuple(idx), "info"))
         elif status == "no_consent":
             detail = _consent_detail(consent, channel, lang)
-            msg = messages.render("no_consent", lang, faces=label, name=name, role=s.person.role, detail=detail)
+            msg = messages.render("no_consent", lang, faces=label, name=name,
+                                  role=messages.role_text(s.person.role, lang), detail=detail)
             out.append(Reason("no_consent", "4", msg, tuple(idx), "consent"))
         elif status == "confirm":
             out.append(Reason("confirm", "4", _confirm_text(faces[idx[0]].match, label, channel, lang), tuple(idx),

@@ -230,11 +230,17 @@ def default_register_path() -> Path:
     return locate_register().path
 
 
-def normalise_channel(channel: str) -> str:
+def normalise_channel(channel: str, *, all_allowed: bool = False) -> str:
+    """One channel's name. `all` is offered in the message only where the caller accepts it (a consent
+    covers many channels; a photo is judged for the one channel it will be posted on)."""
     c = channel.strip().lower()
     c = CHANNEL_ALIASES.get(c, c)
     if c not in CHANNELS:
-        raise RegisterError(f"unknown channel {channel!r}; expected one of: {', '.join(CHANNELS)} (or 'all')")
+        if c == "all" and not all_allowed:
+            raise RegisterError(f"expected one channel (a photo is judged for the channel it will be posted on): "
+                                f"one of {', '.join(CHANNELS)}; found 'all'")
+        raise RegisterError(f"unknown channel {channel!r}; expected one of: {', '.join(CHANNELS)}"
+                            + (" (or 'all')" if all_allowed else ""))
     return c
 
 
@@ -244,7 +250,7 @@ def expand_channels(channels: Iterable[str]) -> list[str]:
         for part in ch.split(","):
             if not part.strip():
                 continue
-            names = CHANNELS if part.strip().lower() == "all" else (normalise_channel(part),)
+            names = CHANNELS if part.strip().lower() == "all" else (normalise_channel(part, all_allowed=True),)
             out.extend(n for n in names if n not in out)
     if not out:
         raise RegisterError("no channel given; expected one or more of: " + ", ".join(CHANNELS) + " or 'all'")

@@ -36,7 +36,8 @@ class SheetEntry:
 
 
 def thumbnail(rgb: np.ndarray, verdict: Verdict) -> bytes:
-    return encode(render_preview(rgb, verdict, long_side=THUMB_LONG_SIDE), format="JPEG", quality=THUMB_QUALITY)
+    return encode(render_preview(rgb, verdict, long_side=THUMB_LONG_SIDE, legend=False), format="JPEG",
+                  quality=THUMB_QUALITY)
 
 
 class ReviewSheet:

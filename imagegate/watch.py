@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from . import messages
 from .batch import PHOTO_TIMEOUT_SECONDS, WORKER_START_SECONDS
 from .config import Settings, settings_sources, to_toml
 from .errors import ImagegateError, ModelError
@@ -402,8 +403,10 @@ class Watcher:
             return {"path": job.path, "vanished": True}
         report = Failure(job.path, error).to_dict()
         report["sha256"] = sha
+        reason = messages.error_reason(error, self.lang)[0]
         return {"path": job.path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": [st.st_dev, st.st_ino],
-                "sha256": sha, "decision": "error", "report": report, "preview": None, "versions": {}}
+                "sha256": sha, "decision": "error", "report": report, "preview": None, "versions": {},
+                "reason": reason}
 
     def _sort(self, job: _Job, result: dict) -> None:
         self._queued.discard(job.path)
@@ -426,7 +429,8 @@ class Watcher:
                               report={**result["report"], "watch": self._watch_block(job)},
                               audit_entry=self._audit_entry(job, result), staged_preview=staged,
                               staged_redacted=result.get("redacted"), staged_photo=result.get("staged_photo"),
-                              source_stat=[result["size"], result["mtime_ns"], *result["file_id"]])
+                              source_stat=[result["size"], result["mtime_ns"], *result["file_id"]],
+                              reason=result.get("reason"))
         journal.record(intent)
         self._emit(journal.complete(intent))
 

@@ -27,6 +27,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
+from . import messages
 from .batch import kill_workers, pool_processes, submit_to, worker_threads
 from .errors import ImagegateError, ImageLoadError, internal_error
 from .onnxnet import set_threads
@@ -121,7 +122,8 @@ def check_file(path: str, token: str) -> dict:
                 out["sha256"] = sha256_file(path)
             except FileNotFoundError:
                 return {"path": path, "vanished": True}
-        out.update(decision="error", report=Failure(path, error).to_dict())
+        out.update(decision="error", report=Failure(path, error).to_dict(),
+                   reason=messages.error_reason(error, _state["gate"].lang)[0])
         out["report"]["sha256"] = out["sha256"]
         if img is not None:
             out["preview"] = _write_preview(img.rgb, None, token, message=str(error))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,16 @@ def shared_data() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"evaluation data not found at {SHARED}")
     return SHARED
+
+
+def json_lines(text: str) -> list[dict]:
+    """`--json` output read as JSON Lines: every line on its own one complete JSON object."""
+    out = []
+    for line in text.splitlines():
+        obj = json.loads(line)
+        assert isinstance(obj, dict), line
+        out.append(obj)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from imagegate.enrol import enrol
 from imagegate.gate import Gate
 from imagegate.register import Register
 
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 GPS_LAT = (60, 10, 0)  # a position in Helsinki
 SERIAL = "SN-4711-0815"
 OWNER = "Owner Person Name"
@@ -125,3 +126,25 @@ def tagged_jpeg(source: Path, out: Path, *, xmp: str = MWG_XMP, orientation: int
 def xmp_packet(body: str) -> str:
     return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
             f"{body}</rdf:RDF></x:xmpmeta>")
+
+
+def sample_crowd(client_width: int = 150, *, client_at: int = 5, cols: int = 4, rows: int = 3,
+                 tile: int = 280) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
+    """A crowd made from the sample photos: astronaut.png (mirrored every other tile) in each tile
+    but one, which holds grace_hopper.jpg `client_width` px wide. With the default sizes the 11
+    astronauts' faces are ~64 px and Grace Hopper's ~63 px: a client who is not prominent. Returns
+    the photo and each tile's box (x y w h)."""
+    astro = Image.open(SAMPLES / "astronaut.png").convert("RGB").resize((tile, tile))
+    grace = Image.open(SAMPLES / "grace_hopper.jpg").convert("RGB")
+    grace = grace.resize((client_width, round(client_width * grace.height / grace.width)))
+    out = Image.new("RGB", (cols * tile, rows * tile), (90, 90, 90))
+    tiles = []
+    for i in range(cols * rows):
+        x, y = (i % cols) * tile, (i // cols) * tile
+        if i == client_at:
+            out.paste(grace.crop((0, 0, min(grace.width, tile), min(grace.height, tile))),
+                      (x + max(0, (tile - grace.width) // 2), y + max(0, (tile - grace.height) // 2)))
+        else:
+            out.paste(astro.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if i % 2 else astro, (x, y))
+        tiles.append((x, y, tile, tile))
+    return out, tiles

@@ -16,13 +16,16 @@ from imagegate.gate import Gate
 from imagegate.paths import collect
 from imagegate.register import Register
 
-from .conftest import SAMPLES, shared_data
+from .conftest import SAMPLES, SHARED
 
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory, detector, embedder):
-    """A register built from scenarios.json, and a folder of development photos to check."""
-    data = shared_data()
+    """A register built from scenarios.json, and a folder of development photos to check; without the
+    evaluation photos, the sample photos with Eileen Collins (astronaut.png) as a client."""
+    if not SHARED.is_dir():
+        return _sample_photos(tmp_path_factory.mktemp("batch"), detector, embedder)
+    data = SHARED
     suite = json.loads((data / "scenarios.json").read_text())
     tmp = tmp_path_factory.mktemp("batch")
     reg_path = tmp / "register.sqlite3"
@@ -35,15 +38,43 @@ def photos(tmp_path_factory, detector, embedder):
                                 risks_explained=c.get("risks_explained", False))
                 if c.get("withdrawn"):
                     reg.withdraw(person["name"])
-    folder = tmp / "photos"
-    folder.mkdir()
+    folder = _folder(tmp)
     cases = [c["image"] for c in suite["cases"] if c["channel"] == "facebook"]
     for i, rel in enumerate(sorted(set(cases))[:10]):
         shutil.copy(data / rel, folder / f"{i:02d}_{(data / rel).name}")
+    return reg_path, _add_last_three(folder), dt.date.fromisoformat(suite["today"])
+
+
+def _folder(tmp):
+    folder = tmp / "photos"
+    folder.mkdir()
+    return folder
+
+
+def _add_last_three(folder):
     shutil.copy(SAMPLES / "grace_hopper.jpg", folder / "50_grace.jpg")
     shutil.copy(SAMPLES / "grace_hopper.jpg", folder / "51_grace_copy.jpg")  # identical bytes
     (folder / "52_broken.jpg").write_bytes((SAMPLES / "grace_hopper.jpg").read_bytes()[:5000])
-    return reg_path, folder, dt.date.fromisoformat(suite["today"])
+    return folder
+
+
+def _sample_photos(tmp, detector, embedder):
+    """Blocked, allowed and needs-consent photos made from the samples: a client (astronaut.png) at
+    three sizes and mirrored, the photo without faces, then Grace Hopper (not enrolled)."""
+    from PIL import Image
+
+    reg_path = tmp / "register.sqlite3"
+    with Register(reg_path) as reg:
+        enrol(Gate(register=reg, detector=detector, embedder=embedder), "Eileen Collins", "client",
+              [str(SAMPLES / "astronaut.png")], None)
+    folder = _folder(tmp)
+    astronaut = Image.open(SAMPLES / "astronaut.png").convert("RGB")
+    for i, scale in enumerate((1.0, 0.8, 0.6)):
+        small = astronaut.resize((round(astronaut.width * scale), round(astronaut.height * scale)))
+        small.save(folder / f"{2 * i:02d}_astronaut.jpg", quality=92)
+        small.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(folder / f"{2 * i + 1:02d}_mirrored.png")
+    shutil.copy(SAMPLES / "coffee.png", folder / "06_coffee.png")
+    return reg_path, _add_last_three(folder), dt.date(2026, 12, 1)
 
 
 def run(reg_path, folder, day, jobs, **kwargs):

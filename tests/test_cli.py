@@ -10,9 +10,10 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from imagegate.cli.common import display_path
 from imagegate.cli.main import app
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, json_lines
 
 runner = CliRunner()
 
@@ -24,7 +25,7 @@ def test_faces_json_lists_each_photo(tmp_path):
     (tmp_path / "notes.txt").write_text("not a photo")
     r = runner.invoke(app, ["faces", "--json", str(tmp_path)])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.stdout)
+    out = json_lines(r.stdout)
     assert [o["file"].split("/")[-1] for o in out] == ["a.jpg", "b.png"]
     assert out[0]["width"] == 512 and out[0]["height"] == 600
     assert len(out[0]["faces"]) == 1 and len(out[1]["faces"]) == 1
@@ -40,7 +41,7 @@ def test_faces_reports_bad_files_and_goes_on(tmp_path):
     assert r.exit_code == 4
     assert "broken.jpg: error: the file is corrupt or unreadable" in r.stdout
     assert "missing.jpg: error: no such file or folder\n" in r.stdout  # said once, not "path: error: path: ..."
-    assert "good.jpg  512x600  1 face(s), 1 identifiable" in r.stdout
+    assert "good.jpg  512x600  1 face, 1 identifiable" in r.stdout
 
 
 def test_faces_in_finnish(tmp_path):
@@ -58,7 +59,7 @@ def test_check_details_in_finnish():
     r = runner.invoke(app, ["--lang", "fi", "check", "--details", str(SAMPLES / "grace_hopper.jpg")])
     assert r.exit_code == 1
     face = next(line.strip() for line in r.stdout.splitlines() if line.strip().startswith("#1"))
-    assert face.split()[:4] == ["#1", "vaatii", "luvan", "199"], face
+    assert face.split()[:4] == ["#1", "vaatii", "suostumuksen", "199"], face
     assert "(julkaistuna   199) kohdassa 166,130" in face
 
 
@@ -70,10 +71,17 @@ def test_check_unknown_person_needs_consent_with_rule_4():
 
 
 def test_check_in_finnish():
-    r = runner.invoke(app, ["--lang", "fi", "check", str(SAMPLES / "grace_hopper.jpg")])
+    hopper, coffee = (display_path(str(SAMPLES / n)) for n in ("grace_hopper.jpg", "coffee.png"))
+    r = runner.invoke(app, ["--lang", "fi", "check", "--jobs", "1", hopper, coffee])
     assert r.exit_code == 1
-    assert r.stdout.startswith("VAATII LUVAN")
-    assert "[sääntö 4]" in r.stdout and "Pyydä lupa" in r.stdout
+    assert r.stdout.splitlines() == [
+        f"VAATII SUOSTUMUKSEN  {hopper}",
+        "    - [sääntö 4] Kasvot #1: tunnistettava henkilö, jota ei ole suostumusrekisterissä. Pyydä suostumus ja "
+        "kerro riskeistä.",
+        f"SALLITTU             {coffee}",
+        "    - Kasvoja ei löytynyt.",
+        "2 kuvaa: 1 sallittu, 1 suostumusta vaativa, 0 estettyä, 0 virhettä",
+    ]
 
 
 def test_check_unreadable_file_is_an_error_never_allowed(tmp_path):
@@ -81,7 +89,7 @@ def test_check_unreadable_file_is_an_error_never_allowed(tmp_path):
     bad.write_bytes((SAMPLES / "grace_hopper.jpg").read_bytes()[:5000])
     r = runner.invoke(app, ["check", "--json", str(bad)])
     assert r.exit_code == 4
-    out = json.loads(r.stdout)
+    out = json_lines(r.stdout)
     assert out[0]["decision"] == "error" and "truncated" in out[0]["error"]["message"]
 
 
@@ -97,12 +105,12 @@ def test_why_a_photo_could_not_be_checked_is_said_in_finnish(tmp_path):
     assert lines[1] == f"    {files[0]}: tiedosto on tyhjä (0 tavua) (kopioi kuva uudelleen)"
     assert lines[3] == (f"    {files[1]}: ei kuva tuetussa muodossa (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) "
                         "(tallenna kuva JPEG-muodossa ja yritä uudelleen)")
-    assert lines[5] == (f"    {files[2]}: tiedosto on katkennut (keskeneräinen lataus tai kopio) "
+    assert lines[5] == (f"    {files[2]}: tiedosto on katkennut (lataus tai kopiointi jäi kesken) "
                         "(kopioi kuva uudelleen alkuperäisestä)")
-    assert lines[7] == f"    {files[3]}: tiedostoa tai kansiota ei ole"
+    assert lines[7] == f"    {files[3]}: tiedostoa tai kansiota ei löydy"
     # machines get the English message and the code, whatever the language
     r = runner.invoke(app, ["--lang", "fi", "check", "--json", files[0]])
-    err = json.loads(r.stdout)[0]["error"]
+    err = json_lines(r.stdout)[0]["error"]
     assert err == {"kind": "unreadable_image", "code": "empty", "hint": "copy the photo again",
                    "message": f"{files[0]}: the file is empty (0 bytes)"}
 
@@ -116,7 +124,7 @@ def test_check_worst_outcome_sets_exit_code(tmp_path):
     assert r.exit_code == 0 and "ALLOWED" in r.stdout and "No faces found." in r.stdout
     r = runner.invoke(app, ["check", str(blank), str(SAMPLES / "grace_hopper.jpg")])
     assert r.exit_code == 1
-    assert "2 photo(s): 1 allowed, 1 need consent, 0 blocked, 0 errors" in r.stdout
+    assert "2 photos: 1 allowed, 1 needs consent, 0 blocked, 0 errors" in r.stdout
 
 
 def test_check_accepts_pasted_paths(tmp_path):
@@ -126,7 +134,7 @@ def test_check_accepts_pasted_paths(tmp_path):
     uri = "file://" + str(spaced / "grace hopper.jpg").replace(" ", "%20")
     r = runner.invoke(app, ["check", "--json", uri, f"'{spaced / 'grace hopper.jpg'}'"])
     assert r.exit_code == 1, r.output
-    out = json.loads(r.stdout)
+    out = json_lines(r.stdout)
     assert len(out) == 1  # the same file twice is checked once
     assert out[0]["decision"] == "needs_consent"
 
@@ -146,13 +154,80 @@ def test_annotate_writes_a_preview(tmp_path):
     from PIL import Image
 
     prev = Image.open(out / "grace_hopper.preview.jpg")
-    assert prev.size == (512, 600)
+    assert prev.width == 512 and prev.height > 600  # the photo, and the legend under it
     assert (out / "grace_hopper.preview.jpg").stat().st_mode & 0o777 == 0o600  # faces, maybe names: private
     assert not prev.getexif()  # previews carry no metadata
     px = prev.convert("RGB").load()
     # the orange "needs consent" box is drawn around the face
     assert any(px[x, y][0] > 200 and 100 < px[x, y][1] < 180 and px[x, y][2] < 60
                for x in range(150, 380) for y in range(100, 140))
+
+
+def test_every_file_written_is_named_and_a_clash_becomes_name_2(tmp_path):
+    out, photo = tmp_path / "previews", str(SAMPLES / "grace_hopper.jpg")
+    sheet = tmp_path / "sheet.html"
+    r = runner.invoke(app, ["check", "--annotate", str(out), "--report", str(sheet), photo])
+    assert r.stdout.splitlines()[2:] == [f"    preview written: {out / 'grace_hopper.preview.jpg'}",
+                                         f"review sheet written: {sheet}"]
+    r = runner.invoke(app, ["check", "--annotate", str(out), "--json", photo])
+    assert json_lines(r.stdout)[0]["preview"] == str(out / "grace_hopper.preview (2).jpg")
+    assert sorted(p.name for p in out.iterdir()) == ["grace_hopper.preview (2).jpg", "grace_hopper.preview.jpg"]
+
+
+def test_the_watchers_console_line_names_every_file_it_wrote(capsys):
+    from imagegate.cli.watch_cmd import _printer
+    from imagegate.journal import Outcome
+
+    _printer("en")(Outcome(id="1", name="a.jpg", decision="needs_consent", destination="needs_consent/a.jpg",
+                           preview="needs_consent/a.jpg.preview.jpg", report="needs_consent/a.jpg.json",
+                           redacted="redacted/a.redacted.jpg"))
+    assert capsys.readouterr().out.splitlines() == [
+        "NEEDS CONSENT  a.jpg -> needs_consent/a.jpg", "               report: needs_consent/a.jpg.json",
+        "               preview: needs_consent/a.jpg.preview.jpg",
+        "               publishable copy: redacted/a.redacted.jpg"]
+
+
+def _help_texts():
+    from imagegate.cli.main import app as root
+
+    commands = [[]] + [[c] for c in ("check", "faces", "redact", "watch", "register", "config", "audit")]
+    commands += [["register", c] for c in ("add", "consent", "withdraw", "forget", "list", "backup", "restore")]
+    commands += [["config", "show"], ["audit", "verify"]]
+    for args in commands:
+        r = runner.invoke(root, [*args, "--help"], terminal_width=100)
+        assert r.exit_code == 0, args
+        yield args, r.stdout
+
+
+def test_help_shows_no_value_for_plain_flags():
+    for args, text in _help_texts():
+        assert "<bool>" not in text, args
+        if args not in (["check"], ["faces"], ["redact"], ["watch"]):
+            continue
+        for line in text.splitlines():
+            spec = line.strip().split("  ")[0]  # `-c, --channel CHANNEL`: FILE, N, CHANNEL..., never a type
+            assert not spec.startswith("-") or "<" not in spec, (args, line)
+    _, check_help = next((a, t) for a, t in _help_texts() if a == ["check"])
+    assert "--json " in check_help and "-c, --channel CHANNEL" in check_help
+    assert "facebook, twitter, youtube, instagram, linkedin, tiktok, website, print" in " ".join(check_help.split())
+
+
+def test_channel_all_is_refused_without_being_offered():
+    r = runner.invoke(app, ["check", "--channel", "all", str(SAMPLES / "coffee.png")])
+    assert r.exit_code == 2 and "found 'all'" in r.output and "(or 'all')" not in r.output
+
+
+def test_annotate_folder_holding_photos_without_photos_to_check_is_refused(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(SAMPLES / "coffee.png", photos / "coffee.png")
+    r = runner.invoke(app, ["check", "--annotate", str(photos)], input="q\n")
+    assert r.exit_code == 2 and "found a folder of photos" in r.output and "Drop photos" not in r.output
+    previews = tmp_path / "previews"  # a folder of earlier previews is a preview folder: the prompt opens
+    previews.mkdir()
+    (previews / "coffee.preview (2).jpg").write_bytes((SAMPLES / "grace_hopper.jpg").read_bytes())
+    r = runner.invoke(app, ["check", "--annotate", str(previews)], input="q\n")
+    assert r.exit_code == 4 and "no photos found" in r.output
 
 
 def test_usage_errors_exit_2():
@@ -203,7 +278,7 @@ def test_a_file_name_cannot_print_a_verdict_over_its_own(tmp_path):
     assert "\r" not in r.stdout and "\x1b" not in r.stdout
     assert "x\\rALLOWED        party.jpg" in r.stdout and "y\\x1b[2K.jpg" in r.stdout
     r = runner.invoke(app, ["--lang", "en", "check", "--json", str(tmp_path)])
-    assert sorted(o["file"] for o in json.loads(r.stdout)) == sorted(str(tmp_path / n) for n in (name, "y\x1b[2K.jpg"))
+    assert sorted(o["file"] for o in json_lines(r.stdout)) == sorted(str(tmp_path / n) for n in (name, "y\x1b[2K.jpg"))
 
 
 def test_nothing_checked_is_never_all_allowed(tmp_path):
@@ -212,16 +287,50 @@ def test_nothing_checked_is_never_all_allowed(tmp_path):
         r = runner.invoke(app, ["--lang", "en", "check"], input=stdin)
         assert r.exit_code == 4 and "no photos found" in r.output, repr(stdin)
     r = runner.invoke(app, ["--lang", "en", "check", "--json", str(tmp_path)])
-    [empty] = json.loads(r.stdout)
+    [empty] = json_lines(r.stdout)
     assert r.exit_code == 4 and empty["decision"] == "error" and "holds no photos" in empty["error"]["message"]
 
 
-def test_piped_drops_with_json_give_one_json_document(tmp_path):
+def test_piped_drops_with_json_give_one_line_per_photo(tmp_path):
     shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "a.jpg")
     shutil.copy(SAMPLES / "coffee.png", tmp_path / "b.png")
     r = runner.invoke(app, ["check", "--json"], input=f"{tmp_path / 'a.jpg'}\n{tmp_path / 'b.png'}\n")
     assert r.exit_code == 1
+    assert [o["decision"] for o in json_lines(r.stdout)] == ["needs_consent", "allowed"]
+    r = runner.invoke(app, ["check", "--json-array"], input=f"{tmp_path / 'a.jpg'}\n{tmp_path / 'b.png'}\n")
     assert [o["decision"] for o in json.loads(r.stdout)] == ["needs_consent", "allowed"]
+
+
+@pytest.mark.parametrize("command", [["check"], ["faces"], ["redact", "--out", "{out}"]])
+def test_json_is_one_compact_object_per_line_and_json_array_one_array(tmp_path, command):
+    command = [c.format(out=tmp_path / "out") for c in command]
+    photos = [str(SAMPLES / "coffee.png"), str(SAMPLES / "grace_hopper.jpg")]
+    lines = runner.invoke(app, [*command, "--json", *photos]).stdout
+    assert len(lines.splitlines()) == 2 and "\n  " not in lines  # compact: no indentation
+    rows = json_lines(lines)
+    assert [r["file"] for r in rows] == photos
+    array = json.loads(runner.invoke(app, [*command, "--json-array", *photos]).stdout)
+    assert [r["file"] for r in array] == photos
+
+
+def test_json_lines_arrive_as_each_photo_finishes():
+    """A reader gets the first photo's line while the second is not even given yet."""
+    import select
+
+    proc = subprocess.Popen([sys.executable, "-m", "imagegate.cli.main", "check", "--json", "--jobs", "1"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        proc.stdin.write(f"{SAMPLES / 'coffee.png'}\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 240)
+        assert ready, "no line before the input ended: the output is held back, not streamed"
+        assert json.loads(proc.stdout.readline())["decision"] == "allowed"
+        proc.stdin.write(f"{SAMPLES / 'grace_hopper.jpg'}\n")
+        proc.stdin.close()
+        assert json_lines(proc.stdout.read())[0]["decision"] == "needs_consent"
+        assert proc.wait(timeout=240) == 1
+    finally:
+        proc.kill()
 
 
 def test_a_file_uri_naming_another_machine_is_never_read_as_a_local_path(tmp_path):

@@ -16,7 +16,7 @@ from PIL import Image
 from imagegate.errors import ImageLoadError
 from imagegate.loader import load_image
 
-from .conftest import ROOT
+from .conftest import ROOT, json_lines
 
 
 def fuzz_module():
@@ -66,7 +66,8 @@ def test_tiff_with_a_broken_later_page_is_an_error_through_the_cli(tmp_path):
     bad.write_bytes(tiff_second_ifd_without_width())
     r = CliRunner().invoke(app, ["check", "--json", "--jobs", "1", str(bad)])
     assert r.exit_code == 4
-    assert '"kind": "unreadable_image"' in r.stdout and "Missing dimensions" in r.stdout
+    [row] = json_lines(r.stdout)
+    assert row["error"]["kind"] == "unreadable_image" and "Missing dimensions" in row["error"]["message"]
 
 
 def test_seed_corpus_replays_through_the_loader():

@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 
 from imagegate.cli.main import app
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, json_lines
 from .test_loader import FORMATS, _broken_crc_png, _png_claiming, encode, hopper
 
 runner = CliRunner()
@@ -51,7 +51,7 @@ def check_json(*args: str | os.PathLike, config: Path | None = None, register: P
     r = runner.invoke(app, [*pre, "check", "--json", "--jobs", "1", *map(os.fsdecode, args)])
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
     assert "Traceback" not in r.output
-    out = json.loads(r.stdout)
+    out = json_lines(r.stdout)
     by_file = {o["file"]: o for o in out}
     assert len(by_file) == len(out), "a file was reported twice"
     return r.exit_code, by_file, r
@@ -192,7 +192,7 @@ def test_human_output_names_each_broken_file_and_its_problem(tmp_path):
     assert lines[2] == f"ERROR          {tmp_path / 'empty.jpg'}"
     assert lines[3] == f"    {tmp_path / 'empty.jpg'}: the file is empty (0 bytes) (copy the photo again)"
     assert lines[4] == f"NEEDS CONSENT  {tmp_path / 'good.jpg'}"
-    assert lines[-1] == "3 photo(s): 0 allowed, 1 need consent, 0 blocked, 2 errors"
+    assert lines[-1] == "3 photos: 0 allowed, 1 needs consent, 0 blocked, 2 errors"
     assert "Traceback" not in r.output
 
 
@@ -300,7 +300,7 @@ CROWD = "0_Parade_marchingband_1_329.jpg"  # 39 annotated faces
 
 @pytest.mark.parametrize("setting, value, photo, words", [
     ("max_pixels", 100_000, HOPPER, ("512 x 600 = 307,200 pixels, above the limit of 100,000",)),
-    ("max_file_bytes", 1000, HOPPER, (f"the file is {len(HOPPER_BYTES)} bytes, above the limit of 1000",)),
+    ("max_file_bytes", 1000, HOPPER, (f"the file is {len(HOPPER_BYTES):,} bytes, above the limit of 1,000",)),
     ("max_faces", 2, CROWD, ("faces found, above the limit of 2", "refusing to judge it automatically")),
 ])
 def test_resource_limits_make_that_photo_an_error(tmp_path, data_dir, setting, value, photo, words):
@@ -400,7 +400,7 @@ def test_console_script_on_hostile_files_is_bounded_and_quiet(tmp_path):
     code, out, err, peak_mb, seconds = run_console(["check", "--json", "--jobs", "1", str(tmp_path)], timeout=120)
     assert code == 4, err
     assert err == ""  # no traceback, no native log noise
-    results = {Path(o["file"]).name: o["decision"] for o in json.loads(out)}
+    results = {Path(o["file"]).name: o["decision"] for o in json_lines(out)}
     assert results == {"bomb.png": "error", "huge_ihdr.png": "error", "huge_sof.jpg": "error", "cut.jpg": "error",
                        "random.heic": "error", "loop1.jpg": "error", "loop2.jpg": "error",
                        "cut.tif": "error", "good.jpg": "needs_consent", "badexif.jpg": "needs_consent"}
@@ -460,7 +460,7 @@ def test_an_internal_failure_deep_in_the_check_leaks_nothing_and_fails_closed(en
         assert "Traceback" not in text and "array(" not in text and "descriptor went wrong" not in text
         assert not NUMBER_RUN.search(text), text
         assert "ALLOWED" not in text and '"allowed"' not in text
-    results = json.loads(runner.invoke(app, ["--register", str(enrolled_register), "check", "--json", "--jobs", "1",
+    results = json_lines(runner.invoke(app, ["--register", str(enrolled_register), "check", "--json", "--jobs", "1",
                                              str(SAMPLES / "astronaut.png")]).stdout)
     assert [o["decision"] for o in results] == ["error"]
     assert results[0]["error"]["message"].startswith("internal error (ValueError)")
@@ -493,14 +493,14 @@ def test_fifos_and_devices_are_never_read_and_never_hang(tmp_path, jobs):
     args = ["--lang", "en", "check", "--json", "--jobs", jobs, "--photo-timeout", "5"]
     code, out, err, _, seconds = run_console([*args, str(folder)], timeout=240)
     assert code == 0, err  # skipped, not checked: only the four photos count
-    assert sorted(Path(o["file"]).name for o in json.loads(out)) == [f"coffee{i}.png" for i in range(4)]
+    assert sorted(Path(o["file"]).name for o in json_lines(out)) == [f"coffee{i}.png" for i in range(4)]
     assert f"{folder / 'party.jpg'}: skipped, not a regular file (FIFO)" in err
     assert f"{folder / 'download'}: skipped, not a regular file (FIFO)" in err
     # named on the command line, each is an error of its own; the photo beside them is still checked
     code, out, err, _, _ = run_console([*args, str(folder / "party.jpg"), "/dev/zero", str(folder / "coffee0.png")],
                                        timeout=240)
     assert code == 4, err
-    results = {o["file"]: o for o in json.loads(out)}
+    results = {o["file"]: o for o in json_lines(out)}
     assert results[str(folder / "coffee0.png")]["decision"] == "allowed"
     for bad, kind in ((str(folder / "party.jpg"), "FIFO"), ("/dev/zero", "character device")):
         assert results[bad]["decision"] == "error"

@@ -217,7 +217,7 @@ def test_faces_below_identifiability_need_nothing():
     r = decide([face(12, NO_MATCH), face(29.9, strict("Cara", "client"))], channel=CH)
     assert r.decision == "allowed"
     assert r.reasons == (Reason("not_identifiable", None,
-                                "2 face(s), none identifiable at the publish size (30 px high or more needed)."),)
+                                "2 faces, none identifiable at the publish size (30 px high or more needed)."),)
     assert [s.status for s in r.faces] == ["not_identifiable", "not_identifiable"]
 
 
@@ -249,7 +249,7 @@ def test_mixed_photo_worst_face_wins_and_reasons_are_ordered_by_severity():
     assert r.decision == "blocked"
     assert [(x.code, x.faces, x.severity) for x in r.reasons] == [
         ("client", (2,), "block"), ("unknown", (1, 3), "consent"), ("consented", (0,), "info")]
-    assert r.reasons[1].message.startswith("Faces #2, #4: identifiable person")
+    assert r.reasons[1].message.startswith("Faces #2, #4: identifiable people not in")
 
 
 # -- crowd rule (rule 4) --------------------------------------------------------------------------------
@@ -264,8 +264,7 @@ def test_crowd_with_one_small_loose_client_is_allowed():
     r = decide(faces, channel=CH, event="public")
     assert r.decision == "allowed" and r.crowd is True
     assert r.reasons == (Reason("crowd", "4",
-                                "Public event crowd (event: public): 12 people, 1 client(s) among them, no client "
-                                "prominent.",
+                                "Public event crowd (event: public): 12 people, one client among them, not prominent.",
                                 (), "info"),)
     assert r.faces[11] == FaceStatus("client", Candidate("Cara", "client", 0.55), crowd_exempt=True,
                                      prominent=False)
@@ -388,7 +387,7 @@ def test_finnish_messages():
     assert fi.decision == en.decision == "blocked"
     assert [(r.code, r.rule, r.faces, r.severity) for r in fi.reasons] == \
         [(r.code, r.rule, r.faces, r.severity) for r in en.reasons]
-    assert fi.reasons[0].message == "Kasvot #1: Cara on rekisterissä asiakkaana (lupaa ei ole kirjattu). Älä julkaise."
+    assert fi.reasons[0].message == "Kasvot #1: Cara on rekisterissä asiakkaana (suostumusta ei ole kirjattu). Älä julkaise."
     assert fi.reasons[0].message != en.reasons[0].message
     # the rule text is not pasted into reason messages; it comes from messages.rule_text
     assert "Sääntö" not in fi.reasons[0].message and "Rule" not in en.reasons[0].message
@@ -401,10 +400,11 @@ def test_finnish_messages():
 def test_finnish_crowd_and_consent_messages():
     r = decide(crowd(11, [face(36, loose("Cara", "client"))]), channel=CH, lang="fi", event="public")
     assert r.reasons[0].message == ("Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): 12 henkilöä, joista "
-                                    "asiakkaita 1; yksikään asiakas ei erotu joukosta.")
+                                    "yksi on asiakas; hän ei erotu joukosta.")
     r = decide([face(90, strict("Sam", "staff"), {"Sam": cs("withdrawn")})], channel=CH, lang="fi")
-    assert r.reasons[0].message == ("Kasvot #1: Sam (staff) on tunnistettavissa: lupa on peruttu. "
-                                    "Pyydä lupa ja kerro riskeistä.")
+    # the role in Finnish too: (työntekijä), not (staff)
+    assert r.reasons[0].message == ("Kasvot #1: Sam (työntekijä) on tunnistettavissa: suostumus on peruttu. "
+                                    "Pyydä suostumus ja kerro riskeistä.")
     r = decide([], channel=CH, lang="fi")
     assert r.reasons[0].message == "Kasvoja ei löytynyt."
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import shutil
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from imagegate.cli.common import display_path
 from imagegate.cli.main import app
 from imagegate.gate import Gate
 from imagegate.geometry import iou
@@ -19,7 +19,7 @@ from imagegate.loader import load_image
 from imagegate.match import match_faces
 from imagegate.redact import BLOCKS, RedactionError, hide, redact, region_for, save
 
-from .conftest import SAMPLES, shared_data
+from .conftest import SAMPLES, SHARED, json_lines, shared_data
 from .publish_helpers import build_register
 
 runner = CliRunner()
@@ -28,10 +28,14 @@ TODAY = dt.date(2026, 12, 1)
 
 @pytest.fixture(scope="module")
 def reg_path(tmp_path_factory, gate_parts):
-    data = shared_data()
-    people = data / "identities" / "people"
-    return build_register(tmp_path_factory.mktemp("redact") / "register.sqlite3", gate_parts, [
-        {"name": "Grace Hopper", "role": "client", "photos": [SAMPLES / "grace_hopper.jpg"]},
+    """Grace Hopper a client; with the evaluation photos also the people the group-photo tests need."""
+    grace = {"name": "Grace Hopper", "role": "client", "photos": [SAMPLES / "grace_hopper.jpg"]}
+    path = tmp_path_factory.mktemp("redact") / "register.sqlite3"
+    if not SHARED.is_dir():
+        return build_register(path, gate_parts, [grace])
+    people = SHARED / "identities" / "people"
+    return build_register(path, gate_parts, [
+        grace,
         {"name": "kit_harington", "role": "client", "photos": [people / "kit_harington" / "john1.jpeg"]},
         {"name": "rose_leslie", "role": "staff", "photos": [people / "rose_leslie" / "img1.jpg"],
          "consent": ["facebook"]},
@@ -194,8 +198,8 @@ def test_cli_reports_unallowed_copy_with_its_exit_code(reg_path, tmp_path, monke
     r = runner.invoke(app, ["--register", str(reg_path), "redact", str(SAMPLES / "grace_hopper.jpg"),
                             "--out", str(out), "--on", "2026-12-01"])
     assert r.exit_code == 3, r.output
-    assert r.stdout.startswith("BLOCKED")
-    assert "no copy written" in r.stdout
+    assert r.stdout.splitlines()[0] == f"BLOCKED        no copy written of {display_path(str(SAMPLES / 'grace_hopper.jpg'))}"
+    assert r.stdout.splitlines()[-1] == "    The original is unchanged and still blocked: do not post it."
     assert not out.exists() or list(out.iterdir()) == []
 
 
@@ -211,7 +215,7 @@ def test_cli_writes_new_copies_and_never_touches_the_original(reg_path, tmp_path
     args = ["--register", str(reg_path), "redact", str(src), "--out", str(out), "--on", "2026-12-01"]
     r = runner.invoke(app, args + ["--json"])
     assert r.exit_code == 0, r.output
-    [row] = json.loads(r.stdout)
+    [row] = json_lines(r.stdout)
     first = out / "grace hopper.redacted.jpg"
     assert row["output"] == str(first) and row["decision"] == "allowed"
     assert row["before"]["decision"] == "blocked" and row["hidden"] == [1]
@@ -220,13 +224,17 @@ def test_cli_writes_new_copies_and_never_touches_the_original(reg_path, tmp_path
     r = runner.invoke(app, args + ["--style", "pixelate"])
     assert r.exit_code == 0, r.output
     second = out / "grace hopper.redacted (2).jpg"
-    assert r.stdout.startswith("ALLOWED") and "copy written: " in r.stdout and second.exists()
+    # the copy leads (its path and verdict); the original is said to be unchanged and still blocked
+    assert r.stdout.splitlines() == [f"ALLOWED        {second}", f"    copy of {src}, 1 area hidden",
+                                     "    - No faces found.",
+                                     "    The original is unchanged and still blocked: do not post it."]
+    assert second.exists()
     assert first.read_bytes() == copy1  # an existing copy is never overwritten
     assert src.read_bytes() == before  # the original is never modified
     assert sorted(p.name for p in src.parent.iterdir()) == ["grace hopper.jpg"]
     # the written copy passes an ordinary check
     r = runner.invoke(app, ["--register", str(reg_path), "check", "--json", "--on", "2026-12-01", str(first)])
-    assert r.exit_code == 0 and json.loads(r.stdout)[0]["decision"] == "allowed"
+    assert r.exit_code == 0 and json_lines(r.stdout)[0]["decision"] == "allowed"
 
 
 def test_cli_png_stays_png_and_finnish_output(reg_path, tmp_path):
@@ -234,8 +242,10 @@ def test_cli_png_stays_png_and_finnish_output(reg_path, tmp_path):
     r = runner.invoke(app, ["--register", str(reg_path), "--lang", "fi", "redact", str(SAMPLES / "astronaut.png"),
                             "--out", str(out), "--style", "box"])
     assert r.exit_code == 0, r.output
-    assert r.stdout.startswith("SALLITTU")
-    assert "1 aluetta piilotettu; alkuperäinen: vaatii luvan" in r.stdout
+    assert r.stdout.splitlines() == [f"SALLITTU             {out / 'astronaut.redacted.png'}",
+                                     f"    kopio kuvasta {display_path(str(SAMPLES / 'astronaut.png'))}, 1 alue piilotettu",
+                                     "    - Kasvoja ei löytynyt.",
+                                     "    Alkuperäinen kuva on ennallaan ja vaatii yhä suostumuksen."]
     assert (out / "astronaut.redacted.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -248,7 +258,7 @@ def test_cli_usage_and_errors(reg_path, tmp_path):
     bad.write_bytes(b"\xff\xd8\xff\xe0 not a photo")
     r = runner.invoke(app, base + [str(bad), str(SAMPLES / "coffee.png"), "--out", str(tmp_path / "o"), "--json"])
     assert r.exit_code == 4
-    rows = json.loads(r.stdout)
+    rows = json_lines(r.stdout)
     assert [(x["decision"], x["output"] is None) for x in rows] == [("error", True), ("allowed", False)]
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["coffee.redacted.png"]
 

@@ -338,7 +338,13 @@ def test_channels():
     with pytest.raises(RegisterError) as e:
         normalise_channel("myspace")
     assert str(e.value) == ("unknown channel 'myspace'; expected one of: facebook, twitter, youtube, instagram, "
-                            "linkedin, tiktok, website, print (or 'all')")
+                            "linkedin, tiktok, website, print")
+    with pytest.raises(RegisterError) as e:  # where `all` is refused it is not offered
+        normalise_channel("all")
+    assert "(or 'all')" not in str(e.value) and str(e.value).startswith("expected one channel")
+    with pytest.raises(RegisterError) as e:
+        expand_channels(["myspace"])
+    assert str(e.value).endswith("website, print (or 'all')")
     for empty in ([], [""], [" , "]):
         with pytest.raises(RegisterError, match="no channel given"):
             expand_channels(empty)
@@ -704,11 +710,28 @@ def test_cli_list_table(tmp_path):
         r.add_person_with_templates("Anna", "client", None, [tpl(1)], model=MODEL)
         r.add_consent("Anna", ["facebook"])  # a client's consent without risks explained
         r.add_consent("Anna", ["instagram"], valid_until="2001-01-01")
+        r.add_consent("Anna", ["print"], valid_until="2099-06-30", risks_explained=True)
+        r.add_person_with_templates("Bo", "staff", None, [tpl(2), tpl(3)], model=MODEL)
+        r.add_consent("Bo", ["website"])
+        r.withdraw("Bo", ["website"])
     res = runner.invoke(app, ["register", "list", "--register", str(path)])
     assert res.exit_code == 0, res.output
+    # every channel, each with the consent's end date, whether or not anyone has consent for it
     assert res.stdout.splitlines() == [
-        f"{'name':<24} {'role':<8} {'photos':>6}  facebook   twitter    youtube    instagram ",
-        f"{'Anna':<24} {'client':<8} {1:>6}  no-risks   -          -          expired   ",
+        "Anna (client, 1 reference photo)",
+        "    facebook   consent, no end date; risks not recorded as explained, so it does not count (rule 4)",
+        "    twitter    no consent",
+        "    youtube    no consent",
+        "    instagram  consent expired on 2001-01-01",
+        "    linkedin   no consent",
+        "    tiktok     no consent",
+        "    website    no consent",
+        "    print      consent until 2099-06-30",
+        "",
+        "Bo (staff, 2 reference photos)",
+        *[f"    {c:<10} no consent" for c in ("facebook", "twitter", "youtube", "instagram", "linkedin", "tiktok")],
+        "    website    consent withdrawn",
+        "    print      no consent",
     ]
 
 
@@ -761,9 +784,9 @@ def test_cli_consent_dates_are_shown_as_stored_and_a_past_one_is_noted(cli_reg):
     assert res.exit_code == 0
     assert "--until 2020-01-01 is in the past: this consent is recorded as already expired" in res.stderr
     res = run(cli_reg, "list")
-    header = res.stdout.splitlines()[0].split()
-    assert header[3:] == ["facebook", "twitter", "youtube", "instagram", "website", "print"]
-    assert res.stdout.splitlines()[1].split()[-2:] == ["no-risks", "expired"]  # Anna is a client
+    anna = res.stdout.split("\n\n")[0].splitlines()
+    assert anna[7:] == ["    website    consent until 2030-06-30; risks not recorded as explained, so it does not count "
+                        "(rule 4)", "    print      consent expired on 2020-01-01"]  # Anna is a client
 
 
 def test_cli_consent_register_option_after_subcommand_and_client_note(cli_reg):

@@ -128,7 +128,7 @@ def test_sheet_in_finnish(tmp_path):
     assert r.exit_code == 0
     o = outline(report.read_text(encoding="utf-8"))
     assert o.counts == {"blocked": 0, "needs_consent": 0, "error": 0, "allowed": 1}
-    assert "imagegate-tarkistuslista" in "".join(o.text) and "Kasvoja ei löytynyt." in "".join(o.text)
+    assert "imagegate-tarkistusraportti" in "".join(o.text) and "Kasvoja ei löytynyt." in "".join(o.text)
 
 
 def test_unwritable_report_is_an_error(tmp_path):
@@ -195,11 +195,11 @@ def test_previews_never_overwrite_or_write_into_a_fifo(tmp_path):
     out = tmp_path / "previews"
     out.mkdir()
     os.mkfifo(out / "coffee.preview.jpg")
-    (out / "coffee.preview-2.jpg").write_bytes(b"keep")
-    (out / "coffee.preview-3.jpg").symlink_to(tmp_path / "target.jpg")  # dangling: not followed, not taken
+    (out / "coffee.preview (2).jpg").write_bytes(b"keep")
+    (out / "coffee.preview (3).jpg").symlink_to(tmp_path / "target.jpg")  # dangling: not followed, not taken
     r = runner.invoke(app, ["check", str(SAMPLES / "coffee.png"), "--annotate", str(out)])
     assert r.exit_code == 0, r.output
-    assert (out / "coffee.preview-2.jpg").read_bytes() == b"keep"
+    assert (out / "coffee.preview (2).jpg").read_bytes() == b"keep"
     assert stat.S_ISFIFO(os.lstat(out / "coffee.preview.jpg").st_mode)
     assert not (tmp_path / "target.jpg").exists()
-    assert (out / "coffee.preview-4.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+    assert (out / "coffee.preview (4).jpg").read_bytes()[:3] == b"\xff\xd8\xff"

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from imagegate.cli.main import app
 
-from .conftest import shared_data
+from .conftest import json_lines, shared_data
 
 runner = CliRunner()
 
@@ -57,7 +57,7 @@ def suite_results(tmp_path_factory):
     for case in suite["cases"]:
         r = cli("--register", reg, "--lang", "en", "check", "--json", "--on", suite["today"],
                 "--event", case_event(suite, case), "--channel", case["channel"], str(data / case["image"]))
-        out = json.loads(r.stdout)
+        out = json_lines(r.stdout)
         assert len(out) == 1
         results.append((case, out[0], r.exit_code))
     return results

@@ -17,7 +17,7 @@ from imagegate.config import Settings
 from imagegate.register import Register
 from imagegate.serve import CSP, GateThread, Server
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, json_lines
 from .publish_helpers import build_register
 
 with warnings.catch_warnings():
@@ -77,7 +77,7 @@ def test_api_check_returns_what_check_json_prints(served, register_file, tmp_pat
     (tmp_path / name).write_bytes((SAMPLES / name).read_bytes())
     out = CliRunner().invoke(cli, ["--register", str(register_file), "--lang", "en", "check", str(tmp_path / name),
                                    "--json", "--channel", "facebook"])
-    want = json.loads(out.stdout)[0]
+    [want] = json_lines(out.stdout)
     assert got["file"] == name
     assert {**got, "file": None} == {**want, "file": None}
     assert got["decision"] == {"grace_hopper.jpg": "blocked", "astronaut.png": "allowed", "coffee.png": "allowed"}[name]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from imagegate.loader import load_image
 from imagegate.register import Register
 
 from . import view_inputs as vi
-from .conftest import SAMPLES
+from .conftest import SAMPLES, json_lines
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +204,7 @@ def test_cli_reports_the_thumbnail_in_both_languages(tmp_path, gate_parts):
     runner = CliRunner()
     r = runner.invoke(app, ["--register", str(reg), "check", "--json", str(photo)])
     assert r.exit_code == 3, r.output
-    [out] = json.loads(r.stdout)
+    [out] = json_lines(r.stdout)
     assert out["decision"] == "blocked" and out["faces"] == []
     assert [(v["kind"], v["decision"], len(v["faces"])) for v in out["views"]] == [("exif_thumbnail", "blocked", 1)]
     r = runner.invoke(app, ["--register", str(reg), "--lang", "fi", "check", str(photo)])

@@ -30,7 +30,7 @@ from imagegate.cli.main import app
 from imagegate.journal import JOURNAL_DIR, TMP_SUFFIX, Journal
 from imagegate.watch import is_candidate_name
 
-from .conftest import SAMPLES, shared_data
+from .conftest import SAMPLES, json_lines, shared_data
 
 runner = CliRunner()
 FOLDERS = ("allowed", "needs_consent", "blocked", "rejected")
@@ -172,7 +172,7 @@ def photos_in(out: Path) -> dict[str, list[str]]:
 
 
 def report_of(out: Path, rel: str) -> dict:
-    return json.loads((out / f"{rel}.json").read_text(encoding="utf-8"))
+    return json.loads((out / "reports" / f"{rel}.json").read_text(encoding="utf-8"))
 
 
 def audit_entries(out: Path) -> list[dict]:
@@ -251,20 +251,31 @@ def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, reg
     assert where["grace_hopper.jpg"] == "blocked"
     assert "BLOCKED        grace_hopper.jpg -> blocked/grace_hopper (2).jpg" in w.out_lines
     assert "ALLOWED        coffee.png -> allowed/coffee.png" in w.out_lines
-    assert w.out_lines[-1] == "stopped: 1 allowed, 1 need consent, 1 blocked, 4 rejected"
+    assert "               report: reports/allowed/coffee.png.json" in w.out_lines
+    assert "               preview: reports/blocked/grace_hopper (2).jpg.preview.jpg" in w.out_lines
+    # a rejected photo's line says why
+    assert ("ERROR          truncated.jpg -> rejected/truncated.jpg: the file is truncated (incomplete download "
+            "or copy)") in w.out_lines
+    # the verdict folders hold the photos and nothing else (posting tools are pointed at allowed/)
+    assert {f: sorted(p.name for p in (out / f).iterdir()) for f in FOLDERS} == {
+        "allowed": ["coffee.png"], "needs_consent": ["astronaut.png"], "blocked": ["grace_hopper (2).jpg"],
+        "rejected": ["link.png", "notes.txt", "random.jpg", "truncated.jpg"]}
+    assert w.out_lines[-1] == "stopped: 1 allowed, 1 needs consent, 1 blocked, 4 rejected"
 
     blocked = report_of(out, "blocked/grace_hopper (2).jpg")
     assert blocked["decision"] == "blocked" and any(r["rule"] == "6" for r in blocked["reasons"])
-    assert blocked["watch"]["preview"] == "blocked/grace_hopper (2).jpg.preview.jpg"
-    assert Image.open(out / "blocked" / "grace_hopper (2).jpg.preview.jpg").size == (512, 600)
-    assert (out / "needs_consent" / "astronaut.png.preview.jpg").is_file()
-    assert (out / "blocked" / "grace_hopper (2).jpg.preview.jpg").stat().st_mode & 0o777 == 0o600  # a client's face
+    assert blocked["watch"]["preview"] == "reports/blocked/grace_hopper (2).jpg.preview.jpg"
+    assert blocked["watch"]["report"] == "reports/blocked/grace_hopper (2).jpg.json"
+    reports = out / "reports"
+    assert Image.open(reports / "blocked" / "grace_hopper (2).jpg.preview.jpg").width == 512
+    assert (reports / "needs_consent" / "astronaut.png.preview.jpg").is_file()
+    assert (reports / "blocked" / "grace_hopper (2).jpg.preview.jpg").stat().st_mode & 0o777 == 0o600  # a face
     assert report_of(out, "allowed/coffee.png")["reasons"][0]["code"] == "no_faces"
-    assert not (out / "allowed" / "coffee.png.preview.jpg").exists()
+    assert not (reports / "allowed" / "coffee.png.preview.jpg").exists()
     for name in ("notes.txt", "random.jpg", "truncated.jpg"):
         rep = report_of(out, f"rejected/{name}")
         assert rep["decision"] == "error" and rep["error"]["kind"] == "unreadable_image"
-        assert rep["watch"]["preview"] is None and not (out / "rejected" / f"{name}.preview.jpg").exists()
+        assert rep["watch"]["preview"] is None and not (reports / "rejected" / f"{name}.preview.jpg").exists()
     assert "truncated" in report_of(out, "rejected/truncated.jpg")["error"]["message"]
     assert (out / "rejected" / "link.png").is_symlink()
     assert "found a symbolic link" in report_of(out, "rejected/link.png")["error"]["message"]
@@ -615,7 +626,7 @@ def test_redact_writes_one_publishable_copy_per_needs_consent_photo_even_across_
         assert rep["watch"]["redacted"] == f"redacted/astronaut-{k}.redacted.png"
         r = runner.invoke(app, ["--register", str(register), "check", "--json", "--jobs", "1",
                                 str(out / "redacted" / f"astronaut-{k}.redacted.png")])
-        assert r.exit_code == 0 and json.loads(r.stdout)[0]["decision"] == "allowed", r.output
+        assert r.exit_code == 0 and json_lines(r.stdout)[0]["decision"] == "allowed", r.output
     entries = {e["file"]: e for e in audit_entries(out)}
     assert entries["astronaut-0.png"]["redacted"] == "redacted/astronaut-0.redacted.png"
     assert "redacted" not in entries["grace_hopper-0.jpg"] and "redacted" not in entries["coffee-0.png"]
@@ -706,7 +717,7 @@ def test_a_hard_linked_photo_is_sorted_as_a_copy_of_what_was_checked(tmp_path):
     outcome = journal.complete(intent)
     journal.close()
     assert outcome.action == "changed" and (inbox / "y.png").exists()
-    assert sorted(p.name for p in (tmp_path / "out" / "allowed").iterdir()) == ["x.png", "x.png.json"]
+    assert sorted(p.name for p in (tmp_path / "out" / "allowed").iterdir()) == ["x.png"]
 
 
 # -- file names are data ------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import typer
 
 from .common import EXIT_ERROR, JsonOpt, for_terminal, lang_or_fail, pick, printable, reported
 
-app = typer.Typer(help="Inspect the watcher's tamper-evident audit log.", no_args_is_help=True)
+app = typer.Typer(help="Inspect the watcher's tamper-evident audit log.", no_args_is_help=True,
+                  rich_markup_mode=None)  # plain help: flags without a `<bool>` value
 
 TEXTS = {
     "ok": {"en": "{path}: chain intact, {n} entries", "fi": "{path}: ketju eheä, {n} merkintää"},
@@ -21,7 +22,7 @@ TEXTS = {
 @app.command("verify")
 def verify(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="An audit.jsonl written by `imagegate watch`.")],
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="An audit.jsonl written by `imagegate watch`.")],
     json_out: JsonOpt = False,
 ) -> None:
     """Verify the hash chain. Exit 0 when intact, 4 when broken (the first broken line is printed)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -16,16 +15,14 @@ from ..errors import ImagegateError
 from ..metadata import exists_error
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
-from .common import (config_file, EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonOpt, LangOpt,
-                     RegisterOpt, display_path, event_or_fail, for_terminal, lang_or_fail, note_settings, pick,
-                     printable, register_location, reported, say_review_notice, stderr_is_tty)
+from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
+                     RegisterOpt, channel_option, config_file, display_path, event_or_fail, for_terminal, lang_or_fail,
+                     note_settings, pick, printable, register_location, reported, say_review_notice, stderr_is_tty)
 
 COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
           "error": typer.colors.MAGENTA}
 PROMPT = {"en": "Drop photos or folders here and press Enter (q to quit): ",
           "fi": "Pudota kuvia tai kansioita tähän ja paina Enter (q lopettaa): "}
-SUMMARY = {"en": "{n} photo(s): {allowed} allowed, {needs_consent} need consent, {blocked} blocked, {error} errors",
-           "fi": "{n} kuvaa: {allowed} sallittu, {needs_consent} vaatii luvan, {blocked} estetty, {error} virhettä"}
 
 
 def _gate(ctx, register, config, lang, *, need_register: bool):
@@ -79,11 +76,25 @@ def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable
             yield checked
 
 
+def heading_width(lang: str) -> int:
+    """Where the text after a verdict word starts: past the longest verdict word of `lang`."""
+    return max(13, *(len(messages.decision_text(d, lang)) for d in COLOUR)) + 2
+
+
+def print_heading(decision: str, text: str, lang: str) -> None:
+    """`VERDICT        text`, the verdict coloured and padded so the texts line up."""
+    word = messages.decision_text(decision, lang).upper()
+    typer.secho(f"{word:<{heading_width(lang) - 1}}", fg=COLOUR[decision], bold=True, nl=False)
+    typer.echo(f" {text}")
+
+
 def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
-    name = display_path(result.file)
-    word = messages.decision_text(result.decision, lang).upper()
-    typer.secho(f"{word:<14}", fg=COLOUR[result.decision], bold=True, nl=False)
-    typer.echo(f" {name}")
+    print_heading(result.decision, display_path(result.file), lang)
+    print_body(result, lang, details)
+
+
+def print_body(result: Verdict | Failure, lang: str, details: bool) -> None:
+    """A result's reasons (or error) and, with `details`, its faces."""
     if isinstance(result, Failure):
         typer.echo(f"    {for_terminal(messages.error_text(result.error, lang))}")
         return
@@ -91,13 +102,14 @@ def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
         rule = f"[{messages.ui('report_rule', lang)} {r.rule}] " if r.rule else ""
         typer.echo(f"    - {rule}{for_terminal(r.message)}")
     if details:
+        width = max(16, *(len(messages.category_text(c, lang)) for c in messages.CATEGORIES))
         for f in result.faces:
             x, y = f.box[:2]
             h = f.measurement.height_px
             who = f.status.person.name if f.status.person else "-"
             where = messages.ui("details_face", lang, height=f"{h:6.0f}",
                                 publish=f"{f.measurement.publish_height_px:5.0f}", x=f"{x:.0f}", y=f"{y:.0f}")
-            typer.echo(printable(f"      #{f.index + 1:<3} {messages.category_text(f.status.category, lang):<16} "
+            typer.echo(printable(f"      #{f.index + 1:<3} {messages.category_text(f.status.category, lang):<{width}} "
                                  f"{where}  {who}"))
 
 
@@ -106,22 +118,23 @@ def check(
     paths: Annotated[Optional[list[str]], typer.Argument(
         help="Photos and folders (walked recursively). Pasted/dropped paths, quotes and file:// URIs are fine. "
              "With none, an interactive drop prompt opens.", show_default=False)] = None,
-    channel: Annotated[str, typer.Option("--channel", "-c", help="Where the photo will be posted.")] = "facebook",
-    json_out: JsonOpt = False,
+    channel: Annotated[str, channel_option("Where the photos will be posted")] = "facebook",
+    json_out: JsonLinesOpt = False,
+    json_array: JsonArrayOpt = False,
     annotate: Annotated[Optional[Path], typer.Option(
         "--annotate", help="Write a preview per photo (faces boxed and coloured) into this folder.",
-        show_default=False)] = None,
+        show_default=False, metavar="FOLDER")] = None,
     details: Annotated[bool, typer.Option("--details", "-d", help="List every face.")] = False,
     report: Annotated[Optional[Path], typer.Option(
         "--report", help="Write a review sheet (one self-contained HTML file) of all photos checked.",
-        show_default=False)] = None,
+        show_default=False, metavar="FILE")] = None,
     on: Annotated[Optional[str], typer.Option(
-        "--on", help="Check consents as of this date (YYYY-MM-DD), e.g. a scheduled post's date.",
-        show_default=False)] = None,
+        "--on", help="Check consents as of this date, e.g. a scheduled post's date.",
+        show_default=False, metavar="YYYY-MM-DD")] = None,
     jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", min=0, help="Worker processes for many photos (0 = one per CPU core).")] = 0,
+        "--jobs", "-j", min=0, metavar="N", help="Worker processes for many photos (0 = one per CPU core).")] = 0,
     photo_timeout: Annotated[float, typer.Option(
-        "--photo-timeout", min=1, help="Seconds a worker may spend on one photo before it is restarted and the "
+        "--photo-timeout", min=1, metavar="SECONDS", help="Seconds a worker may spend on one photo before it is restarted and the "
         "photo retried; a photo that takes longer twice is reported as an error.")] = PHOTO_TIMEOUT_SECONDS,
     event: EventOpt = None,
     register: RegisterOpt = None,
@@ -139,6 +152,8 @@ def check(
         raise typer.BadParameter(for_terminal(f"expected a folder for the previews, found a file: {annotate}"),
                                  param_hint="--annotate")
     event = event_or_fail(event)
+    if not paths and annotate is not None:
+        _refuse_photos_as_preview_folder(annotate)
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     say_review_notice(lambda: (gate.register, lambda: None), gate.settings.review_months, lang)
     sheet = _sheet(gate, lang) if report is not None else None
@@ -146,16 +161,35 @@ def check(
 
     job = Job(channel=channel, on=day, annotate=annotate, thumbnail=sheet is not None, event=event)
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
+    out = JsonStream(lines=json_out, array=json_array)
     with gate, Batch(settings=gate.settings, register=gate.register_location, lang=lang,
                      jobs=workers, gate=gate, photo_timeout=photo_timeout) as batch:
         if paths:
-            worst = _check_batch(batch, job, paths, json_out, details, lang, sheet)
+            worst = _check_batch(batch, job, paths, out, details, lang, sheet)
         else:
-            worst = _interactive(batch, job, json_out, details, lang, sheet)
+            worst = _interactive(batch, job, out, details, lang, sheet)
+    out.close()
     if sheet is not None:
         with reported():
-            sheet.write(report)
+            written = sheet.write(report)
+        # on stderr beside JSON, which owns stdout
+        typer.echo(messages.ui("report_written", lang, path=display_path(str(written))), err=json_out or json_array)
     raise typer.Exit(EXIT_FOR[worst])
+
+
+def _refuse_photos_as_preview_folder(folder: Path) -> None:
+    """`check --annotate photos` meant "check photos, with previews", but takes `photos` as the preview
+    folder and opens the drop prompt: a folder of photos given as the only folder is refused."""
+    from ..annotate import PREVIEW_NAME
+
+    if not folder.is_dir():
+        return
+    for t in collect([folder]):
+        if t.error is None and not PREVIEW_NAME.search(t.path):
+            raise typer.BadParameter(
+                f"expected a folder for the previews, found a folder of photos ({display_path(t.path)}) and no "
+                f"photo to check; give the photos after the preview folder: "
+                f"imagegate check --annotate PREVIEWS {display_path(str(folder))}", param_hint="--annotate")
 
 
 def _sheet(gate, lang):
@@ -164,13 +198,11 @@ def _sheet(gate, lang):
     return ReviewSheet(lang, version=gate.versions()["imagegate"])
 
 
-def _check_batch(batch, job, paths, json_out, details, lang, sheet=None, json_into: list | None = None) -> str:
-    """Check and print one batch; its worst outcome. With `json_into`, JSON results are added to that
-    list for the caller to print (one JSON document for a whole piped session) instead of printed."""
+def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) -> str:
+    """Check and print one batch; its worst outcome."""
     targets = collect_targets(paths, lang)
     counts = {k: 0 for k in SEVERITY}
     worst = "allowed"
-    results = []
     for checked in run_checks(batch, targets, job, progress=stderr_is_tty() and len(targets) > 3):
         result = checked.result
         if sheet is not None:
@@ -178,28 +210,26 @@ def _check_batch(batch, job, paths, json_out, details, lang, sheet=None, json_in
         counts[result.decision] += 1
         if SEVERITY[result.decision] > SEVERITY[worst]:
             worst = result.decision
-        if json_out:
-            results.append(result.to_dict())
+        if out.on:
+            preview = str(checked.preview) if checked.preview else None
+            out.emit(result.to_dict() | ({"preview": preview} if job.annotate else {}))
         else:
             print_human(result, lang, details)
-    if json_into is not None:
-        json_into.extend(results)
-    elif json_out:
-        typer.echo(printable(json.dumps(results, ensure_ascii=False, indent=2)))
+            if checked.preview is not None:
+                typer.echo("    " + messages.ui("preview_written", lang, path=display_path(str(checked.preview))))
     if not targets:
         # nothing checked is never "all allowed" (exit 0), with or without --json
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
         return "error"
-    if not json_out and len(targets) > 1:
-        typer.echo(SUMMARY[lang].format(n=len(targets), **counts))
+    if not out.on and len(targets) > 1:
+        typer.echo(messages.ui("summary", lang, photos=messages.ui("count_photos", lang, n=len(targets)),
+                               counts=messages.counts_text(counts, lang)))
     return worst
 
 
-def _interactive(batch, job, json_out, details, lang, sheet=None) -> str:
+def _interactive(batch, job, out: JsonStream, details, lang, sheet=None) -> str:
     worst = None
     interactive = sys.stdin.isatty()
-    # piped input with --json: one JSON array for the whole session, not one per line
-    collected: list | None = [] if json_out and not interactive else None
     while True:
         try:
             line = input(PROMPT[lang]) if interactive else sys.stdin.readline()
@@ -214,11 +244,9 @@ def _interactive(batch, job, json_out, details, lang, sheet=None) -> str:
             if interactive:
                 continue
             continue
-        w = _check_batch(batch, job, paths, json_out, details, lang, sheet, json_into=collected)
+        w = _check_batch(batch, job, paths, out, details, lang, sheet)
         if worst is None or SEVERITY[w] > SEVERITY[worst]:
             worst = w
-    if collected is not None:
-        typer.echo(printable(json.dumps(collected, ensure_ascii=False, indent=2)))
     if worst is None:  # quit, or input ended, before any photo was given: nothing was allowed
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
         return "error"
@@ -228,10 +256,11 @@ def _interactive(batch, job, json_out, details, lang, sheet=None) -> str:
 def faces(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="Photos and folders (walked recursively).")],
-    json_out: JsonOpt = False,
-    channel: Annotated[Optional[str], typer.Option(
-        "--channel", "-c", help="Judge identifiability at the size this channel shows photos at "
-                                "(default: publish_long_side).", show_default=False)] = None,
+    json_out: JsonLinesOpt = False,
+    json_array: JsonArrayOpt = False,
+    channel: Annotated[Optional[str], channel_option(
+        "Judge identifiability at the size this channel shows photos at (default: publish_long_side)",
+        default=None)] = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
 ) -> None:
@@ -245,7 +274,7 @@ def faces(
         settings = load_settings(config_file(ctx, config))
         channel = normalise_channel(channel) if channel else None
     targets = collect_targets(paths, lang)
-    out, errors = [], 0
+    out, errors = JsonStream(lines=json_out, array=json_array), 0
     with Gate(settings=settings) as gate:
         for t in targets:
             try:
@@ -254,8 +283,8 @@ def faces(
                 a = gate.analyse(t.path, channel=channel)
             except ImagegateError as exc:
                 errors += 1
-                if json_out:
-                    out.append({"file": t.path, "error": exc.to_dict(), "faces": []})
+                if out.on:
+                    out.emit({"file": t.path, "error": exc.to_dict(), "faces": []})
                 else:
                     # the line already starts with the file: say only what is wrong with it
                     what, hint = messages.error_reason(exc, lang)
@@ -263,10 +292,8 @@ def faces(
                     typer.secho(printable(f"{display_path(t.path)}: {messages.ui('error_line', lang)}: {what}{hint}"),
                                 fg=typer.colors.MAGENTA)
                 continue
-            if json_out:
-                d = a.to_dict()
-                d["file"] = t.path
-                out.append(d)
+            if out.on:
+                out.emit({**a.to_dict(), "file": t.path})
                 continue
             n_id = sum(m.identifiable for m in a.measurements)
             summary = messages.ui("faces_summary", lang, n=len(a.faces), identifiable=n_id)
@@ -278,8 +305,7 @@ def faces(
                 x, y, w, h = f.box
                 typer.echo(f"    {i + 1:>3} {x:6.0f} {y:6.0f} {w:5.0f} {h:5.0f} {m.publish_height_px:10.0f} "
                            f"{f.score:7.2f}  {messages.ui('yes' if m.identifiable else 'no', lang)}")
-    if json_out:
-        typer.echo(printable(json.dumps(out, ensure_ascii=False, indent=2)))
+    out.close()
     if not targets:
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
     raise typer.Exit(EXIT_ERROR if errors or not targets else 0)

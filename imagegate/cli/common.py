@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from contextlib import contextmanager
@@ -28,15 +29,18 @@ EXIT_FOR = {"allowed": EXIT_ALLOWED, "needs_consent": EXIT_NEEDS_CONSENT, "block
 # No envvar= here: Typer would fill the option from IMAGEGATE_REGISTER, and a variable would then beat
 # `imagegate --register X`. The order lives in one place, register.locate_register.
 REGISTER_HELP = "Consent register file (default: IMAGEGATE_REGISTER, else the per-user data file)."
-RegisterOpt = Annotated[Optional[Path], typer.Option("--register", help=REGISTER_HELP, show_default=False)]
+RegisterOpt = Annotated[Optional[Path], typer.Option("--register", help=REGISTER_HELP, show_default=False,
+                                                    metavar="FILE")]
 # No envvar= either, for the same reason: the order lives in config_file() below.
 CONFIG_HELP = "TOML settings file (default: IMAGEGATE_CONFIG_FILE; see `imagegate config show`)."
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help=CONFIG_HELP, show_default=False)]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help=CONFIG_HELP, show_default=False,
+                                                  metavar="FILE")]
 LangOpt = Annotated[Optional[str], typer.Option(
-    "--lang", help="Message language: fi or en (default: from the locale).", show_default=False)]
+    "--lang", help="Message language: fi or en (default: from the locale).", show_default=False,
+    metavar="fi|en")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 EventOpt = Annotated[Optional[str], typer.Option(
-    "--event", help="Whether the photos are from a public event: public (rule 4's crowd exception applies), "
+    "--event", metavar="EVENT", help="Whether the photos are from a public event: public (rule 4's crowd exception applies), "
                     "private (it does not) or unknown (it covers people nobody recognised, not recognised "
                     "clients). Default: the `event` setting, unknown.", show_default=False)]
 
@@ -50,6 +54,42 @@ def event_or_fail(event: str | None) -> str | None:
         return normalise_event(event)
     except ImagegateError as exc:
         raise typer.BadParameter(exc.message, param_hint="--event") from None
+
+
+JsonLinesOpt = Annotated[bool, typer.Option(
+    "--json", help="JSON Lines on stdout: one compact JSON object per photo, written as each photo finishes.")]
+JsonArrayOpt = Annotated[bool, typer.Option(
+    "--json-array", help="One JSON array of all results on stdout, written at the end.")]
+
+
+def channel_option(what: str, default: str | None = "facebook"):
+    """`--channel CHANNEL` for commands that judge for one channel: the help lists the channels."""
+    from ..register import CHANNEL_ALIASES, CHANNELS
+
+    aliases = ", ".join(f"{a} = {c}" for a, c in CHANNEL_ALIASES.items())
+    return typer.Option("--channel", "-c", metavar="CHANNEL", show_default=default is not None,
+                        help=f"{what}: one of {', '.join(CHANNELS)} ({aliases}).")
+
+
+class JsonStream:
+    """Results as JSON on stdout: JSON Lines (one compact object per line, flushed at once, so a
+    reader sees each photo as it finishes), or with `array` one indented array written by `close`."""
+
+    def __init__(self, *, lines: bool, array: bool) -> None:
+        self.on = lines or array
+        self._array: list | None = [] if array else None
+
+    def emit(self, obj: dict) -> None:
+        if self._array is not None:
+            self._array.append(obj)
+        elif self.on:
+            typer.echo(printable(json.dumps(obj, ensure_ascii=False, separators=(",", ":"))))
+            sys.stdout.flush()
+
+    def close(self) -> None:
+        if self._array is not None:
+            typer.echo(printable(json.dumps(self._array, ensure_ascii=False, indent=2)))
+            self._array = None
 
 
 class State:

@@ -18,6 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,  # never show locals (photo pixels, embeddings) in tracebacks
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    # click's plain help: the rich panels show plain flags as `--json <bool>`, as if they took a value
+    rich_markup_mode=None,
 )
 app.command("check")(check_cmd.check)
 app.command("faces")(check_cmd.faces)
@@ -42,9 +44,9 @@ def main(
     ctx: typer.Context,
     register: RegisterOpt = None,
     config: Annotated[Optional[Path], typer.Option(
-        "--config", help=CONFIG_HELP, show_default=False)] = None,
+        "--config", help=CONFIG_HELP, show_default=False, metavar="FILE")] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", help="fi or en (default: locale).",
-                                                show_default=False)] = None,
+                                                show_default=False, metavar="fi|en")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,9 +10,9 @@ import typer
 from .. import messages
 from ..errors import ImagegateError, internal_error
 from ..verdict import Failure
-from .check_cmd import collect_targets, open_gate, print_human
-from .common import (EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonOpt, LangOpt, RegisterOpt, display_path,
-                     event_or_fail)
+from .check_cmd import collect_targets, open_gate, print_body, print_heading, print_human
+from .common import (EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
+                     RegisterOpt, channel_option, display_path, event_or_fail)
 
 
 def _one(gate, path: str, out: Path, *, channel: str, style: str, on, event):
@@ -31,29 +29,34 @@ def _one(gate, path: str, out: Path, *, channel: str, style: str, on, event):
 
 
 def _print(result, saved: Path | None, lang: str, details: bool) -> None:
+    """The copy first (its path and verdict), then plainly that the original is unchanged: a verdict word
+    beside the original's name would read as if the original had been cleared."""
     if isinstance(result, Failure):
         print_human(result, lang, details)
         return
-    # the copy's verdict is what counts; shown under the original's name
-    print_human(dataclasses.replace(result.after, file=result.source), lang, details)
-    typer.echo("    " + messages.ui("redact_hidden", lang, n=len(result.areas),
-                                    before=messages.decision_text(result.before.decision, lang)))
+    source = display_path(result.source)
+    heading = display_path(str(saved)) if saved is not None else messages.ui("redact_no_copy", lang, path=source)
+    print_heading(result.after.decision, heading, lang)
     if saved is not None:
-        typer.echo("    " + messages.ui("redact_saved", lang, path=display_path(str(saved))))
-    else:
+        typer.echo("    " + messages.ui("redact_copy_of", lang, path=source, n=len(result.areas)))
+    print_body(result.after, lang, details)
+    if saved is None:
         typer.echo("    " + messages.ui("redact_not_saved", lang))
+    typer.echo("    " + messages.ui(f"redact_original_{result.before.decision}", lang))
 
 
 def redact(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="Photos and folders (walked recursively).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the redacted copies (created if missing).",
-                                      show_default=False)],
-    channel: Annotated[str, typer.Option("--channel", "-c", help="Where the copy will be posted.")] = "facebook",
-    style: Annotated[str, typer.Option("--style", help="How faces are hidden: blur, pixelate or box.")] = "blur",
+                                      show_default=False, metavar="FOLDER")],
+    channel: Annotated[str, channel_option("Where the copies will be posted")] = "facebook",
+    style: Annotated[str, typer.Option("--style", metavar="blur|pixelate|box",
+                                       help="How faces are hidden.")] = "blur",
     on: Annotated[Optional[str], typer.Option(
-        "--on", help="Check consents as of this date (YYYY-MM-DD).", show_default=False)] = None,
-    json_out: JsonOpt = False,
+        "--on", help="Check consents as of this date.", show_default=False, metavar="YYYY-MM-DD")] = None,
+    json_out: JsonLinesOpt = False,
+    json_array: JsonArrayOpt = False,
     details: Annotated[bool, typer.Option("--details", "-d", help="List every face of each copy.")] = False,
     event: EventOpt = None,
     register: RegisterOpt = None,
@@ -72,7 +75,8 @@ def redact(
     event = event_or_fail(event)
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     targets = collect_targets(paths, lang)
-    worst, rows = "allowed" if targets else "error", []
+    worst = "allowed" if targets else "error"
+    stream = JsonStream(lines=json_out, array=json_array)
     with gate:
         for t in targets:
             if t.error:
@@ -81,12 +85,11 @@ def redact(
                 result, saved = _one(gate, t.path, out, channel=channel, style=style, on=day, event=event)
             if SEVERITY[result.decision] > SEVERITY[worst]:
                 worst = result.decision
-            if json_out:
-                rows.append({**result.to_dict(), "output": str(saved) if saved else None})
+            if stream.on:
+                stream.emit({**result.to_dict(), "output": str(saved) if saved else None})
             else:
                 _print(result, saved, lang, details)
-    if json_out:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-    elif not targets:
+    stream.close()
+    if not targets:
         typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
     raise typer.Exit(EXIT_FOR[worst])

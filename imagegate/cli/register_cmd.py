@@ -14,7 +14,8 @@ from ..register import CHANNELS, ROLES, Register, expand_channels, parse_date, r
 from .common import (config_file, ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, register_location,
                      reported)
 
-app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True)
+app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True,
+                  rich_markup_mode=None)  # plain help: flags without a `<bool>` value
 
 
 
@@ -29,7 +30,7 @@ def _channels(values: list[str] | None) -> list[str] | None:
 
 
 ChannelOpt = Annotated[list[str], typer.Option(
-    "--channel", "-c", callback=_channels,
+    "--channel", "-c", callback=_channels, metavar="CHANNEL",
     help=f"Channel(s): {', '.join(CHANNELS)} or all. Repeat or comma-separate.")]
 
 
@@ -46,13 +47,13 @@ def _open(ctx: typer.Context, register: Path | None, *, create: bool) -> Registe
 
 
 BasisOpt = Annotated[Optional[str], typer.Option(
-    "--basis", help="Why the face template may be held: consent (the person agreed to be enrolled; not consent "
+    "--basis", metavar="consent|other", help="Why the face template may be held: consent (the person agreed to be enrolled; not consent "
                     "to publish) or other (another documented basis).", show_default=False)]
 BasisEvidenceOpt = Annotated[Optional[str], typer.Option(
-    "--evidence", help="Reference to the document recording the basis (e.g. the signed form's id).",
+    "--evidence", metavar="ID", help="Reference to the document recording the basis (e.g. the signed form's id).",
     show_default=False)]
 BasisDateOpt = Annotated[Optional[str], typer.Option(
-    "--basis-date", help="Date of that document, YYYY-MM-DD (default: today).", show_default=False)]
+    "--basis-date", metavar="YYYY-MM-DD", help="Date of that document, YYYY-MM-DD (default: today).", show_default=False)]
 
 
 def _basis_command(name: str) -> str:
@@ -77,10 +78,11 @@ def _basis(basis: str, evidence: str | None, day: str | None) -> dict:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Unique name of the person.")],
-    role: Annotated[str, typer.Option("--role", "-r", help=f"One of: {', '.join(ROLES)}.")],
-    photo: Annotated[list[Path], typer.Option("--photo", "-p", help="Reference photo (one face); repeatable.")],
-    note: Annotated[Optional[str], typer.Option("--note", help="Free-text note.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Unique name of the person.")],
+    role: Annotated[str, typer.Option("--role", "-r", metavar="|".join(ROLES), help="What the person is.")],
+    photo: Annotated[list[Path], typer.Option("--photo", "-p", metavar="FILE",
+                                              help="Reference photo (one face); repeatable.")],
+    note: Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="Free-text note.")] = None,
     basis: BasisOpt = None,
     evidence: BasisEvidenceOpt = None,
     basis_date: BasisDateOpt = None,
@@ -109,9 +111,9 @@ def add(
 @app.command("basis")
 def basis_(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Registered person.")],
-    basis: Annotated[str, typer.Option("--basis", help="consent or other.")],
-    evidence: Annotated[str, typer.Option("--evidence", help="The document recording the basis.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Registered person.")],
+    basis: Annotated[str, typer.Option("--basis", metavar="consent|other", help="consent or other.")],
+    evidence: Annotated[str, typer.Option("--evidence", metavar="ID", help="The document recording the basis.")],
     basis_date: BasisDateOpt = None,
     register: RegisterOpt = None,
 ) -> None:
@@ -158,15 +160,16 @@ def review(
 @app.command("consent")
 def consent(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Registered person.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Registered person.")],
     channel: ChannelOpt,
-    until: Annotated[Optional[str], typer.Option("--until", help="Last valid day, YYYY-MM-DD.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", metavar="YYYY-MM-DD", help="Last valid day.")] = None,
     start: Annotated[Optional[str], typer.Option(
-        "--from", help="The day the consent was given, YYYY-MM-DD (default: today). A check dated earlier "
-                       "is not covered.", show_default=False)] = None,
+        "--from", metavar="YYYY-MM-DD", help="The day the consent was given (default: today). A check dated "
+                                             "earlier is not covered.", show_default=False)] = None,
     risks_explained: Annotated[bool, typer.Option(
         "--risks-explained", help="The risks of publishing were explained (rule 4; required for clients).")] = False,
-    evidence: Annotated[Optional[str], typer.Option("--evidence", help="Reference to the signed form etc.")] = None,
+    evidence: Annotated[Optional[str], typer.Option("--evidence", metavar="TEXT",
+                                                    help="Reference to the signed form etc.")] = None,
     register: RegisterOpt = None,
 ) -> None:
     """Record a consent for one or more channels."""
@@ -200,9 +203,9 @@ def consent(
 @app.command("withdraw")
 def withdraw(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Registered person.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Registered person.")],
     channel: Annotated[Optional[list[str]], typer.Option(
-        "--channel", "-c", callback=_channels, help="Only these channels.")] = None,
+        "--channel", "-c", callback=_channels, metavar="CHANNEL", help="Only these channels.")] = None,
     register: RegisterOpt = None,
 ) -> None:
     """Withdraw consent (all channels by default). The history is kept."""
@@ -215,7 +218,7 @@ def withdraw(
 @app.command("forget")
 def forget(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Registered person.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Registered person.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     register: RegisterOpt = None,
 ) -> None:
@@ -254,30 +257,48 @@ def list_(
     if not rows:
         typer.echo(for_terminal(f"the register {path} is empty"))
         return
-    short = {"valid": "yes", "not_yet": "not-yet", "expired": "expired", "withdrawn": "withdrawn", "none": "-", "other_channel": "-"}
-    # the four main channels, and any other that someone's consent mentions (website, print, ...)
-    shown = tuple(c for c in CHANNELS if c in ("facebook", "twitter", "youtube", "instagram")
-                  or any(r["consent"][c]["state"] not in ("none", "other_channel") for r in rows))
-    typer.echo(f"{'name':<24} {'role':<8} {'photos':>6}  " + " ".join(f"{c:<10}" for c in shown))
-    for r in rows:
-        cells = []
-        for c in shown:
-            st = r["consent"][c]
-            cell = short[st["state"]]
-            if st["state"] == "valid" and r["role"] == "client" and not st["risks_explained"]:
-                cell = "no-risks"
-            cells.append(f"{cell:<10}")
-        typer.echo(f"{r['name']:<24} {r['role']:<8} {r['templates']:>6}  " + " ".join(cells))
+    for i, r in enumerate(rows):
+        if i:
+            typer.echo("")
+        for line in person_block(r):
+            typer.echo(line)
+
+
+def person_block(row: dict) -> list[str]:
+    """One person of `register list`: a line per channel, every channel, with the consent's end date.
+    A table with every channel and its dates would be ~130 columns wide."""
+    photos = f"{row['templates']} reference photo" + ("" if row["templates"] == 1 else "s")
+    lines = [f"{for_terminal(row['name'])} ({row['role']}, {photos})"]
+    for channel in CHANNELS:
+        lines.append(f"    {channel:<10} {_consent_cell(row['consent'][channel], row['role'])}")
+    return lines
+
+
+def _consent_cell(st: dict, role: str) -> str:
+    until = st.get("valid_until")
+    if st["state"] == "valid":
+        text = f"consent until {until}" if until else "consent, no end date"
+        if role == "client" and not st["risks_explained"]:
+            text += "; risks not recorded as explained, so it does not count (rule 4)"
+        return text
+    if st["state"] == "expired":
+        return f"consent expired on {until}"
+    if st["state"] == "withdrawn":
+        return "consent withdrawn"
+    if st["state"] == "not_yet":
+        return f"consent counts only from {st.get('valid_from')}"
+    return "no consent"
 
 
 @app.command("export")
 def export(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Registered person.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="JSON file to write; a readable page is written "
-                                      "beside it with .html. Neither may exist.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Registered person.")],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="JSON file to write; a readable page is "
+                                      "written beside it with .html. Neither may exist.")],
     audit_log: Annotated[Optional[list[Path]], typer.Option(
-        "--audit", help="A watcher's audit.jsonl: include the decisions that named this person. Repeatable.",
+        "--audit", metavar="FILE",
+        help="A watcher's audit.jsonl: include the decisions that named this person. Repeatable.",
         show_default=False)] = None,
     include_templates: Annotated[bool, typer.Option(
         "--include-templates", help="Also write the face templates' numbers (biometric data; off by default).")] = False,
@@ -295,7 +316,7 @@ def export(
 @app.command("backup")
 def backup(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="New file for the copy (never overwritten).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="New file for the copy (never overwritten).")],
     register: RegisterOpt = None,
 ) -> None:
     """Write a consistent copy of the register, safe while other imagegate processes use it.
@@ -311,7 +332,7 @@ def backup(
 @app.command("restore")
 def restore(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A backup made with `imagegate register backup`.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A backup made with `imagegate register backup`.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     register: RegisterOpt = None,
 ) -> None:

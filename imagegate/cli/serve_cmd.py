@@ -14,16 +14,16 @@ from .common import ConfigOpt, LangOpt, RegisterOpt, lang_or_fail, note_settings
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(
-        "--host", help="Address to listen on. Anything but 127.0.0.1/localhost needs the access token printed "
+        "--host", metavar="HOST", help="Address to listen on. Anything but 127.0.0.1/localhost needs the access token printed "
                        "at start.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 8765,
+    port: Annotated[int, typer.Option("--port", metavar="PORT", min=0, max=65535, help="Port (0: any free port).")] = 8765,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
-    channel: Annotated[str, typer.Option("--channel", "-c", help="The page's preselected channel.")] = "facebook",
+    channel: Annotated[str, typer.Option("--channel", "-c", metavar="CHANNEL", help="The page's preselected channel.")] = "facebook",
     event: Annotated[Optional[str], typer.Option(
-        "--event", help="The page's preselected event context: public, private or unknown "
+        "--event", metavar="EVENT", help="The page's preselected event context: public, private or unknown "
                         "(default: the settings', else unknown).", show_default=False)] = None,
     allow_host: Annotated[Optional[list[str]], typer.Option(
-        "--allow-host", help="Another name this server is reached by (a Host header it accepts).",
+        "--allow-host", metavar="HOST", help="Another name this server is reached by (a Host header it accepts).",
         show_default=False)] = None,
     register: RegisterOpt = None,
     config: ConfigOpt = None,

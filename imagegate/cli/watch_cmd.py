@@ -11,9 +11,10 @@ import typer
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
 from ..errors import ImagegateError
-from .common import (config_file, ConfigOpt, EventOpt, LangOpt, RegisterOpt, event_or_fail, for_terminal,
-                     lang_or_fail, note_settings, pick, register_location, reported, say_review_notice)
-from .check_cmd import COLOUR
+from .common import (ConfigOpt, EventOpt, LangOpt, RegisterOpt, channel_option, config_file, event_or_fail,
+                     for_terminal, lang_or_fail, note_settings, pick, register_location, reported,
+                     say_review_notice)
+from .check_cmd import heading_width, print_heading
 
 TEXTS = {
     "start": {
@@ -28,22 +29,22 @@ TEXTS = {
     "source_default": {"en": "per-user default", "fi": "käyttäjän oletus"},
     "recovered": {"en": "recovered after a crash", "fi": "palautettu kaatumisen jälkeen"},
     "rolled_back": {"en": "{name}: changed while imagegate was stopped; it will be checked again",
-                    "fi": "{name}: muuttui imagegaten ollessa pysähdyksissä; se tarkistetaan uudelleen"},
+                    "fi": "{name}: kuva muuttui, kun imagegate oli pysähdyksissä; se tarkistetaan uudelleen"},
     "changed": {"en": "{name}: changed after it was checked; it will be checked again",
-                "fi": "{name}: muuttui tarkistuksen jälkeen; se tarkistetaan uudelleen"},
+                "fi": "{name}: kuva muuttui tarkistuksen jälkeen; se tarkistetaan uudelleen"},
     "recheck": {"en": "{name}: its sorting was cut short by a stop; it will be checked again",
                 "fi": "{name}: lajittelu keskeytyi pysähdykseen; se tarkistetaan uudelleen"},
     "lost": {"en": "{name}: vanished from the inbox before it could be sorted",
              "fi": "{name}: katosi saapuvien kansiosta ennen lajittelua"},
-    "stopped": {"en": "stopped: {allowed} allowed, {needs_consent} need consent, {blocked} blocked, "
-                      "{error} rejected",
-                "fi": "pysähtyi: {allowed} sallittu, {needs_consent} vaatii luvan, {blocked} estetty, "
-                      "{error} hylätty"},
+    "wrote_report": {"en": "report: {path}", "fi": "raportti: {path}"},
+    "wrote_preview": {"en": "preview: {path}", "fi": "esikatselukuva: {path}"},
+    "wrote_redacted": {"en": "publishable copy: {path}", "fi": "julkaistava kopio: {path}"},
+    "stopped": {"en": "stopped: {counts}", "fi": "pysähtyi: {counts}"},
 }
 
 
 def _text(key: str, lang: str, **params) -> str:
-    return TEXTS[key][lang].format(**params)
+    return messages.fill(TEXTS[key][lang], lang, **params)
 
 
 def _printer(lang: str, notice=lambda: None):
@@ -55,10 +56,13 @@ def _printer(lang: str, notice=lambda: None):
             typer.secho(_text(outcome.action, lang, name=for_terminal(outcome.name)), err=True,
                         fg=typer.colors.YELLOW)
             return
-        word = messages.decision_text(outcome.decision, lang).upper()
-        typer.secho(f"{word:<14}", fg=COLOUR[outcome.decision], bold=True, nl=False)
         extra = f" ({_text('recovered', lang)})" if outcome.recovered else ""
-        typer.echo(f" {for_terminal(outcome.name)} -> {for_terminal(outcome.destination)}{extra}")
+        why = f": {outcome.reason}" if outcome.reason and outcome.decision == "error" else ""
+        print_heading(outcome.decision, for_terminal(f"{outcome.name} -> {outcome.destination}{extra}{why}"), lang)
+        for key in ("report", "preview", "redacted"):
+            if getattr(outcome, key):
+                typer.echo(" " * heading_width(lang)
+                           + _text("wrote_" + key, lang, path=for_terminal(getattr(outcome, key))))
 
     return show
 
@@ -87,20 +91,20 @@ def _review_notice(reg, months: int, lang: str):
 def watch(
     ctx: typer.Context,
     inbox: Annotated[Path, typer.Argument(help="Folder where photos are dropped (not walked recursively).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Sorted output: allowed/, needs_consent/, blocked/, "
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Sorted output: allowed/, needs_consent/, blocked/, "
                                       "rejected/, audit.jsonl. Same filesystem as INBOX for atomic moves.")],
-    channel: Annotated[str, typer.Option("--channel", "-c", help="Where the photos will be posted.")] = "facebook",
+    channel: Annotated[str, channel_option("Where the photos will be posted")] = "facebook",
     polling: Annotated[bool, typer.Option("--polling", help="Poll the inbox instead of using native file "
                                           "events (network shares).")] = False,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: one per core).",
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", metavar="N", help="Worker processes (default: one per core).",
                                                 show_default=False)] = None,
-    settle: Annotated[float, typer.Option("--settle", help="Seconds a file's size and time must stay unchanged "
+    settle: Annotated[float, typer.Option("--settle", metavar="SECONDS", help="Seconds a file's size and time must stay unchanged "
                                           "before it is read (still being copied otherwise).")] = 1.0,
-    rescan: Annotated[float, typer.Option("--rescan", help="Seconds between full rescans of the inbox "
+    rescan: Annotated[float, typer.Option("--rescan", metavar="SECONDS", help="Seconds between full rescans of the inbox "
                                           "(a safety net for missed file events).")] = 5.0,
     redact: Annotated[bool, typer.Option("--redact", help="Also write a publishable copy of each needs-consent "
                                          "photo, faces without consent hidden, into OUT/redacted/.")] = False,
-    photo_timeout: Annotated[float, typer.Option("--photo-timeout", help="Seconds one photo may take before its "
+    photo_timeout: Annotated[float, typer.Option("--photo-timeout", metavar="SECONDS", help="Seconds one photo may take before its "
                                                  "workers are restarted and it is retried alone; a photo "
                                                  "that stops twice goes to rejected/.")] = PHOTO_TIMEOUT_SECONDS,
     event: EventOpt = None,
@@ -154,5 +158,5 @@ def watch(
     notice()
     with reported():
         watcher.run()
-    typer.echo(_text("stopped", lang, **watcher.counts))
+    typer.echo(_text("stopped", lang, counts=messages.counts_text(watcher.counts, lang, error_key="count_rejected")))
     raise typer.Exit(0)

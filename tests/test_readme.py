@@ -1,0 +1,50 @@
+"""The README's examples are what the CLI prints: a second reader for the quick start."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from imagegate.cli.main import app
+
+from .conftest import ROOT
+
+runner = CliRunner()
+
+
+def readme_transcript(command: str) -> tuple[str, int | None]:
+    """The output the README shows after `$ imagegate COMMAND`, and the exit code it says follows (`echo $?`)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(rf"^\$ imagegate {re.escape(command)}\n(.*?)(?=^\$ |^```)", text, re.M | re.S)
+    assert m, f"README has no transcript of `imagegate {command}`"
+    code = re.search(rf"\$ imagegate {re.escape(command)}\n.*?\$ echo \$\?\n(\d+)\n", text, re.S)
+    return m.group(1), int(code.group(1)) if code else None
+
+
+def test_quick_start_first_terminal_check_ends_allowed_with_exit_0(monkeypatch):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = text[text.index("## Quick start"):]
+    first = next(b for b in re.findall(r"```bash\n(.*?)\n```", quick, re.S) if "imagegate check" in b)
+    assert first.endswith("imagegate check sample_images/coffee.png")
+    monkeypatch.chdir(ROOT)
+    r = runner.invoke(app, ["check", "sample_images/coffee.png"])
+    assert r.exit_code == 0 and r.stdout.startswith("ALLOWED")
+
+
+def test_quick_start_transcript_and_exit_code_are_what_check_prints(monkeypatch):
+    shown, code = readme_transcript("check sample_images --details")
+    monkeypatch.chdir(ROOT)
+    r = runner.invoke(app, ["check", "sample_images", "--details", "--jobs", "1"])
+    assert r.stdout == shown and r.exit_code == code == 1
+
+
+def test_redact_transcript_leads_with_the_copy(tmp_path, monkeypatch):
+    (tmp_path / "sample_images").symlink_to(ROOT / "sample_images")
+    monkeypatch.chdir(tmp_path)
+    reg = ["--register", str(tmp_path / "reg.sqlite3")]
+    assert runner.invoke(app, [*reg, "register", "add", "Grace Hopper", "--role", "client",
+                               "--photo", "sample_images/grace_hopper.jpg"]).exit_code == 0
+    shown, _ = readme_transcript("redact sample_images/grace_hopper.jpg --out redacted")
+    r = runner.invoke(app, [*reg, "redact", "sample_images/grace_hopper.jpg", "--out", "redacted"])
+    assert r.exit_code == 0 and r.stdout == shown
