@@ -631,7 +631,7 @@ WEB = {
     "download_copy": {"en": "Download publishable copy", "fi": "Lataa julkaistava kopio"},
     "making_copy": {"en": "making the copy…", "fi": "kopiota tehdään…"},
     "copy_failed": {"en": "No copy: {message}", "fi": "Ei kopiota: {message}"},
-    "download_sheet": {"en": "Download review sheet", "fi": "Lataa tarkistuslista"},
+    "download_sheet": {"en": "Download review sheet", "fi": "Lataa tarkistusraportti"},
     "clear": {"en": "Clear the list", "fi": "Tyhjennä lista"},
     "failed": {"en": "The check failed: {message}", "fi": "Tarkistus epäonnistui: {message}"},
     "busy": {"en": "imagegate is busy with many photos; this one was not checked, drop it again shortly",
