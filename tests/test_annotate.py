@@ -53,7 +53,7 @@ def assert_no_label_covers_a_face(verdict, labels, size):
 
 def test_a_recognised_client_in_a_crowd_has_its_own_colour_and_the_only_worded_label(gate):
     photo, _ = sample_crowd()
-    v = gate.check(photo, channel="facebook")
+    v = gate.check(photo, channel="facebook", event="public")
     assert v.decision == "allowed" and v.crowd
     [client] = [f for f in v.faces if kind(f) == "crowd_client"]
     labels = labels_of(v, photo.size)

@@ -179,15 +179,17 @@ def test_a_generated_crowd_covers_a_small_client_but_not_a_prominent_one(gate):
     from .publish_helpers import sample_crowd
 
     photo, tiles = sample_crowd()
-    v = gate.check(photo, channel="facebook")
+    v = gate.check(photo, channel="facebook", event="public")
     centres = [(f.box[0] + f.box[2] / 2, f.box[1] + f.box[3] / 2) for f in v.faces]
     assert sorted(next(i for i, (x, y, w, h) in enumerate(tiles) if x <= cx < x + w and y <= cy < y + h)
                   for cx, cy in centres) == list(range(12))  # one face in each tile
     [client] = [f for f in v.faces if f.status.status == "client"]
     assert client.status.person.name == "Grace Hopper" and client.status.crowd_exempt
     assert v.decision == "allowed" and v.crowd
+    # a client in a crowd is covered only at a stated public event
+    assert gate.check(photo, channel="facebook").decision == "needs_consent"
     prominent, _ = sample_crowd(client_width=260)  # her face now the largest
-    assert gate.check(prominent, channel="facebook").decision == "blocked"
+    assert gate.check(prominent, channel="facebook", event="public").decision == "blocked"
     with Gate(register=Register(":memory:"), detector=gate.detector, embedder=gate.embedder) as empty:
         nobody = empty.check(photo, channel="facebook")
     assert nobody.decision == "needs_consent" and [r.code for r in nobody.reasons][-1] == "crowd_no_register"
