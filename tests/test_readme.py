@@ -22,11 +22,14 @@ def readme_transcript(command: str) -> tuple[str, int | None]:
     return m.group(1), int(code.group(1)) if code else None
 
 
-def test_quick_start_first_terminal_check_ends_allowed_with_exit_0(monkeypatch):
+def test_quick_start_installs_and_checks_the_samples_and_says_what_exit_1_means(monkeypatch):
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     quick = text[text.index("## Quick start"):]
-    first = next(b for b in re.findall(r"```bash\n(.*?)\n```", quick, re.S) if "imagegate check" in b)
-    assert first.endswith("imagegate check sample_images/coffee.png")
+    first = re.findall(r"```bash\n(.*?)\n```", quick, re.S)[0]
+    assert first.startswith("python3 -m venv .venv") and first.endswith("imagegate check sample_images --details")
+    after = quick[quick.index(first) + len(first):][:400]
+    assert "exit code 1, which here means the check worked" in after
+    assert "`imagegate check sample_images/coffee.png` alone ends `ALLOWED` with exit code 0" in " ".join(after.split())
     monkeypatch.chdir(ROOT)
     r = runner.invoke(app, ["check", "sample_images/coffee.png"])
     assert r.exit_code == 0 and r.stdout.startswith("ALLOWED")
