@@ -223,6 +223,11 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
     return PolicyResult(decision=decision, reasons=tuple(reasons), faces=tuple(statuses), crowd=crowd)
 
 
+def _may_be_client(f: FaceFacts) -> bool:
+    m = f.match
+    return m is not None and any(c.role == "client" for c in (*m.candidates, *filter(None, [m.identified])))
+
+
 def _crowd(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: PolicySettings, lang: str, *,
            register_empty: bool, event: str) -> tuple[bool, list[Reason]]:
     """Rule 4's crowd exception: marks the faces it covers in `statuses` (in place); whether it applied, and
@@ -231,7 +236,7 @@ def _crowd(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: Pol
     The crowd is counted from detections sure enough to be faces (a box on a jacket must not make nine
     people ten). Only a face that blends into it is covered: one well above the crowd's typical size
     stands out and is judged on its own, client or not. "Typical" is the upper quartile of all its faces,
-    recognisable or not: the near rows of an audience, whose faces are clear while the far ones are tiny,
+    recognisable or not, leaving out faces that may be clients (their size must not help anyone blend in): the near rows of an audience, whose faces are clear while the far ones are tiny,
     are the crowd, but a speaker in front of it is not. A client is also judged on their own when among
     the largest faces, or among few other recognisable people.
 
@@ -249,11 +254,16 @@ def _crowd(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: Pol
     if len(clients) > settings.crowd_max_client_share * n:
         return False, [Reason("crowd_many_clients", "4", messages.render(
             "crowd_many_clients", lang, clients=len(clients), n=n), (), "info")]
-    quartile = math.ceil(n / 4)
-    typical = counted[quartile - 1]
-    # a client at least as large as this is among the largest faces (the quartile at least: a client
-    # enlarged into the range that sets `typical` is then always judged on their own)
-    top_cut = counted[max(settings.crowd_prominent_top, quartile) - 1]
+    # The crowd's sizes are ranked without the faces that may be clients, so a client's own size never
+    # helps anyone (that client, another client, an unknown face) blend in: enlarging a client never
+    # relaxes a verdict.
+    sizes = sorted((f.publish_height_px for f in faces
+                    if f.score >= settings.crowd_face_score and not _may_be_client(f)), reverse=True)
+    typical = sizes[math.ceil(len(sizes) / 4) - 1] if sizes else 0.0
+    # a client is among the largest faces when fewer than this many of the others are larger (the upper
+    # quartile at least, counting the client: a client as large as the faces that set `typical` is then
+    # always judged on their own)
+    top_rank = max(settings.crowd_prominent_top, math.ceil((len(sizes) + 1) / 4))
     # Rule 4 lets a client through among *many other people*: those one can recognise must be many too,
     # not a small group in front of a distant background crowd.
     others = sum(1 for f, s in zip(faces, statuses)
@@ -264,7 +274,7 @@ def _crowd(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: Pol
             continue
         h = faces[i].publish_height_px
         prominent = h >= settings.crowd_prominent_ratio * typical or (
-            s.status == "client" and (h >= top_cut or few_recognisable))
+            s.status == "client" and (sum(1 for x in sizes if x > h) < top_rank or few_recognisable))
         if not prominent and event == "unknown" and s.status in ("client", "no_consent"):
             statuses[i] = FaceStatus("client_in_crowd" if s.status == "client" else s.status, s.person)
             continue

@@ -719,3 +719,12 @@ def test_consent_strict_is_a_setting():
     photo = [face(120, strict("Sam", "staff", 0.47), {"Sam": cs("valid")})]
     assert decide(photo, channel=CH).decision == "needs_consent"
     assert decide(photo, PolicySettings(consent_strict=0.49), channel=CH).decision == "allowed"
+
+
+def test_a_clients_own_size_never_helps_another_face_blend_into_the_crowd():
+    # Found by the property above: a tiny client face enlarged from 10 to 20 px raised the crowd's typical
+    # size, so the one recognisable unknown (30 px) stopped standing out and the photo became allowed.
+    for client_h in (10.0, 20.0):
+        faces = [face(10.0) for _ in range(7)] + [face(16.0), face(30.0), face(client_h, loose("C1", "client"))]
+        r = decide(faces, channel=CH, event="public")
+        assert r.decision == "needs_consent" and r.faces[8].prominent, client_h

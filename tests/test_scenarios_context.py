@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 
 import cv2
 import numpy as np
@@ -18,7 +17,7 @@ from imagegate.cli.main import app
 from imagegate.gate import Gate
 from imagegate.register import Register
 
-from .conftest import shared_data
+from .conftest import json_lines, shared_data
 from .publish_helpers import build_register
 
 runner = CliRunner()
@@ -131,11 +130,11 @@ def test_cli_event_option_json_field_and_review_sheet(reg_path, tmp_path):
     args = ["--register", str(reg_path), "--lang", "en", "check", "--json", "--on", "2026-12-01", photo]
     r = runner.invoke(app, args + ["--event", "public", "--report", str(sheet)])
     assert r.exit_code == 0, r.output
-    [row] = json.loads(r.stdout)
+    [row] = json_lines(r.stdout)
     assert (row["decision"], row["event"]) == ("allowed", "public")
     assert "Event: public (crowd exception applies)" in sheet.read_text(encoding="utf-8")
     r = runner.invoke(app, args)
-    assert r.exit_code == 1 and json.loads(r.stdout)[0]["event"] == "unknown"
+    assert r.exit_code == 1 and json_lines(r.stdout)[0]["event"] == "unknown"
     r = runner.invoke(app, args + ["--event", "festival"])
     assert r.exit_code == 2 and "festival" in r.output and "--event" in r.output
 
@@ -187,11 +186,11 @@ def test_a_check_dated_before_the_consent_was_given_is_not_covered(reg_path):
     base = ["--register", str(reg_path), "--lang", "en", "check", "--json", photo]
     r = runner.invoke(app, base + ["--on", "2026-10-31"])
     assert r.exit_code == 1, r.output
-    [row] = json.loads(r.stdout)
+    [row] = json_lines(r.stdout)
     assert row["decision"] == "needs_consent"
     assert "consent counts only from 2026-11-01" in row["reasons"][0]["message"]
     r = runner.invoke(app, base + ["--on", "2026-11-01"])
-    assert r.exit_code == 0 and json.loads(r.stdout)[0]["decision"] == "allowed"
+    assert r.exit_code == 0 and json_lines(r.stdout)[0]["decision"] == "allowed"
 
 
 def test_the_watcher_takes_the_event_of_its_inbox(tmp_path):

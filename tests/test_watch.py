@@ -907,7 +907,7 @@ def test_a_name_that_is_not_utf8_is_sorted_journaled_and_audited_losslessly_even
     assert first["file"] == "caf\\udce9 \\udcff\n.jpg" and base64.b64decode(first["file_b64"]) == raw
     assert os.fsencode(name_of(first, "destination")) == b"blocked/" + raw
     assert sha(out / "blocked" / name) == want == first["sha256"]
-    report = json.loads((out / "blocked" / f"{name}.json").read_bytes())
+    report = json.loads((out / "reports" / "blocked" / f"{name}.json").read_bytes())
     assert os.fsencode(name_of(report["watch"], "source_name")) == raw
     assert sha(out / "allowed" / "after.png") == after
     assert_no_leftovers(out)
