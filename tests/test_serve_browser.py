@@ -207,7 +207,7 @@ def test_check_page_register_page_and_finnish_in_chromium(server, browser, tmp_p
     wait_for(d, lambda d: count(d, "allowed") == 1, "the astronaut's verdict")
     card = d.find_element("css selector", "#group-allowed article")
     assert card.find_element("css selector", ".badge").text == "SALLITTU"
-    assert "[sääntö 4] Kasvot #1: henkilöllä Eileen Collins (staff) on lupa kanavalle facebook." in card.text
+    assert "[sääntö 4] Kasvot #1: Eileen Collins (työntekijä) on antanut suostumuksen kanavalle facebook." in card.text
 
     # forget needs the name typed again
     d.find_element("link text", "Luparekisteri").click()
