@@ -11,7 +11,7 @@ from imagegate.cli.watch_cmd import TEXTS as WATCH_TEXTS
 
 TABLES = {"TEXTS": messages.TEXTS, "UI": messages.UI, "STATES": messages.STATES, "RULES": messages.RULES,
           "DECISIONS": messages.DECISIONS, "CATEGORIES": messages.CATEGORIES, "ROLES": messages.ROLES,
-          "watch TEXTS": WATCH_TEXTS}
+          "watch TEXTS": WATCH_TEXTS, "WEB": messages.WEB, "EVENTS": messages.EVENTS}
 
 
 def forms(template) -> list[str]:

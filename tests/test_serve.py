@@ -332,8 +332,8 @@ def test_language_follows_the_browser_and_the_switch(served):
     en = client.get("/", headers={"accept-language": "de-DE,en;q=0.5,fi;q=0.3"})
     assert 'lang="en"' in en.text and "Drop photos or folders here" in en.text
     switched = client.get("/register?lang=fi", headers={"accept-language": "en"})
-    assert "Luparekisteri" in switched.text and "imagegate_lang=fi" in switched.headers["set-cookie"]
-    assert "Luparekisteri" in client.get("/register", headers={"accept-language": "en"}).text  # the switch is kept
+    assert "Suostumusrekisteri" in switched.text and "imagegate_lang=fi" in switched.headers["set-cookie"]
+    assert "Suostumusrekisteri" in client.get("/register", headers={"accept-language": "en"}).text  # the switch is kept
     client.cookies.clear()
 
 

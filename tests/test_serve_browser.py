@@ -178,9 +178,9 @@ def test_check_page_register_page_and_finnish_in_chromium(server, browser, tmp_p
     assert d.find_element("id", "lang-switch").text == "In English"
 
     # enrol a person from the register page
-    d.find_element("link text", "Luparekisteri").click()
+    d.find_element("link text", "Suostumusrekisteri").click()
     wait_for(d, lambda d: d.find_elements("id", "enrol"), "the register page")
-    assert d.find_element("tag name", "h1").text == "imagegate: luparekisteri"
+    assert d.find_element("tag name", "h1").text == "imagegate: suostumusrekisteri"
     assert "Grace Hopper" in d.find_element("id", "people").text
     d.find_element("id", "enrol-name").send_keys("Eileen Collins")
     d.find_element("css selector", "#enrol-role option[value=staff]").click()
@@ -190,7 +190,7 @@ def test_check_page_register_page_and_finnish_in_chromium(server, browser, tmp_p
     d.find_element("css selector", "#enrol button[type=submit]").click()
     wait_for(d, lambda d: d.find_element("id", "message").is_displayed(), "the enrolment's message")
     assert d.find_element("id", "message").text == \
-        "Eileen Collins (työntekijä) lisätty 1 kuvasta; lupaa ei ole vielä kirjattu."
+        "Eileen Collins (työntekijä) lisätty 1 kuvasta; suostumusta ei ole vielä kirjattu."
     rows = texts(d, "#people tbody tr")
     assert any(r.startswith("Eileen Collins työntekijä 1") for r in rows), rows
 
@@ -198,8 +198,8 @@ def test_check_page_register_page_and_finnish_in_chromium(server, browser, tmp_p
     d.find_element("css selector", "#consent-name option[value='Eileen Collins']").click()
     d.find_element("id", "consent-facebook").click()
     d.find_element("css selector", "#consent button[type=submit]").click()
-    wait_for(d, lambda d: "Lupa kirjattu" in d.find_element("id", "message").text, "the consent's message")
-    assert d.find_element("id", "message").text == "Lupa kirjattu: Eileen Collins: facebook."
+    wait_for(d, lambda d: "Suostumus kirjattu" in d.find_element("id", "message").text, "the consent's message")
+    assert d.find_element("id", "message").text == "Suostumus kirjattu: Eileen Collins: facebook."
 
     d.find_element("link text", "Tarkista kuvat").click()
     wait_for(d, lambda d: d.find_elements("id", "files"), "the check page")
@@ -210,7 +210,7 @@ def test_check_page_register_page_and_finnish_in_chromium(server, browser, tmp_p
     assert "[sääntö 4] Kasvot #1: Eileen Collins (työntekijä) on antanut suostumuksen kanavalle facebook." in card.text
 
     # forget needs the name typed again
-    d.find_element("link text", "Luparekisteri").click()
+    d.find_element("link text", "Suostumusrekisteri").click()
     wait_for(d, lambda d: d.find_elements("id", "forget"), "the register page")
     d.find_element("css selector", "#forget-name option[value='Eileen Collins']").click()
     d.find_element("id", "forget-confirm").send_keys("Eileen")
