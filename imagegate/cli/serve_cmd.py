@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import webbrowser
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .common import ConfigOpt, LangOpt, RegisterOpt, lang_or_fail, note_settings, pick, reported
+from .common import (ConfigOpt, LangOpt, RegisterOpt, config_file, event_or_fail, lang_or_fail, note_settings, pick,
+                     register_location, reported)
 
 
 def serve(
@@ -37,22 +37,22 @@ def serve(
     from ..config import load_settings
     from ..errors import ImagegateError
     from ..register import normalise_channel
-    from ..serve import EVENTS, GateThread, Server, needs_token, new_access_token
+    from ..serve import GateThread, Server, needs_token, new_access_token
 
     lang = lang_or_fail(pick(lang, ctx, "lang"))
     try:
         channel = normalise_channel(channel)
     except ImagegateError as exc:
         raise typer.BadParameter(exc.message, param_hint="--channel") from None
-    if event is not None and event not in EVENTS:
-        raise typer.BadParameter(f"unknown event {event!r}; expected one of: {', '.join(EVENTS)}",
-                                 param_hint="--event")
-    reg = pick(register, ctx, "register")
-    config = pick(config, ctx, "config")
+    event = event_or_fail(event)
+    # the one resolution every command uses (register.locate_register, cli.common.config_file)
+    location = register_location(ctx, register)
+    reg = location.path if location.named else None
+    config = config_file(ctx, config)
     with reported():
         settings = load_settings(config)
         note_settings(settings, config)
-        if reg is not None and not Path(reg).exists():
+        if reg is not None and not reg.exists():
             raise ImagegateError(f"register {reg} does not exist",
                                  hint="enrol people with `imagegate register add`, or omit --register")
     # bind first: a busy port is said at once, before the models load, and --port 0 learns its port
