@@ -38,3 +38,12 @@ def test_two_different_config_files_is_a_usage_error(tmp_path):
     r = runner.invoke(app, ["--config", str(named), "config", "show", "--config", str(env)])
     assert r.exit_code == 2
     assert "two settings files named" in r.output
+
+
+def test_serve_refuses_two_different_files_before_it_starts(tmp_path):
+    named, env = _files(tmp_path)
+    r = runner.invoke(app, ["--config", str(named), "serve", "--config", str(env), "--port", "0"])
+    assert r.exit_code == 2 and "two settings files named" in r.output
+    r = runner.invoke(app, ["--register", str(tmp_path / "a.sqlite3"), "serve", "--register",
+                            str(tmp_path / "b.sqlite3"), "--port", "0"])
+    assert r.exit_code == 2 and "two registers named" in r.output
