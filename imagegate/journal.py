@@ -39,13 +39,15 @@ from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 
 from . import audit
+from .codes import Decision
 from .errors import ImagegateError
 from .filenames import for_terminal, stored_name
 from .loader import sha256_file
 
 log = logging.getLogger(__name__)
 
-FOLDERS = {"allowed": "allowed", "needs_consent": "needs_consent", "blocked": "blocked", "error": "rejected"}
+FOLDERS = {Decision.ALLOWED: "allowed", Decision.NEEDS_CONSENT: "needs_consent", Decision.BLOCKED: "blocked",
+           Decision.ERROR: "rejected"}
 JOURNAL_DIR = ".imagegate-journal"
 STAGING_DIR = "staging"
 TMP_SUFFIX = ".imagegate-tmp"

@@ -9,51 +9,14 @@ both within `strict`, is ambiguous and never counts as identified.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .register import Gallery
+from .results import NO_MATCH, Candidate, Match
 
-
-@dataclass(frozen=True)
-class Candidate:
-    name: str
-    role: str
-    distance: float
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "role": self.role, "distance": round(self.distance, 4)}
-
-
-@dataclass(frozen=True)
-class Match:
-    """Who a face may be. `identified` is the strict, unambiguous match, if any."""
-
-    nearest: Candidate | None
-    candidates: tuple[Candidate, ...]  # every person within the loose threshold, nearest first
-    identified: Candidate | None
-    ambiguous: bool
-
-    @property
-    def level(self) -> str:
-        if self.identified:
-            return "strict"
-        if self.candidates:
-            return "loose"
-        return "none"
-
-    def to_dict(self) -> dict:
-        return {
-            "level": self.level,
-            "nearest": self.nearest.to_dict() if self.nearest else None,
-            "candidates": [c.to_dict() for c in self.candidates],
-            "identified": self.identified.to_dict() if self.identified else None,
-            "ambiguous": self.ambiguous,
-        }
-
-
-NO_MATCH = Match(nearest=None, candidates=(), identified=None, ambiguous=False)
+if TYPE_CHECKING:  # the register's types only: matching needs no database
+    from .register import Gallery
 
 
 def match_faces(embeddings: np.ndarray, gallery: Gallery, *, strict: float, loose: float) -> list[Match]:

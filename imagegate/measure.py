@@ -8,25 +8,7 @@ person can recognise them (DESIGN.md §2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .detect import Face
-
-
-@dataclass(frozen=True)
-class Measurement:
-    height_px: float          # the face's own height (Face.height) in the photo's (orientation-corrected) pixels
-    publish_height_px: float  # the same face after scaling the photo to the publish size
-    identifiable: bool        # publish_height_px >= identifiable_px
-    matchable: bool           # large enough in the original for a reliable embedding
-
-    def to_dict(self) -> dict:
-        return {
-            "height_px": round(self.height_px, 1),
-            "publish_height_px": round(self.publish_height_px, 1),
-            "identifiable": self.identifiable,
-            "matchable": self.matchable,
-        }
+from .results import Face, Measurement
 
 
 def publish_scale(width: int, height: int, publish_long_side: int | None) -> float:

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import messages
+from .codes import ReasonCode, Rule, Severity
 from .errors import ImagegateError
-from .policy import Reason
+from .results import Reason
 
 GPS_IFD = 0x8825
 # GPSLatitudeRef, GPSLatitude, GPSLongitudeRef, GPSLongitude: a position, not just a version tag
@@ -105,16 +105,16 @@ def _metadata_blobs(pil: Image.Image) -> list[bytes]:
     return blobs
 
 
-def reasons(summary: MetadataSummary | None, lang: str) -> tuple[Reason, ...]:
+def reasons(summary: MetadataSummary | None) -> tuple[Reason, ...]:
     """Warning reasons for check: the file itself reveals a place or people. Never changes a decision."""
     if summary is None:
         return ()
     out = []
     if summary.gps:
-        out.append(Reason("metadata_gps", "4", messages.render("metadata_gps", lang), (), "warning"))
+        out.append(Reason(ReasonCode.METADATA_GPS, Rule.CONSENT_OR_CROWD, Severity.WARNING))
     if summary.people:
-        out.append(Reason("metadata_people", "4", messages.render(
-            "metadata_people", lang, tags=", ".join(summary.people)), (), "warning"))
+        out.append(Reason(ReasonCode.METADATA_PEOPLE, Rule.CONSENT_OR_CROWD, Severity.WARNING,
+                          params={"tags": tuple(summary.people)}))
     return tuple(out)
 
 

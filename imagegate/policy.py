@@ -28,7 +28,7 @@ not; a client also when among the `crowd_prominent_top` largest faces or among
 few other recognisable people. Whom it covers depends on the event (EVENTS):
 public, everyone who blends in; unknown, only people nobody recognised (a
 recognised client in it is client_in_crowd: needs consent); private, nobody.
-See `_crowd`.
+See `_crowd_exception`; each rule is a function named for it.
 """
 
 from __future__ import annotations
@@ -37,18 +37,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from . import messages
+from .codes import NEEDS_CONSENT, SHOWABLE, Decision, Event, FaceStatusCode as S, ReasonCode, Role, Rule, Severity
 from .errors import ConfigError
-from .match import Candidate, Match
-from .register import ConsentStatus
+from .results import Candidate, ConsentStatus, FaceStatus, Match, PolicyResult, Reason
 
-DECISIONS = ("allowed", "needs_consent", "blocked")
-#: client_in_crowd: a recognised client in a crowd at an event not stated as public (needs consent)
-NEEDS_CONSENT = frozenset({"no_consent", "uncertain", "confirm", "unknown", "unmatchable", "client_in_crowd"})
 #: Whether the photo is from a public event is known only to the person posting (rule 4's exception is
 #: for public events): public = the crowd exception; unknown = it covers people nobody recognised, not
 #: recognised clients; private = none.
-EVENTS = ("public", "private", "unknown")
+EVENTS = tuple(e.value for e in Event)
+DECISIONS = tuple(Decision)[:3]
 
 
 def normalise_event(event) -> str:
@@ -58,7 +55,7 @@ def normalise_event(event) -> str:
         raise ConfigError(f"unknown event {event!r}; expected one of: {', '.join(EVENTS)}",
                           hint="public for a public event (a seminar, a forum), private otherwise; unknown when "
                                "not known")
-    return text
+    return Event(text)
 
 
 @dataclass(frozen=True)
@@ -99,268 +96,236 @@ class FaceFacts:
     score: float = 1.0
 
 
-@dataclass(frozen=True)
-class Reason:
-    code: str
-    rule: str | None
-    message: str
-    faces: tuple[int, ...] = ()
-    severity: str = "info"  # block | consent | info
-
-    def to_dict(self) -> dict:
-        return {"code": self.code, "rule": self.rule, "severity": self.severity,
-                "faces": [i + 1 for i in self.faces], "message": self.message}
-
-
-@dataclass(frozen=True)
-class FaceStatus:
-    # client | client_in_crowd | client_consented | consented | no_consent | confirm | uncertain | unknown |
-    # unmatchable | not_identifiable
-    status: str
-    person: Candidate | None = None
-    crowd_exempt: bool = False
-    prominent: bool = False
-
-    @property
-    def category(self) -> str:
-        """What the face means on a preview: client, needs_consent, consented, not_identifiable, crowd."""
-        if self.crowd_exempt:
-            return "crowd"
-        if self.status in ("client", "client_in_crowd"):
-            return "client"
-        if self.status in NEEDS_CONSENT:
-            return "needs_consent"
-        if self.status in ("consented", "client_consented"):
-            return "consented"
-        return "not_identifiable"
-
-    def to_dict(self) -> dict:
-        return {"status": self.status, "category": self.category, "crowd_exempt": self.crowd_exempt,
-                "prominent": self.prominent, "person": self.person.to_dict() if self.person else None}
-
-
-@dataclass(frozen=True)
-class PolicyResult:
-    decision: str
-    reasons: tuple[Reason, ...]
-    faces: tuple[FaceStatus, ...]
-    crowd: bool = False
-
-
 def consent_covers(person: Candidate, consents: Mapping[str, ConsentStatus]) -> bool:
     """Whether `person` may be shown: a valid consent for the channel, for a client with the risks
     explained (rule 4)."""
     st = consents.get(person.name)
-    return st is not None and st.valid and (st.risks_explained or person.role != "client")
+    return st is not None and st.valid and (st.risks_explained or person.role != Role.CLIENT)
 
 
 def _classify(f: FaceFacts, consent_strict: float) -> FaceStatus:
+    """One face on its own (the table at the top), before any crowd is considered."""
     if not f.identifiable:
-        return FaceStatus("not_identifiable")
+        return FaceStatus(S.NOT_IDENTIFIABLE)
     if not f.matchable or f.match is None:
-        return FaceStatus("unmatchable")
+        return FaceStatus(S.UNMATCHABLE)
     m = f.match
     covered = [consent_covers(c, f.consents) for c in m.candidates]
     # Within the loose threshold of a client who may not be shown: treated as that client (rule 6).
     for c, ok in zip(m.candidates, covered):
-        if c.role == "client" and not ok:
-            return FaceStatus("client", c)
+        if c.role == Role.CLIENT and not ok:
+            return FaceStatus(S.CLIENT, c)
     who = m.identified
     if who is not None:
         if not consent_covers(who, f.consents):
-            return FaceStatus("no_consent", who)
+            return FaceStatus(S.NO_CONSENT, who)
         # Another person within the loose threshold (a sibling, a look-alike) may be who this is:
         # the consent counts only if theirs would too.
         if not all(covered):
-            return FaceStatus("uncertain", who)
+            return FaceStatus(S.UNCERTAIN, who)
         if who.distance >= consent_strict:
             # close, but not as close as degraded look-alikes never came: ask, do not allow
-            return FaceStatus("confirm", who)
-        return FaceStatus("client_consented" if who.role == "client" else "consented", who)
+            return FaceStatus(S.CONFIRM, who)
+        return FaceStatus(S.CLIENT_CONSENTED if who.role == Role.CLIENT else S.CONSENTED, who)
     if m.candidates:
         if all(covered):
             # only people who may be shown are near: ask which one it is rather than guess (or block)
-            return FaceStatus("confirm", m.candidates[0])
-        return FaceStatus("uncertain", next(c for c, ok in zip(m.candidates, covered) if not ok))
+            return FaceStatus(S.CONFIRM, m.candidates[0])
+        return FaceStatus(S.UNCERTAIN, next(c for c, ok in zip(m.candidates, covered) if not ok))
     if m.ambiguous:
-        return FaceStatus("uncertain", m.nearest)
-    return FaceStatus("unknown")
+        return FaceStatus(S.UNCERTAIN, m.nearest)
+    return FaceStatus(S.UNKNOWN)
 
 
 def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings(), *,
-           channel: str, lang: str = "en", frames: int = 1, register_empty: bool = False,
-           event: str = "unknown") -> PolicyResult:
-    """The verdict for one photo's faces. `register_empty`: nobody is enrolled (no register found, or
-    an empty one), so a client would pass as an unknown face: the crowd exception is then off.
-    `event`: public / private / unknown (EVENTS)."""
+           channel: str, frames: int = 1, register_empty: bool = False, event: str = "unknown") -> PolicyResult:
+    """The verdict for one photo's faces, in codes (imagegate.wording words them). `register_empty`: nobody
+    is enrolled (no register found, or an empty one), so a client would pass as an unknown face: the crowd
+    exception is then off. `event`: public / private / unknown (EVENTS)."""
     event = normalise_event(event)
     statuses = [_classify(f, settings.consent_strict) for f in faces]
-    crowd, crowd_reasons = _crowd(faces, statuses, settings, lang, register_empty=register_empty, event=event)
-    n = len(faces)
-    heights = [f.publish_height_px for f in faces if f.identifiable]
-
-    reasons = _face_reasons(faces, statuses, channel, lang)
-    decision = "allowed"
-    if any(s.status == "client" and not s.crowd_exempt for s in statuses):
-        decision = "blocked"
-    elif any(s.status in NEEDS_CONSENT and not s.crowd_exempt for s in statuses):
-        decision = "needs_consent"
+    crowd, crowd_reasons = _crowd_exception(faces, statuses, settings, register_empty=register_empty, event=event)
+    reasons = _face_reasons(faces, statuses, channel)
+    decision = _rule6_and_rule4(statuses)
     if frames > 1:
-        reasons.append(Reason("frames_unchecked", None, messages.render("frames_unchecked", lang, frames=frames),
-                              (), "consent"))
-        if decision == "allowed":
-            decision = "needs_consent"
-    if decision == "allowed" and not crowd:
-        if n == 0:
-            reasons.append(Reason("no_faces", None, messages.render("no_faces", lang)))
-        elif not heights:
-            reasons.append(Reason("not_identifiable", None, messages.render(
-                "not_identifiable", lang, n=n, px=f"{settings.identifiable_px:g}")))
-        elif all(s.status in ("consented", "client_consented", "not_identifiable") for s in statuses):
-            reasons.append(Reason("all_consented", "4", messages.render("all_consented", lang, channel=channel)))
-    order = {"block": 0, "consent": 1, "info": 2}
+        decision = _unchecked_frames(decision)
+        reasons.append(Reason(ReasonCode.FRAMES_UNCHECKED, None, Severity.CONSENT, params={"frames": frames}))
+    if decision == Decision.ALLOWED and not crowd:
+        reasons += _why_allowed(faces, statuses, settings, channel)
+    order = {Severity.BLOCK: 0, Severity.CONSENT: 1, Severity.INFO: 2}
     reasons = sorted(reasons, key=lambda r: order[r.severity]) + crowd_reasons
     return PolicyResult(decision=decision, reasons=tuple(reasons), faces=tuple(statuses), crowd=crowd)
 
 
+def _rule6_and_rule4(statuses: Sequence[FaceStatus]) -> Decision:
+    """Rule 6: a client the crowd does not cover blocks. Rule 4: anyone else who needs consent and is not
+    covered by the crowd makes the photo need consent."""
+    if any(s.status == S.CLIENT and not s.crowd_exempt for s in statuses):
+        return Decision.BLOCKED
+    if any(s.status in NEEDS_CONSENT and not s.crowd_exempt for s in statuses):
+        return Decision.NEEDS_CONSENT
+    return Decision.ALLOWED
+
+
+def _unchecked_frames(decision: Decision) -> Decision:
+    """Fail closed: GIF frames and TIFF pages beyond the first were not looked at, so at best needs consent."""
+    return Decision.NEEDS_CONSENT if decision == Decision.ALLOWED else decision
+
+
+def _why_allowed(faces: Sequence[FaceFacts], statuses: Sequence[FaceStatus], settings: PolicySettings,
+                 channel: str) -> list[Reason]:
+    """Why an allowed photo (not a crowd's) is allowed: no faces, none identifiable, or everyone consented."""
+    if not faces:
+        return [Reason(ReasonCode.NO_FACES)]
+    if not any(f.identifiable for f in faces):
+        return [Reason(ReasonCode.NOT_IDENTIFIABLE, params={"n": len(faces), "px": settings.identifiable_px})]
+    if all(s.status in SHOWABLE for s in statuses):
+        return [Reason(ReasonCode.ALL_CONSENTED, Rule.CONSENT_OR_CROWD, params={"channel": channel})]
+    return []
+
+
+# -- rule 4's crowd exception ------------------------------------------------------------------------------
+
+
 def _may_be_client(f: FaceFacts) -> bool:
     m = f.match
-    return m is not None and any(c.role == "client" for c in (*m.candidates, *filter(None, [m.identified])))
+    return m is not None and any(c.role == Role.CLIENT for c in (*m.candidates, *filter(None, [m.identified])))
 
 
-def _crowd(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: PolicySettings, lang: str, *,
-           register_empty: bool, event: str) -> tuple[bool, list[Reason]]:
-    """Rule 4's crowd exception: marks the faces it covers in `statuses` (in place); whether it applied, and
-    the reasons saying why (not).
+def _crowd_exception(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: PolicySettings, *,
+                     register_empty: bool, event: str) -> tuple[bool, list[Reason]]:
+    """Rule 4: pictures of public events may be shared when the client is among many other people.
 
-    The crowd is counted from detections sure enough to be faces (a box on a jacket must not make nine
-    people ten). Only a face that blends into it is covered: one well above the crowd's typical size
-    stands out and is judged on its own, client or not. "Typical" is the upper quartile of all its faces,
-    recognisable or not, leaving out faces that may be clients (their size must not help anyone blend in): the near rows of an audience, whose faces are clear while the far ones are tiny,
-    are the crowd, but a speaker in front of it is not. A client is also judged on their own when among
-    the largest faces, or among few other recognisable people.
-
-    At an event not stated as public (`unknown`) it covers people nobody recognised only: a recognised
-    client in it is client_in_crowd (needs consent), a recognised person without consent needs it."""
-    counted = sorted((f.publish_height_px for f in faces if f.score >= settings.crowd_face_score), reverse=True)
-    n = len(counted)
-    if n < settings.crowd_min_faces or not any(f.identifiable for f in faces):
-        return False, []
-    if event == "private":
-        return False, [Reason("crowd_private", "4", messages.render("crowd_private", lang), (), "info")]
-    if register_empty:
-        return False, [Reason("crowd_no_register", "4", messages.render("crowd_no_register", lang), (), "info")]
-    clients = [i for i, s in enumerate(statuses) if s.status == "client"]
-    if len(clients) > settings.crowd_max_client_share * n:
-        return False, [Reason("crowd_many_clients", "4", messages.render(
-            "crowd_many_clients", lang, clients=len(clients), n=n), (), "info")]
-    # The crowd's sizes are ranked without the faces that may be clients, so a client's own size never
-    # helps anyone (that client, another client, an unknown face) blend in: enlarging a client never
-    # relaxes a verdict.
-    sizes = sorted((f.publish_height_px for f in faces
-                    if f.score >= settings.crowd_face_score and not _may_be_client(f)), reverse=True)
+    Marks the faces it covers in `statuses` (in place); returns whether a crowd was found and the reasons
+    saying what it covered or why it did not apply. Who it covers depends on the event: public, everyone
+    who blends in; unknown, only people nobody recognised (a recognised client is client_in_crowd, a
+    recognised person without consent needs it); private, nobody."""
+    n, refusal = _crowd_applies(faces, statuses, settings, register_empty=register_empty, event=event)
+    if n == 0:
+        return False, refusal
+    sizes = _crowd_sizes(faces, settings)
     typical = sizes[math.ceil(len(sizes) / 4) - 1] if sizes else 0.0
-    # a client is among the largest faces when fewer than this many of the others are larger (the upper
-    # quartile at least, counting the client: a client as large as the faces that set `typical` is then
-    # always judged on their own)
-    top_rank = max(settings.crowd_prominent_top, math.ceil((len(sizes) + 1) / 4))
     # Rule 4 lets a client through among *many other people*: those one can recognise must be many too,
     # not a small group in front of a distant background crowd.
     others = sum(1 for f, s in zip(faces, statuses)
-                 if f.identifiable and f.score >= settings.crowd_face_score and s.status != "client")
+                 if f.identifiable and f.score >= settings.crowd_face_score and s.status != S.CLIENT)
     few_recognisable = others + 1 < settings.crowd_min_faces
+    clients = [i for i, s in enumerate(statuses) if s.status == S.CLIENT]  # before the marking renames some
     for i, s in enumerate(statuses):
-        if s.status != "client" and s.status not in NEEDS_CONSENT:
+        if s.status != S.CLIENT and s.status not in NEEDS_CONSENT:
             continue
-        h = faces[i].publish_height_px
-        prominent = h >= settings.crowd_prominent_ratio * typical or (
-            s.status == "client" and (sum(1 for x in sizes if x > h) < top_rank or few_recognisable))
-        if not prominent and event == "unknown" and s.status in ("client", "no_consent"):
-            statuses[i] = FaceStatus("client_in_crowd" if s.status == "client" else s.status, s.person)
+        prominent = _stands_out(faces[i].publish_height_px, s, sizes, typical, few_recognisable, settings)
+        if not prominent and event == Event.UNKNOWN and s.status in (S.CLIENT, S.NO_CONSENT):
+            statuses[i] = FaceStatus(S.CLIENT_IN_CROWD if s.status == S.CLIENT else s.status, s.person)
             continue
         statuses[i] = FaceStatus(s.status, s.person, crowd_exempt=not prominent, prominent=prominent)
+    return True, _crowd_reasons(statuses, n, clients, others if few_recognisable else None, event)
+
+
+def _crowd_applies(faces: Sequence[FaceFacts], statuses: Sequence[FaceStatus], settings: PolicySettings, *,
+                   register_empty: bool, event: str) -> tuple[int, list[Reason]]:
+    """How many faces make the crowd (0: no crowd exception) and, when there is a crowd the exception may
+    not cover, why not. The crowd is counted from detections sure enough to be faces (a box on a jacket
+    must not make nine people ten, benchmarks/crowd_scores.py). Off at a private event, with an empty
+    register (a client could not be told from the crowd) and when clients are more than a few."""
+    n = sum(1 for f in faces if f.score >= settings.crowd_face_score)
+    if n < settings.crowd_min_faces or not any(f.identifiable for f in faces):
+        return 0, []
+    rule = Rule.CONSENT_OR_CROWD
+    if event == Event.PRIVATE:
+        return 0, [Reason(ReasonCode.CROWD_PRIVATE, rule)]
+    if register_empty:
+        return 0, [Reason(ReasonCode.CROWD_NO_REGISTER, rule)]
+    clients = sum(1 for s in statuses if s.status == S.CLIENT)
+    if clients > settings.crowd_max_client_share * n:
+        return 0, [Reason(ReasonCode.CROWD_MANY_CLIENTS, rule, params={"clients": clients, "n": n})]
+    return n, []
+
+
+def _crowd_sizes(faces: Sequence[FaceFacts], settings: PolicySettings) -> list[float]:
+    """The crowd's face heights, largest first, without the faces that may be clients: a client's own size
+    never helps anyone (that client, another client, an unknown face) blend in, so enlarging a client never
+    relaxes a verdict (a property test found the case where it did)."""
+    return sorted((f.publish_height_px for f in faces
+                   if f.score >= settings.crowd_face_score and not _may_be_client(f)), reverse=True)
+
+
+def _stands_out(height: float, s: FaceStatus, sizes: Sequence[float], typical: float, few_recognisable: bool,
+                settings: PolicySettings) -> bool:
+    """Whether a face is judged on its own rather than as part of the crowd.
+
+    Anyone whose face is well above the crowd's typical size (the upper quartile: the near rows of an
+    audience are the crowd, a speaker in front of it is not). A client also when among the largest faces
+    (fewer than the upper quartile's count of the others larger, at least `crowd_prominent_top`: a client as
+    large as the faces that set `typical` is always judged on their own), or among few recognisable people."""
+    if height >= settings.crowd_prominent_ratio * typical:
+        return True
+    if s.status != S.CLIENT:
+        return False
+    top_rank = max(settings.crowd_prominent_top, math.ceil((len(sizes) + 1) / 4))
+    return sum(1 for x in sizes if x > height) < top_rank or few_recognisable
+
+
+def _crowd_reasons(statuses: Sequence[FaceStatus], n: int, clients: list[int], others: int | None,
+                   event: str) -> list[Reason]:
+    """What the crowd exception did: clients among too few recognisable people (`others` is their count
+    then), faces that stand out, and the crowd itself."""
+    rule = Rule.CONSENT_OR_CROWD
     reasons = []
-    few_clients = tuple(clients) if few_recognisable else ()
+    few_clients = tuple(clients) if others is not None else ()
     if few_clients:
-        reasons.append(Reason("crowd_few_recognisable", "4", messages.render(
-            "crowd_few_recognisable", lang, faces=messages.faces_label(few_clients, lang), k=others + 1),
-            few_clients, "info"))
-    prominent_faces = tuple(i for i, s in enumerate(statuses) if s.prominent and i not in few_clients)
-    if prominent_faces:
-        reasons.append(Reason("crowd_prominent", "4", messages.render(
-            "crowd_prominent", lang, faces=messages.faces_label(prominent_faces, lang)), prominent_faces, "info"))
-    if event == "unknown":
-        reasons.append(Reason("crowd_unknown_event", "4", messages.render("crowd_unknown_event", lang, n=n), (),
-                              "info"))
+        reasons.append(Reason(ReasonCode.CROWD_FEW_RECOGNISABLE, rule, faces=few_clients, params={"k": others + 1}))
+    prominent = tuple(i for i, s in enumerate(statuses) if s.prominent and i not in few_clients)
+    if prominent:
+        reasons.append(Reason(ReasonCode.CROWD_PROMINENT, rule, faces=prominent))
+    if event == Event.UNKNOWN:
+        reasons.append(Reason(ReasonCode.CROWD_UNKNOWN_EVENT, rule, params={"n": n}))
     # the crowd message says no client stands out, so it must not accompany one who does
     elif not any(statuses[i].prominent for i in clients):
-        reasons.append(Reason("crowd", "4", messages.render("crowd", lang, n=n, clients=len(clients)), (), "info"))
-    return True, reasons
+        reasons.append(Reason(ReasonCode.CROWD, rule, params={"n": n, "clients": len(clients)}))
+    return reasons
 
 
-def _face_reasons(faces, statuses, channel: str, lang: str) -> list[Reason]:
+# -- one reason per person ---------------------------------------------------------------------------------
+
+
+_SEVERITY = {S.CLIENT: Severity.BLOCK, S.CLIENT_CONSENTED: Severity.INFO, S.CONSENTED: Severity.INFO}
+
+
+def _face_reasons(faces: Sequence[FaceFacts], statuses: Sequence[FaceStatus], channel: str) -> list[Reason]:
     """One reason per (status, person) group, naming the faces concerned."""
     groups: dict[tuple, list[int]] = {}
     for i, s in enumerate(statuses):
-        if s.status == "not_identifiable" or s.crowd_exempt:
+        if s.status == S.NOT_IDENTIFIABLE or s.crowd_exempt:
             continue
         key = (s.status, s.person.name if s.person else None)
         groups.setdefault(key, []).append(i)
     out = []
     for (status, name), idx in groups.items():
-        s = statuses[idx[0]]
-        label = messages.faces_label(idx, lang)
-        consent = faces[idx[0]].consents.get(name) if name else None
-        if status == "client":
-            if s.person and faces[idx[0]].match and faces[idx[0]].match.identified and \
-                    faces[idx[0]].match.identified.name == name:
-                detail = _consent_detail(consent, channel, lang, client=True)
-                msg = messages.render("client_blocked", lang, faces=label, name=name, detail=detail)
-            else:
-                msg = messages.render("possible_client", lang, faces=label, name=name, distance=s.person.distance)
-            out.append(Reason("client", "6", msg, tuple(idx), "block"))
-        elif status == "client_in_crowd":
-            msg = messages.render("client_in_crowd", lang, faces=label, name=name)
-            out.append(Reason("client_in_crowd", "4", msg, tuple(idx), "consent"))
-        elif status == "client_consented":
-            msg = messages.render("client_consented", lang, faces=label, name=name, channel=channel,
-                                  evidence=(consent.evidence if consent and consent.evidence else "-"))
-            out.append(Reason("client_consented", "4", msg, tuple(idx), "info"))
-        elif status == "consented":
-            msg = messages.render("consented", lang, faces=label, name=name,
-                                  role=messages.role_text(s.person.role, lang), channel=channel)
-            out.append(Reason("consented", "4", msg, tuple(idx), "info"))
-        elif status == "no_consent":
-            detail = _consent_detail(consent, channel, lang)
-            msg = messages.render("no_consent", lang, faces=label, name=name,
-                                  role=messages.role_text(s.person.role, lang), detail=detail)
-            out.append(Reason("no_consent", "4", msg, tuple(idx), "consent"))
-        elif status == "confirm":
-            out.append(Reason("confirm", "4", _confirm_text(faces[idx[0]].match, label, channel, lang), tuple(idx),
-                              "consent"))
-        elif status == "uncertain":
-            msg = messages.render("uncertain", lang, faces=label, name=s.person.name if s.person else "?",
-                                  distance=s.person.distance if s.person else float("nan"))
-            out.append(Reason("uncertain", "4", msg, tuple(idx), "consent"))
-        else:  # unknown, unmatchable
-            out.append(Reason(status, "4", messages.render(status, lang, faces=label), tuple(idx), "consent"))
+        first = faces[idx[0]]
+        params = _face_params(status, statuses[idx[0]].person, first, channel)
+        rule = Rule.NO_CLIENT_PICTURES if status == S.CLIENT else Rule.CONSENT_OR_CROWD
+        out.append(Reason(status, rule, _SEVERITY.get(status, Severity.CONSENT), tuple(idx), params))
     return out
 
 
-def _confirm_text(match: Match, label: str, channel: str, lang: str) -> str:
-    people = match.candidates
-    if len(people) == 1:
-        c = people[0]
-        return messages.render("confirm", lang, faces=label, name=c.name, role=c.role, distance=c.distance,
-                               channel=channel)
-    names = messages.join_or([f"{c.name} ({c.role})" for c in people], lang)
-    return messages.render("confirm_many", lang, faces=label, names=names, channel=channel)
+def _face_params(status: str, person: Candidate | None, f: FaceFacts, channel: str) -> dict:
+    """What the words for a face reason need: who, how close, their consent for the channel."""
+    if person is None:
+        return {}
+    consent = f.consents.get(person.name)
+    about = {"name": person.name, "role": person.role, "distance": person.distance, "channel": channel}
+    if status in (S.CLIENT, S.NO_CONSENT, S.CLIENT_CONSENTED):
+        about.update(_consent_params(consent))
+    if status == S.CLIENT:
+        about["identified"] = bool(f.match and f.match.identified and f.match.identified.name == person.name)
+    if status == S.CONFIRM:
+        about["people"] = tuple(c.to_dict() | {"distance": c.distance} for c in f.match.candidates)
+    return about
 
 
-def _consent_detail(consent: ConsentStatus | None, channel: str, lang: str, client: bool = False) -> str:
+def _consent_params(consent: ConsentStatus | None) -> dict:
     if consent is None:
-        return messages.state_text("none", lang)
-    if consent.state == "valid" and client and not consent.risks_explained:
-        return messages.render("client_no_risks", lang)
-    return messages.state_text(consent.state, lang, channel=channel, until=consent.valid_until or "?",
-                               start=consent.valid_from or "?")
+        return {"state": None}
+    return {"state": consent.state, "until": consent.valid_until, "start": consent.valid_from,
+            "risks": consent.risks_explained, "evidence": consent.evidence}

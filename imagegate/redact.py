@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .codes import Category
 from .errors import ImagegateError
 from .loader import ImageInput, LoadedImage, load_image
 from .metadata import FORMATS, encode, write_new
@@ -30,7 +31,7 @@ from .verdict import Verdict
 
 STYLES = ("blur", "pixelate", "box")
 #: face categories that may stay visible; everything else is hidden
-KEEP = frozenset({"consented", "not_identifiable", "crowd"})
+KEEP = frozenset({Category.CONSENTED, Category.NOT_IDENTIFIABLE, Category.CROWD})
 MARGIN = 0.35  # of the face box, each side
 MARGIN_TOP = 0.5  # hair
 BLOCKS = 6  # block averages kept across the longer side of the hidden area

@@ -32,13 +32,13 @@ from typing import Iterable, Iterator
 import numpy as np
 import platformdirs
 
+from .channels import CHANNEL_ALIASES, CHANNELS, expand_channels, normalise_channel  # noqa: F401 (re-exported)
+from .codes import Role
 from .errors import RegisterDamagedError, RegisterError
 from .names import check_distinct, normalise_name
+from .results import ConsentStatus
 
-ROLES = ("client", "staff", "partner", "other")
-#: Channels a consent can name. `all` expands to every one of them.
-CHANNELS = ("facebook", "twitter", "youtube", "instagram", "linkedin", "tiktok", "website", "print")
-CHANNEL_ALIASES = {"x": "twitter", "fb": "facebook", "ig": "instagram", "yt": "youtube"}
+ROLES = tuple(r.value for r in Role)
 
 SCHEMA_VERSION = 4
 APPLICATION_ID = 0x49474154  # "IGAT": tells our files from other SQLite databases
@@ -230,33 +230,6 @@ def default_register_path() -> Path:
     return locate_register().path
 
 
-def normalise_channel(channel: str, *, all_allowed: bool = False) -> str:
-    """One channel's name. `all` is offered in the message only where the caller accepts it (a consent
-    covers many channels; a photo is judged for the one channel it will be posted on)."""
-    c = channel.strip().lower()
-    c = CHANNEL_ALIASES.get(c, c)
-    if c not in CHANNELS:
-        if c == "all" and not all_allowed:
-            raise RegisterError(f"expected one channel (a photo is judged for the channel it will be posted on): "
-                                f"one of {', '.join(CHANNELS)}; found 'all'")
-        raise RegisterError(f"unknown channel {channel!r}; expected one of: {', '.join(CHANNELS)}"
-                            + (" (or 'all')" if all_allowed else ""))
-    return c
-
-
-def expand_channels(channels: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for ch in channels:
-        for part in ch.split(","):
-            if not part.strip():
-                continue
-            names = CHANNELS if part.strip().lower() == "all" else (normalise_channel(part, all_allowed=True),)
-            out.extend(n for n in names if n not in out)
-    if not out:
-        raise RegisterError("no channel given; expected one or more of: " + ", ".join(CHANNELS) + " or 'all'")
-    return out
-
-
 def _as_date(value: dt.date | str | None) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
@@ -350,25 +323,6 @@ def _basis_row(basis: str, evidence: str | None, day: dt.date | str | None) -> t
         raise RegisterError(f"an enrolment basis '{basis}' needs --evidence (e.g. the signed form's id)")
     day = parse_date(day) if isinstance(day, str) else (day or dt.date.today())
     return basis, evidence.strip(), day.isoformat()
-
-
-@dataclass(frozen=True)
-class ConsentStatus:
-    """Whether a person may be shown on a channel on a given day, and why (not)."""
-
-    channel: str
-    state: str  # valid | not_yet | expired | withdrawn | none | other_channel
-    risks_explained: bool = False
-    valid_until: str | None = None
-    evidence: str | None = None
-    valid_from: str | None = None
-
-    @property
-    def valid(self) -> bool:
-        return self.state == "valid"
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,12 @@ import numpy as np
 
 from . import messages
 from .annotate import render_preview
+from .codes import Decision
 from .metadata import OutputError, encode, write_whole
 from .verdict import Failure, Verdict
 
 #: section order: what needs a person's attention first
-ORDER = ("blocked", "needs_consent", "error", "allowed")
+ORDER = (Decision.BLOCKED, Decision.NEEDS_CONSENT, Decision.ERROR, Decision.ALLOWED)
 THUMB_LONG_SIDE = 640
 THUMB_QUALITY = 80
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"

@@ -16,6 +16,7 @@ Security (the page shows clients' faces and changes biometric data): see `Guard`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hmac
 import secrets
@@ -35,6 +36,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import messages
+from .codes import ConsentState, Decision, Role
 from .config import Settings
 from .errors import ImagegateError, RegisterError, internal_error
 from .policy import EVENTS, normalise_event
@@ -88,7 +90,7 @@ class GateThread:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagegate-gate")
         self._pending = 0
         self._lock = threading.Lock()
-        self.gates: dict = {}
+        self.gate = None
         self._parts = parts
         self._owns_parts = parts is None
 
@@ -105,15 +107,13 @@ class GateThread:
         if self._parts is None:
             self._parts = (FaceDetector(self.settings.detector), FaceEmbedder())
         detector, embedder = self._parts
-        # one Gate per language (reasons are worded at check time), sharing the loaded models
-        for lang in messages.LANGS:
-            self.gates[lang] = Gate(register=self.register_arg, settings=self.settings, lang=lang,
-                                    detector=detector, embedder=embedder)
+        # one Gate for both languages: verdicts are codes, worded in the reader's language on the page
+        self.gate = Gate(register=self.register_arg, settings=self.settings, detector=detector, embedder=embedder)
         # the first inference of each network is slow: pay it now, not on the first photo
         warm = np.full((480, 640, 3), 128, np.uint8)
         detector.detect(warm, analysis_long_side=640)
         embedder.embed(warm, [(240.0, 160.0, 160.0, 160.0)], [0])
-        self.gates[messages.LANGS[0]].gallery()
+        self.gate.gallery()
 
     async def run(self, fn, *args):
         with self._lock:
@@ -128,8 +128,8 @@ class GateThread:
 
     def close(self) -> None:
         def _close():
-            for gate in self.gates.values():
-                gate.close()
+            if self.gate is not None:
+                self.gate.close()
             if self._parts is not None and self._owns_parts:
                 self._parts[0].close()
         self._executor.submit(_close).result()
@@ -141,10 +141,9 @@ class GateThread:
         from .loader import load_image
         from .report_html import thumbnail as make_thumbnail
 
-        gate = self.gates[lang]
         try:
             img = load_image(data, self.settings.limits, source=name)
-            verdict = gate.check(img, channel=channel, event=event)
+            verdict = dataclasses.replace(self.gate.check(img, channel=channel, event=event), lang=lang)
             return verdict, (make_thumbnail(img.rgb, verdict) if thumbnail else None)
         except ImagegateError as exc:
             return Failure(name, exc), None
@@ -157,7 +156,7 @@ class GateThread:
 
         img = load_image(data, self.settings.limits, source=name)
         # judged as the page's check was, with its event
-        return redact(self.gates[lang], img, channel=channel, event=event)
+        return redact(self.gate, img, channel=channel, event=event)
 
     def open_register(self, *, create: bool) -> Register:
         return Register(self.register_path, create=create)
@@ -495,7 +494,7 @@ class Server:
         except ImagegateError as exc:
             people, problem = [], messages.error_text(exc, lang)
         shown = [c for c in CHANNELS if c in ("facebook", "twitter", "youtube", "instagram")
-                 or any(p["consent"][c]["state"] not in ("none", "other_channel") for p in people)]
+                 or any(p["consent"][c]["state"] not in (ConsentState.NONE, ConsentState.OTHER_CHANNEL) for p in people)]
         rows = [{"name": p["name"], "role": p["role"], "templates": p["templates"],
                  "cells": [consent_cell(p["consent"][c], p["role"], lang) for c in shown]} for p in people]
         from .register import BASES
@@ -649,7 +648,7 @@ class Server:
             notes = []
             if last_day is not None and last_day < dt.date.today():
                 notes.append(messages.web("consent_past", lang))
-            if person.role == "client" and not risks:
+            if person.role == Role.CLIENT and not risks:
                 notes.append(messages.web("consent_client_risks", lang))
             return {"message": messages.web("consent_recorded", lang, name=person.name,
                                             channels=", ".join(r.channel for r in rows)), "notes": notes}
@@ -674,7 +673,7 @@ class Server:
 
 
 #: the page's groups: what needs a person's attention first (as the review sheet), photos in progress last
-ORDER_ON_PAGE = ("blocked", "needs_consent", "error", "allowed")
+ORDER_ON_PAGE = (Decision.BLOCKED, Decision.NEEDS_CONSENT, Decision.ERROR, Decision.ALLOWED)
 
 
 def enrolment_basis(form: Form, lang: str) -> dict:
@@ -695,7 +694,7 @@ def enrolment_basis(form: Form, lang: str) -> dict:
 
 def consent_cell(status: dict, role: str, lang: str) -> dict:
     state, until = status["state"], status.get("valid_until")
-    if state == "valid" and role == "client" and not status.get("risks_explained"):
+    if state == ConsentState.VALID and role == Role.CLIENT and not status.get("risks_explained"):
         return {"state": "no_risks", "text": messages.web("consent_no_risks", lang)}
     if state == "valid":
         text = messages.web("consent_until", lang, date=until) if until else messages.web("consent_yes", lang)

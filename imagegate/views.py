@@ -33,6 +33,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
+from .codes import EMBEDDED_KINDS  # noqa: F401 (re-exported)
+from .results import Caution, View
+
 #: embedded pictures (EXIF thumbnail, MPF images, HEIF thumbnails, XMP images) decoded per file; more make
 #: the photo "needs consent" rather than cost unbounded work
 MAX_EMBEDDED_IMAGES = 4
@@ -54,35 +57,6 @@ _XMP_EXT = b"http://ns.adobe.com/xmp/extension/\x00"
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF", b"II*\x00", b"MM\x00*")
 
 
-@dataclass(frozen=True)
-class View:
-    """A picture a viewer may see that differs materially from the one checked first."""
-
-    kind: str  # on_black | alpha_ignored | colour_managed | exif_thumbnail | mpf_image | xmp_image | heif_thumbnail
-    rgb: np.ndarray = field(repr=False)
-    number: int = 0  # which embedded picture (1-based) for mpf_image / xmp_image / heif_thumbnail
-
-    @property
-    def embedded(self) -> bool:
-        return self.kind in EMBEDDED_KINDS
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, "number": self.number, "width": int(self.rgb.shape[1]),
-                "height": int(self.rgb.shape[0])}
-
-
-@dataclass(frozen=True)
-class Caution:
-    """Something a viewer may see that the gate could not render: the photo is at best needs consent."""
-
-    code: str  # profile_unapplied | embedded_over_cap | embedded_unreadable
-    count: int = 0
-
-    def to_dict(self) -> dict:
-        return {"code": self.code, "count": self.count}
-
-
-EMBEDDED_KINDS = frozenset({"exif_thumbnail", "mpf_image", "xmp_image", "heif_thumbnail"})
 
 
 # -- materiality --------------------------------------------------------------------------------------

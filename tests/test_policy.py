@@ -7,6 +7,8 @@ codes/rules/severities and (where it matters) the full message text.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 from imagegate import messages
 from imagegate.match import NO_MATCH, Candidate, Match
 from imagegate.errors import ConfigError
-from imagegate.policy import DECISIONS, EVENTS, FaceFacts, FaceStatus, PolicySettings, Reason, decide, normalise_event
+from imagegate.policy import DECISIONS, EVENTS, FaceFacts, FaceStatus, PolicySettings, decide, normalise_event
 from imagegate.register import ConsentStatus
 
 CH = "facebook"
@@ -49,6 +51,20 @@ def face(h: float = 100.0, match: Match | None = NO_MATCH, consents: dict | None
                      matchable=matchable, match=match, consents=consents or {})
 
 
+class Said(NamedTuple):
+    """A reason as the policy gives it, worded (decide() returns codes; imagegate.wording words them)."""
+
+    code: str
+    rule: str | None
+    message: str
+    faces: tuple[int, ...] = ()
+    severity: str = "info"
+
+
+def words(result, lang: str = "en") -> tuple[Said, ...]:
+    return tuple(Said(r.code, r.rule, r.text(lang), r.faces, r.severity) for r in result.reasons)
+
+
 def codes(result) -> list[str]:
     return [r.code for r in result.reasons]
 
@@ -60,7 +76,7 @@ def test_client_without_consent_is_blocked_by_rule_6():
     r = decide([face(120, strict("Cara", "client"))], channel=CH)
     assert r.decision == "blocked"
     assert r.crowd is False
-    assert r.reasons == (Reason("client", "6",
+    assert words(r) == (Said("client", "6",
                                 "Face #1: Cara is registered as a client (no consent on file). Do not publish.",
                                 (0,), "block"),)
     assert r.faces == (FaceStatus("client", Candidate("Cara", "client", 0.30)),)
@@ -70,7 +86,7 @@ def test_client_without_consent_is_blocked_by_rule_6():
 def test_client_with_valid_consent_but_risks_not_explained_is_blocked():
     r = decide([face(120, strict("Cara", "client"), {"Cara": cs("valid", risks=False)})], channel=CH)
     assert r.decision == "blocked"
-    assert r.reasons == (Reason("client", "6",
+    assert words(r) == (Said("client", "6",
                                 "Face #1: Cara is registered as a client (risks not recorded as explained). "
                                 "Do not publish.", (0,), "block"),)
 
@@ -80,11 +96,11 @@ def test_client_with_valid_informed_consent_strictly_identified_is_allowed():
     r = decide([face(120, strict("Cara", "client"), consent)], channel=CH)
     assert r.decision == "allowed"
     assert codes(r) == ["client_consented", "all_consented"]
-    assert r.reasons[0] == Reason(
+    assert words(r)[0] == Said(
         "client_consented", "4",
         "Face #1: client Cara has consented to facebook with the risks explained (evidence: form-17).",
         (0,), "info")
-    assert r.reasons[1] == Reason("all_consented", "4", "Everyone identifiable has consent for facebook.")
+    assert words(r)[1] == Said("all_consented", "4", "Everyone identifiable has consent for facebook.")
     assert r.faces[0].status == "client_consented" and r.faces[0].category == "consented"
 
 
@@ -92,7 +108,7 @@ def test_loose_client_candidate_without_informed_consent_blocks():
     consent = {"Cara": cs("valid", risks=False)}
     r = decide([face(120, loose("Cara", "client", 0.55), consent)], channel=CH)
     assert r.decision == "blocked"
-    assert r.reasons == (Reason("client", "6",
+    assert words(r) == (Said("client", "6",
                                 "Face #1: may be the client Cara (distance 0.55); treated as the client. "
                                 "Do not publish.", (0,), "block"),)
 
@@ -128,7 +144,7 @@ def test_a_loose_client_match_is_asked_only_when_the_client_may_be_shown(consent
     r = decide([face(120, loose("Cara", "client", 0.55), consents)], channel=CH)
     assert (r.decision, r.faces[0].status) == (decision, status)
     if status == "confirm":
-        assert r.reasons == (Reason("confirm", "4", CONFIRM_CARA, (0,), "consent"),)
+        assert words(r) == (Said("confirm", "4", CONFIRM_CARA, (0,), "consent"),)
         assert r.faces[0].category == "needs_consent"
 
 
@@ -136,12 +152,12 @@ def test_confirm_names_everyone_the_face_may_be():
     a, b = Candidate("Sam", "staff", 0.40), Candidate("Pia", "partner", 0.45)
     r = decide([face(90, ambiguous(a, b), {"Sam": cs("valid"), "Pia": cs("valid")})], channel=CH)
     assert r.decision == "needs_consent"
-    assert r.reasons == (Reason("confirm", "4",
+    assert words(r) == (Said("confirm", "4",
                                 "Face #1: may be Sam (staff) or Pia (partner), who all have consent for facebook, "
                                 "but the match is not certain: confirm who it is before publishing; if it is "
                                 "someone else, ask them for consent.", (0,), "consent"),)
-    fi = decide([face(90, ambiguous(a, b), {"Sam": cs("valid"), "Pia": cs("valid")})], channel=CH, lang="fi")
-    assert fi.reasons[0].message.startswith("Kasvot #1: voi olla Sam (staff) tai Pia (partner), joilla kaikilla")
+    fi = decide([face(90, ambiguous(a, b), {"Sam": cs("valid"), "Pia": cs("valid")})], channel=CH)
+    assert fi.reasons[0].text("fi").startswith("Kasvot #1: voi olla Sam (staff) tai Pia (partner), joilla kaikilla")
     # one of them without consent: not a question of which; consent is needed
     r = decide([face(90, ambiguous(a, b), {"Sam": cs("valid"), "Pia": cs("withdrawn")})], channel=CH)
     assert r.decision == "needs_consent" and codes(r) == ["uncertain"]
@@ -151,7 +167,7 @@ def test_confirm_names_everyone_the_face_may_be():
 def test_unknown_identifiable_face_needs_consent():
     r = decide([face(45, NO_MATCH)], channel=CH)
     assert r.decision == "needs_consent"
-    assert r.reasons == (Reason("unknown", "4",
+    assert words(r) == (Said("unknown", "4",
                                 "Face #1: identifiable person not in the consent register. "
                                 "Ask for consent and explain the risks.", (0,), "consent"),)
     assert r.faces[0].category == "needs_consent"
@@ -169,7 +185,7 @@ def test_identified_staff_without_valid_consent_needs_consent(consent, detail):
     consents = {"Sam": consent} if consent is not None else {}
     r = decide([face(90, strict("Sam", "staff"), consents)], channel=CH)
     assert r.decision == "needs_consent"
-    assert r.reasons == (Reason("no_consent", "4",
+    assert words(r) == (Said("no_consent", "4",
                                 f"Face #1: Sam (staff) is identifiable: {detail}. "
                                 "Ask for consent and explain the risks.", (0,), "consent"),)
 
@@ -178,9 +194,9 @@ def test_identified_staff_without_valid_consent_needs_consent(consent, detail):
 def test_identified_non_client_with_valid_consent_is_allowed(role):
     r = decide([face(90, strict("Sam", role), {"Sam": cs("valid")})], channel=CH)
     assert r.decision == "allowed"
-    assert r.reasons == (
-        Reason("consented", "4", f"Face #1: Sam ({role}) has consent for facebook.", (0,), "info"),
-        Reason("all_consented", "4", "Everyone identifiable has consent for facebook."),
+    assert words(r) == (
+        Said("consented", "4", f"Face #1: Sam ({role}) has consent for facebook.", (0,), "info"),
+        Said("all_consented", "4", "Everyone identifiable has consent for facebook."),
     )
 
 
@@ -188,7 +204,7 @@ def test_ambiguous_match_needs_consent():
     a, b = Candidate("Sam", "staff", 0.40), Candidate("Pia", "partner", 0.45)
     r = decide([face(90, ambiguous(a, b), {"Sam": cs("valid")})], channel=CH)
     assert r.decision == "needs_consent"
-    assert r.reasons == (Reason("uncertain", "4",
+    assert words(r) == (Said("uncertain", "4",
                                 "Face #1: identifiable, but the match to Pia is not certain (distance 0.45). "
                                 "Ask for consent.", (0,), "consent"),)
 
@@ -207,7 +223,7 @@ def test_unmatchable_identifiable_face_needs_consent_fail_closed(match):
     # even a (stale) strict match with valid consent does not count when the face is unmatchable
     r = decide([face(35, match, {"Sam": cs("valid")}, matchable=False)], channel=CH)
     assert r.decision == "needs_consent"
-    assert r.reasons == (Reason("unmatchable", "4",
+    assert words(r) == (Said("unmatchable", "4",
                                 "Face #1: identifiable but too small or blurred to match against the register. "
                                 "Ask for consent.", (0,), "consent"),)
 
@@ -216,7 +232,7 @@ def test_faces_below_identifiability_need_nothing():
     # identifiability is judged at publish size: a tiny face needs nothing, whoever it matches
     r = decide([face(12, NO_MATCH), face(29.9, strict("Cara", "client"))], channel=CH)
     assert r.decision == "allowed"
-    assert r.reasons == (Reason("not_identifiable", None,
+    assert words(r) == (Said("not_identifiable", None,
                                 "2 faces, none identifiable at the publish size (30 px high or more needed)."),)
     assert [s.status for s in r.faces] == ["not_identifiable", "not_identifiable"]
 
@@ -224,14 +240,14 @@ def test_faces_below_identifiability_need_nothing():
 def test_no_faces_is_allowed():
     r = decide([], channel=CH)
     assert r.decision == "allowed" and r.crowd is False and r.faces == ()
-    assert r.reasons == (Reason("no_faces", None, "No faces found."),)
+    assert words(r) == (Said("no_faces", None, "No faces found."),)
 
 
 def test_multi_frame_file_otherwise_allowed_needs_consent():
     r = decide([face(90, strict("Sam", "staff"), {"Sam": cs("valid")})], channel=CH, frames=2)
     assert r.decision == "needs_consent"
     assert codes(r) == ["frames_unchecked", "consented"]
-    assert r.reasons[0] == Reason("frames_unchecked", None,
+    assert words(r)[0] == Said("frames_unchecked", None,
                                   "The file holds 2 frames/pages; only the first was checked. Check the others "
                                   "by hand or export them as separate photos.", (), "consent")
 
@@ -263,7 +279,7 @@ def test_crowd_with_one_small_loose_client_is_allowed():
     faces = crowd(11, [face(36, loose("Cara", "client"))])
     r = decide(faces, channel=CH, event="public")
     assert r.decision == "allowed" and r.crowd is True
-    assert r.reasons == (Reason("crowd", "4",
+    assert words(r) == (Said("crowd", "4",
                                 "Public event crowd (event: public): 12 people, one client among them, not prominent.",
                                 (), "info"),)
     assert r.faces[11] == FaceStatus("client", Candidate("Cara", "client", 0.55), crowd_exempt=True,
@@ -293,7 +309,7 @@ def test_crowd_with_too_many_clients_is_blocked():
     r = decide(crowd(8, clients, h=45), channel=CH, event="public")
     assert r.decision == "blocked" and r.crowd is False
     assert codes(r) == ["client", "client", "client", "client", "unknown", "crowd_many_clients"]
-    assert r.reasons[-1] == Reason("crowd_many_clients", "4",
+    assert words(r)[-1] == Said("crowd_many_clients", "4",
                                    "The crowd exception does not apply: 4 of 12 people are clients, "
                                    "more than a few.", (), "info")
 
@@ -352,7 +368,7 @@ def test_a_small_group_before_a_distant_crowd_is_not_a_crowd_a_client_can_hide_i
     r = decide(group + far, channel=CH, event="public")
     assert r.decision == "blocked" and r.crowd is True
     assert codes(r) == ["client", "crowd_few_recognisable"]  # the unknowns stay covered (DESIGN.md: crowd faces)
-    assert r.reasons[-1] == Reason(
+    assert words(r)[-1] == Said(
         "crowd_few_recognisable", "4", "Face #4: a client among only 4 recognisable people; the crowd exception "
         "needs many others who can be recognised as well.", (3,), "info")
     # with enough recognisable people around, the same client at the same size is among many
@@ -382,15 +398,15 @@ def test_blocked_crowd_does_not_claim_no_client_is_prominent():
 
 
 def test_finnish_messages():
-    en = decide([face(120, strict("Cara", "client"))], channel=CH, lang="en")
-    fi = decide([face(120, strict("Cara", "client"))], channel=CH, lang="fi")
+    en = decide([face(120, strict("Cara", "client"))], channel=CH)
+    fi = decide([face(120, strict("Cara", "client"))], channel=CH)
     assert fi.decision == en.decision == "blocked"
     assert [(r.code, r.rule, r.faces, r.severity) for r in fi.reasons] == \
         [(r.code, r.rule, r.faces, r.severity) for r in en.reasons]
-    assert fi.reasons[0].message == "Kasvot #1: Cara on rekisterissä asiakkaana (suostumusta ei ole kirjattu). Älä julkaise."
-    assert fi.reasons[0].message != en.reasons[0].message
+    assert fi.reasons[0].text("fi") == "Kasvot #1: Cara on rekisterissä asiakkaana (suostumusta ei ole kirjattu). Älä julkaise."
+    assert fi.reasons[0].text("fi") != en.reasons[0].text("en")
     # the rule text is not pasted into reason messages; it comes from messages.rule_text
-    assert "Sääntö" not in fi.reasons[0].message and "Rule" not in en.reasons[0].message
+    assert "Sääntö" not in fi.reasons[0].text("fi") and "Rule" not in en.reasons[0].text("en")
     assert messages.rule_text("6", "fi").startswith("Sääntö 6:")
     assert "asiakkaista" in messages.rule_text("6", "fi")
     assert messages.rule_text("6", "en").startswith("Rule 6:")
@@ -398,15 +414,15 @@ def test_finnish_messages():
 
 
 def test_finnish_crowd_and_consent_messages():
-    r = decide(crowd(11, [face(36, loose("Cara", "client"))]), channel=CH, lang="fi", event="public")
-    assert r.reasons[0].message == ("Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): 12 henkilöä, joista "
+    r = decide(crowd(11, [face(36, loose("Cara", "client"))]), channel=CH, event="public")
+    assert r.reasons[0].text("fi") == ("Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): 12 henkilöä, joista "
                                     "yksi on asiakas; hän ei erotu joukosta.")
-    r = decide([face(90, strict("Sam", "staff"), {"Sam": cs("withdrawn")})], channel=CH, lang="fi")
+    r = decide([face(90, strict("Sam", "staff"), {"Sam": cs("withdrawn")})], channel=CH)
     # the role in Finnish too: (työntekijä), not (staff)
-    assert r.reasons[0].message == ("Kasvot #1: Sam (työntekijä) on tunnistettavissa: suostumus on peruttu. "
+    assert r.reasons[0].text("fi") == ("Kasvot #1: Sam (työntekijä) on tunnistettavissa: suostumus on peruttu. "
                                     "Pyydä suostumus ja kerro riskeistä.")
-    r = decide([], channel=CH, lang="fi")
-    assert r.reasons[0].message == "Kasvoja ei löytynyt."
+    r = decide([], channel=CH)
+    assert r.reasons[0].text("fi") == "Kasvoja ei löytynyt."
 
 
 # -- hypothesis properties ------------------------------------------------------------------------------
@@ -530,14 +546,16 @@ def test_property_decision_does_not_depend_on_face_order(raw, registry, data, la
     order = data.draw(st.permutations(range(len(raw))))
     faces = build(raw, registry)
     shuffled = [faces[j] for j in order]
-    a = decide(faces, channel=CH, lang=lang)
-    b = decide(shuffled, channel=CH, lang=lang)
+    a = decide(faces, channel=CH)
+    b = decide(shuffled, channel=CH)
     event(f"crowd={a.crowd}, {a.decision}")
     assert b.decision == a.decision and b.crowd == a.crowd
     assert b.decision in DECISIONS
     assert list(b.faces) == [a.faces[j] for j in order]  # each face keeps its own status
     assert sorted((r.code, r.rule, r.severity, len(r.faces)) for r in b.reasons) == \
         sorted((r.code, r.rule, r.severity, len(r.faces)) for r in a.reasons)
+    # and in either language every reason has words
+    assert all(r.text(lang) for r in b.reasons)
 
 
 # -- only faces that blend into a crowd are exempt (issue 14, item 1) -----------------------------------
@@ -650,14 +668,14 @@ def test_a_recognised_client_in_a_crowd_at_an_unknown_event_is_asked_with_how_to
     assert r.decision == "needs_consent" and r.crowd is True
     assert r.faces[11].status == "client_in_crowd" and r.faces[11].category == "client"
     assert not r.faces[11].crowd_exempt and all(s.crowd_exempt for s in r.faces[:11])
-    assert r.reasons == (
-        Reason("client_in_crowd", "4", CLIENT_IN_CROWD, (11,), "consent"),
-        Reason("crowd_unknown_event", "4", "A crowd of 12 people, at an event not stated to be public (event: "
+    assert words(r) == (
+        Said("client_in_crowd", "4", CLIENT_IN_CROWD, (11,), "consent"),
+        Said("crowd_unknown_event", "4", "A crowd of 12 people, at an event not stated to be public (event: "
                "unknown): people nobody recognised need no consent; recognised people are judged on their own.",
                (), "info"))
-    fi = decide(crowd(11, [face(36, strict("Cara", "client"))]), channel=CH, lang="fi")
-    assert fi.reasons[0].message.startswith("Kasvot #12: voi olla asiakas Cara väkijoukossa.")
-    assert "--event public" in fi.reasons[0].message
+    fi = decide(crowd(11, [face(36, strict("Cara", "client"))]), channel=CH)
+    assert fi.reasons[0].text("fi").startswith("Kasvot #12: voi olla asiakas Cara väkijoukossa.")
+    assert "--event public" in fi.reasons[0].text("fi")
 
 
 def test_a_private_event_has_no_crowd_exception_and_says_so():
@@ -666,7 +684,7 @@ def test_a_private_event_has_no_crowd_exception_and_says_so():
     assert codes(r) == ["unknown", "crowd_private"]
     assert r.reasons[-1].message == ("Private event (event: private): the crowd exception does not apply; everyone "
                                      "identifiable is judged on their own.")
-    assert decide(crowd(12, []), channel=CH, event="private", lang="fi").reasons[-1].message.startswith(
+    assert decide(crowd(12, []), channel=CH, event="private").reasons[-1].text("fi").startswith(
         "Yksityinen tilaisuus (tilaisuus: yksityinen)")
 
 

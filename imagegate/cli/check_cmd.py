@@ -100,7 +100,7 @@ def print_body(result: Verdict | Failure, lang: str, details: bool) -> None:
         return
     for r in result.reasons:
         rule = f"[{messages.ui('report_rule', lang)} {r.rule}] " if r.rule else ""
-        typer.echo(f"    - {rule}{for_terminal(r.message)}")
+        typer.echo(f"    - {rule}{for_terminal(r.text(lang))}")
     if details:
         width = max(16, *(len(messages.category_text(c, lang)) for c in messages.CATEGORIES))
         for f in result.faces:
