@@ -4,18 +4,13 @@ depend on which worker finished first.
 
 The neural networks run in ONNX Runtime and OpenCV, which have their own thread
 pools; dlib's landmark step holds the GIL. So parallelism across photos is per
-process, and each worker gets its share of the cores for both (1 thread when
-there are as many workers as cores), so N workers never oversubscribe the machine.
+process (`workers.py` starts them and gives each its share of the cores).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
-from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -23,11 +18,17 @@ from typing import Iterable, Iterator
 from .config import Settings
 from .errors import ImagegateError, ModelError, internal_error
 from .loader import load_image, sha256_file
-from .onnxnet import set_threads
 from .paths import Target
 from .register import locate_register
 from .verdict import Failure, Verdict
-
+from .workers import (
+    PHOTO_TIMEOUT_SECONDS,
+    WORKER_START_SECONDS,  # noqa: F401 - its old home; callers may import it from here
+    Done,
+    WorkerPool,
+    Workers,
+    WorkerStopped,
+)
 
 
 @dataclass(frozen=True)
@@ -88,17 +89,6 @@ def _digest(target: Target, job: Job, limit: int) -> str | None:
         return None
 
 
-def worker_threads(jobs: int) -> int:
-    """Threads (OpenCV, ONNX Runtime) for each of `jobs` worker processes: their share of the cores."""
-    return max(1, (os.cpu_count() or 1) // max(1, jobs))
-
-
-#: a worker still checking one photo after this long is stuck (a 12-MP photo takes ~1 s)
-PHOTO_TIMEOUT_SECONDS = 300.0
-#: how long freshly started workers may take to load the models (~2.5 s here) before photo time
-#: limits start to run: a fresh pool's start is not the photo's time
-WORKER_START_SECONDS = 60.0
-
 #: below this many photos, starting workers (each loads the models, ~2 s) costs more than it saves
 POOL_MIN_PHOTOS = 4
 
@@ -115,8 +105,7 @@ class Batch:
         # Only worker processes can be stopped: a photo checked in this process has no limit.
         self.photo_timeout = float(photo_timeout)
         self._gate = gate
-        self._pool: ProcessPoolExecutor | None = None
-        self._ready: dict[ProcessPoolExecutor, Future] = {}  # a pool -> a no-op that ends once a worker has started
+        self._pool: WorkerPool | None = None
 
     def run(self, targets: Iterable[Target], job: Job) -> Iterator[Checked]:
         """Results in input order. Identical files (same bytes) are checked once per run."""
@@ -127,10 +116,10 @@ class Batch:
             yield from self._run_pool(targets, job)
 
     def close(self) -> None:
+        """Stop the workers (after the photos they are on) and close a gate made here."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.close(wait=True)
             self._pool = None
-            self._ready.clear()
         if self._gate is not None and self._owns_gate:
             self._gate.close()
             self._gate = None
@@ -169,111 +158,53 @@ class Batch:
 
     def _run_pool(self, targets: list[Target], job: Job) -> Iterator[Checked]:
         pool = self._get_pool()
-        done: dict[str, Checked] = {}
-        # (photo, digest, its future or None for a copy, the pool it went to)
-        pending: deque[tuple[Target, str | None, Future | None, ProcessPoolExecutor]] = deque()
-        window = 2 * self.jobs  # bounded: at most this many photos in flight
-        it = iter(targets)
-        first_of: dict[str, Future] = {}
-
-        def submit(t: Target) -> None:
-            digest = _digest(t, job, self.settings.limits.max_file_bytes)
-            if digest is not None and digest in first_of:
-                pending.append((t, digest, None, pool))  # a copy: reuse the first one's result
-                return
-            fut = submit_to(pool, _worker_check, t, job)
-            if digest is not None:
-                first_of[digest] = fut
-            pending.append((t, digest, fut, pool))
-
-        for t in it:
-            submit(t)
-            if len(pending) >= window:
-                break
-        while pending:
-            t, digest, fut, its_pool = pending.popleft()
-            if fut is None:
-                result = _for_file(done[digest], t.path)
-            else:
-                try:
-                    # Photos are taken in order and at most `window` are in flight, so by now this
-                    # one is being checked: the wait is its own time.
-                    result = self._result(fut, its_pool)
-                except Exception as exc:  # noqa: BLE001 - the pool broke or hung: which photo did is unknown
-                    # Every photo in flight fails with the pool, innocent or not. Each gets one
-                    # more try in a fresh pool; a photo that brings a worker down (or keeps it
-                    # busy past the limit) twice is the culprit and fails (never passes).
-                    if its_pool is self._pool:
-                        self._reset_pool(kill=isinstance(exc, TimeoutError))
-                    result = self._retry(t, job)
-                    pool = self._get_pool()
-                if digest is not None:
-                    done[digest] = result
-            yield result
-            for nxt in it:
-                submit(nxt)
-                break
-
-    def _retry(self, t: Target, job: Job) -> Checked:
+        limit = self.settings.limits.max_file_bytes
+        window = 2 * self.jobs  # bounded: at most this many photos between handed out and yielded
+        digests: list[str | None] = []
+        first: dict[str, int] = {}  # digest -> index of the first file with those bytes
+        results: dict[int, Checked] = {}  # by index, as they finish (in any order)
+        kept: dict[str, Checked] = {}  # a first file's result, for its copies later in the run
+        sent = 0
         try:
-            pool = self._get_pool()
-            return self._result(submit_to(pool, _worker_check, t, job), pool)
-        except Exception as exc:  # noqa: BLE001 - a dead or stuck worker fails its photo, never passes it
-            hung = isinstance(exc, TimeoutError)
-            self._reset_pool(kill=hung)
-            error = (ModelError.coded("worker_timeout", seconds=self.photo_timeout) if hung
-                     else ModelError.coded("worker_stopped", detail=type(exc).__name__))
-            return Checked(Failure(t.path, error))
+            for i, t in enumerate(targets):
+                while sent < len(targets) and sent - i < window and pool.has_room():
+                    digest = _digest(targets[sent], job, limit)
+                    digests.append(digest)
+                    if digest is None or first.setdefault(digest, sent) == sent:
+                        pool.submit(sent, targets[sent], job)
+                    sent += 1
+                digest = digests[i]
+                if digest is not None and first[digest] != i:
+                    yield _for_file(kept[digest], t.path)  # a copy: the first one's result
+                    continue
+                while i not in results:
+                    for done in pool.collect(timeout=1.0):
+                        results[done.task.key] = self._checked(done)
+                result = results.pop(i)
+                if digest is not None:
+                    kept[digest] = result
+                yield result
+        finally:
+            pool.forget()  # a run left early: its photos must not turn up in the next run's results
 
-    def _result(self, fut: Future, pool: ProcessPoolExecutor) -> Checked:
-        """The photo's result, allowing it `photo_timeout` once the pool's workers have started."""
-        started = self._ready.get(pool)
-        if started is not None:
-            started.result(timeout=WORKER_START_SECONDS)  # fails as the photo would if the pool cannot start
-        return fut.result(timeout=self.photo_timeout)
+    def _checked(self, done: Done) -> Checked:
+        """A photo's result from the pool; a worker that stopped on it twice fails it (never passes it)."""
+        if done.error is None:
+            return done.result
+        target = done.task.args[0]
+        err = done.error
+        if isinstance(err, WorkerStopped):
+            error = (ModelError.coded("worker_timeout", seconds=self.photo_timeout) if err.hung
+                     else ModelError.coded("worker_stopped", detail=err.cause))
+        else:
+            error = internal_error(err)
+        return Checked(Failure(target.path, error))
 
-    def _get_pool(self) -> ProcessPoolExecutor:
+    def _get_pool(self) -> WorkerPool:
         if self._pool is None:
-            # spawn, not fork: the parent may hold mediapipe/OpenCV threads that fork would copy half-alive
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init,
-                initargs=(self.settings, self.register, self.lang, worker_threads(self.jobs)))
-            self._ready[self._pool] = submit_to(self._pool, os.getpid)
+            workers = Workers(self.jobs, _worker_init, (self.settings, self.register, self.lang))
+            self._pool = WorkerPool(workers, _worker_check, photo_timeout=self.photo_timeout)
         return self._pool
-
-    def _reset_pool(self, *, kill: bool = False) -> None:
-        """Drop the pool; with `kill`, its workers are killed first (`kill_workers`)."""
-        if self._pool is not None:
-            if kill:
-                kill_workers(self._pool)
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._ready.pop(self._pool, None)
-            self._pool = None
-
-
-def submit_to(pool: ProcessPoolExecutor, fn, *args) -> Future:
-    """`pool.submit`, except that a pool which broke since its last result was taken gives a
-    future that fails with BrokenProcessPool instead of raising here: the photo then takes the
-    same path as the photos that were in flight when the worker died (a fresh pool, one retry)."""
-    try:
-        return pool.submit(fn, *args)
-    except BrokenProcessPool as exc:
-        failed: Future = Future()
-        failed.set_exception(exc)
-        return failed
-
-
-def pool_processes(pool: ProcessPoolExecutor) -> list:
-    """The pool's worker processes (ProcessPoolExecutor has no public way to reach them)."""
-    return list((getattr(pool, "_processes", None) or {}).values())
-
-
-def kill_workers(pool: ProcessPoolExecutor) -> None:
-    """Kill a pool's workers: a hung native call cannot be interrupted any other way, and the
-    pool's shutdown would wait for it."""
-    for proc in pool_processes(pool):
-        proc.kill()
 
 
 def _for_file(checked: Checked, path: str) -> Checked:
@@ -284,9 +215,8 @@ def _for_file(checked: Checked, path: str) -> Checked:
 _GATE = None
 
 
-def _worker_init(settings: Settings, register, lang: str, threads: int) -> None:
+def _worker_init(settings: Settings, register, lang: str) -> None:
     global _GATE
-    set_threads(threads)
     from .gate import Gate
 
     _GATE = Gate(register=register, settings=settings, lang=lang)

@@ -23,16 +23,12 @@ import queue
 import stat
 import threading
 import time
-import uuid
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from . import messages
-from .batch import PHOTO_TIMEOUT_SECONDS, WORKER_START_SECONDS
 from .config import Settings, settings_sources, to_toml
 from .errors import ImagegateError, ModelError
 from .filenames import for_terminal, stored_name
@@ -40,13 +36,12 @@ from .journal import FOLDERS, Journal, Outcome, sha256_file
 from .policy import normalise_event
 from .register import locate_register
 from .verdict import Failure
-from .watch_worker import CheckPool
+from .watch_worker import CheckPool, check_file
+from .workers import PHOTO_TIMEOUT_SECONDS, Done, Task, WorkerPool, WorkerStopped
 
 log = logging.getLogger(__name__)
 
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp")
-#: a photo is rejected when its worker died this many times, the last time checking it alone
-MAX_DEATHS = 2
 
 
 class WatchError(ImagegateError):
@@ -138,16 +133,6 @@ class _Enqueue:
                 self._sink.put(os.fsdecode(p))
 
 
-@dataclass
-class _Job:
-    path: str
-    token: str
-    deaths: int = 0     # times its worker died or hung while checking it
-    timeouts: int = 0   # of those, times it hung
-    alone: bool = False
-    started: float = 0.0  # time.monotonic() when it was handed to a worker
-
-
 class Watcher:
     """Sorts photos from `inbox` into `out`. `run()` blocks until `stop()` (signal-safe) is called."""
 
@@ -170,11 +155,9 @@ class Watcher:
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._pending: dict[str, tuple[tuple[int, int], float, float]] = {}  # path -> (stat, since, next check)
         self._ready: deque[str] = deque()
-        self._suspects: deque[_Job] = deque()  # in flight when a worker died: retried one at a time
-        self._busy: dict[Future, _Job] = {}
         self._queued: set[str] = set()  # paths ready or being checked, so rescans do not add them twice
         self._journal: Journal | None = None
-        self._pool: CheckPool | None = None
+        self._pool: WorkerPool | None = None
         self._observer = None
         self.observer_kind = ""
         self.counts = {k: 0 for k in FOLDERS}
@@ -188,9 +171,11 @@ class Watcher:
         """
         self.out.mkdir(parents=True, exist_ok=True)
         self._journal = Journal(self.out)
-        self._pool = CheckPool(self.watch.jobs, settings=self.settings, register=self.register, lang=self.lang,
-                               channel=self.channel, staging=self._journal.staging, redact=self.watch.redact,
-                               event=self.event)
+        workers = CheckPool(self.watch.jobs, settings=self.settings, register=self.register, lang=self.lang,
+                            channel=self.channel, staging=self._journal.staging, redact=self.watch.redact,
+                            event=self.event)
+        self._pool = WorkerPool(workers, check_file, photo_timeout=self.watch.photo_timeout_seconds,
+                                on_hang=_log_hang)
         self._start_observer()
         return WatchInfo(inbox=str(self.inbox), out=str(self.out), channel=self.channel, event=self.event,
                          register=str(self.register.path), register_source=self.register.source,
@@ -244,25 +229,23 @@ class Watcher:
     def _shutdown(self, *, finish: bool) -> None:
         if self._observer is not None:
             self._observer.stop()
-        if not finish:
-            # sorting itself failed (e.g. the disk is full): touch nothing more; the journal and the
-            # next start take it from here
-            self._busy.clear()
-        # Photos being checked are finished if they are quick; the rest stay in the inbox, where
-        # the next run finds them (nothing has been moved or journaled for them yet).
-        deadline = time.monotonic() + self.watch.finish_seconds
-        for fut in list(self._busy):
-            if not fut.running():
-                fut.cancel()
-                self._busy.pop(fut, None)
-        while self._busy and time.monotonic() < deadline:
-            self._collect(timeout=0.2, retry=False)
-        if self._pool is not None:
-            self._pool.close(wait=not self._busy)
+        pool = self._pool
+        if pool is not None:
+            if not finish:
+                # sorting itself failed (e.g. the disk is full): touch nothing more; the journal and
+                # the next start take it from here
+                pool.forget()
+            # Photos being checked are finished if they are quick; the rest stay in the inbox, where
+            # the next run finds them (nothing has been moved or journaled for them yet).
+            deadline = time.monotonic() + self.watch.finish_seconds
+            pool.cancel_waiting()
+            while pool.busy and time.monotonic() < deadline:
+                self._collect(timeout=0.2, retry=False)
+            pool.close(wait=not pool.busy)
         if self._observer is not None:
             self._observer.join(timeout=5)
         if self._journal is not None:
-            if finish and not self._busy:
+            if finish and not (pool is not None and pool.busy):
                 self._journal.clean()  # previews staged by abandoned or superseded checks
             self._journal.close()
 
@@ -319,115 +302,64 @@ class Watcher:
     # -- checking and sorting ----------------------------------------------------------------
 
     def _submit(self) -> None:
-        if self._suspects:
-            if not self._busy and not self._stop.is_set():
-                job = self._suspects.popleft()
-                job.alone = True
-                job.started = time.monotonic()
-                self._busy[self._pool.submit(job.path, job.token)] = job
-            return
-        limit = 2 * self.watch.jobs
-        while self._ready and len(self._busy) < limit and not self._stop.is_set():
-            job = _Job(self._ready.popleft(), uuid.uuid4().hex, started=time.monotonic())
-            self._busy[self._pool.submit(job.path, job.token)] = job
+        while self._ready and self._pool.has_room() and not self._stop.is_set():
+            path = self._ready.popleft()
+            self._pool.submit(path, path)
 
     def _collect(self, timeout: float, retry: bool = True) -> None:
-        if not self._busy:
+        if not self._pool.busy:
             if timeout:
                 self._stop.wait(timeout)
             return
-        done, _ = wait(list(self._busy), timeout=timeout, return_when=FIRST_COMPLETED)
-        broken = []
-        for fut in done:
-            job = self._busy.pop(fut)
-            if fut.cancelled():
-                continue
-            try:
-                result = fut.result()
-            except BrokenProcessPool:
-                broken.append(job)
-                continue
-            except Exception as exc:  # noqa: BLE001 - a failure to even run the check rejects the photo
-                result = self._failure(job, ModelError(f"the check could not run: {type(exc).__name__}: {exc}"))
-            self._sort(job, result)
-        if broken:
-            self._worker_died(broken, retry)
-        elif retry and self._busy:
-            # The pool is handed up to two photos per worker, so a photo may first wait for the one
-            # ahead of it: only when checked alone, or after twice the limit, is it surely the stuck one.
-            now = time.monotonic()
-            limit = self.watch.photo_timeout_seconds
-            stuck = [j for j in self._busy.values()
-                     if self._running_for(j, now) > (limit if j.alone else 2 * limit)]
-            if stuck:
-                for job in stuck:
-                    job.timeouts += 1
-                    log.warning("%s: still being checked after %.0f s; restarting the workers", for_terminal(job.path),
-                                self._running_for(job, now))
-                self._worker_died([], retry, kill=True)
+        for done in self._pool.collect(timeout, retry=retry):
+            self._sort(done.task.key, self._result(done), deaths=done.task.deaths)
 
-    def _running_for(self, job: _Job, now: float) -> float:
-        """Seconds the photo has had a started worker: spawning workers and loading models is not
-        its time (after a restart that alone can take longer than a short limit)."""
-        ready = self._pool.ready_at
-        if ready is None:  # still starting: the workers get WORKER_START_SECONDS first
-            return now - job.started - WORKER_START_SECONDS
-        return now - max(job.started, ready)
+    def _result(self, done: Done) -> dict:
+        """The worker's result, or a rejection: a photo that stopped its worker twice or could not be
+        checked at all is never passed."""
+        path, err = done.task.key, done.error
+        if err is None:
+            return done.result
+        if isinstance(err, WorkerStopped):
+            what = (f"the checking process died {err.deaths} times on this photo" if not err.timeouts else
+                    f"checking this photo stopped {err.deaths} times, {err.timeouts} of them still running "
+                    f"after the {self.watch.photo_timeout_seconds:.0f} s limit")
+            return self._failure(path, ModelError(what, hint="check it by hand; it is kept in rejected/"))
+        return self._failure(path, ModelError(f"the check could not run: {type(err).__name__}: {err}"))
 
-    def _worker_died(self, jobs: list[_Job], retry: bool, *, kill: bool = False) -> None:
-        # One death breaks the whole pool, so every photo in flight is a suspect. Suspects are
-        # retried one at a time: a photo is rejected only when it killed a worker a second time
-        # while nothing else was running, so innocent photos beside it are never rejected.
-        for fut, job in list(self._busy.items()):
-            self._busy.pop(fut)
-            jobs.append(job)
-        if not retry:
-            return  # stopping: these photos stay in the inbox for the next run
-        self._pool.restart(kill=kill)
-        for job in jobs:
-            job.deaths += 1
-            if job.alone and job.deaths >= MAX_DEATHS:
-                what = (f"the checking process died {job.deaths} times on this photo" if not job.timeouts else
-                        f"checking this photo stopped {job.deaths} times, {job.timeouts} of them still running "
-                        f"after the {self.watch.photo_timeout_seconds:.0f} s limit")
-                self._sort(job, self._failure(job, ModelError(what, hint="check it by hand; it is kept in rejected/")))
-            else:
-                job.token = uuid.uuid4().hex  # the old pool's surviving worker may still write the old one
-                self._suspects.append(job)
-
-    def _failure(self, job: _Job, error: ImagegateError) -> dict:
+    def _failure(self, path: str, error: ImagegateError) -> dict:
         try:
-            st = os.lstat(job.path)
-            sha = sha256_file(Path(job.path))
+            st = os.lstat(path)
+            sha = sha256_file(Path(path))
         except OSError:
-            return {"path": job.path, "vanished": True}
-        report = Failure(job.path, error).to_dict()
+            return {"path": path, "vanished": True}
+        report = Failure(path, error).to_dict()
         report["sha256"] = sha
         reason = messages.error_reason(error, self.lang)[0]
-        return {"path": job.path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": [st.st_dev, st.st_ino],
+        return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": [st.st_dev, st.st_ino],
                 "sha256": sha, "decision": "error", "report": report, "preview": None, "versions": {},
                 "reason": reason}
 
-    def _sort(self, job: _Job, result: dict) -> None:
-        self._queued.discard(job.path)
+    def _sort(self, path: str, result: dict, *, deaths: int = 0) -> None:
+        self._queued.discard(path)
         staged = result.get("preview")
         if result.get("vanished"):
             return
         if result.get("busy"):
             # still open for writing (a stalled download): looked at again once it has settled anew
-            self._consider(job.path, time.monotonic())
+            self._consider(path, time.monotonic())
             return
-        if not self._still_what_was_checked(job.path, result):
+        if not self._still_what_was_checked(path, result):
             # written to again (or removed) while being checked: what was checked is not what is there
             for leftover in (staged, result.get("redacted"), result.get("staged_photo")):
                 if leftover:
                     Path(leftover).unlink(missing_ok=True)
-            self._consider(job.path, time.monotonic())
+            self._consider(path, time.monotonic())
             return
         journal = self._journal
-        intent = journal.plan(source=job.path, sha256=result["sha256"], decision=result["decision"],
-                              report={**result["report"], "watch": self._watch_block(job)},
-                              audit_entry=self._audit_entry(job, result), staged_preview=staged,
+        intent = journal.plan(source=path, sha256=result["sha256"], decision=result["decision"],
+                              report={**result["report"], "watch": self._watch_block(path, deaths)},
+                              audit_entry=self._audit_entry(path, result), staged_preview=staged,
                               staged_redacted=result.get("redacted"), staged_photo=result.get("staged_photo"),
                               source_stat=[result["size"], result["mtime_ns"], *result["file_id"]],
                               reason=result.get("reason"))
@@ -450,15 +382,15 @@ class Watcher:
         except OSError:
             return False
 
-    def _watch_block(self, job: _Job) -> dict:
-        return {**stored_name(os.path.basename(job.path), "source_name"), "inbox": str(self.inbox),
+    def _watch_block(self, path: str, deaths: int) -> dict:
+        return {**stored_name(os.path.basename(path), "source_name"), "inbox": str(self.inbox),
                 "channel": self.channel, "event": self.event,
-                "config_sha256": self.config_sha256, "worker_deaths": job.deaths,
+                "config_sha256": self.config_sha256, "worker_deaths": deaths,
                 "sorted_at": _utc_now()}
 
-    def _audit_entry(self, job: _Job, result: dict) -> dict:
+    def _audit_entry(self, path: str, result: dict) -> dict:
         report = result["report"]
-        entry = {"time": _utc_now(), **stored_name(os.path.basename(job.path)), "sha256": result["sha256"],
+        entry = {"time": _utc_now(), **stored_name(os.path.basename(path)), "sha256": result["sha256"],
                  "decision": result["decision"],
                  "reasons": [{"code": r.get("code"), "rule": r.get("rule"), "message": r.get("message")}
                              for r in report.get("reasons", [])],
@@ -475,6 +407,10 @@ class Watcher:
             self.on_outcome(outcome)
         except Exception:  # noqa: BLE001 - a display problem must not stop sorting
             log.exception("outcome callback failed")
+
+
+def _log_hang(task: Task, seconds: float) -> None:
+    log.warning("%s: still being checked after %.0f s; restarting the workers", for_terminal(task.key), seconds)
 
 
 def _utc_now() -> str:

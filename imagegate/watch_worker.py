@@ -7,7 +7,8 @@ copy of those bytes (what gets sorted) and the staged preview it wrote, if any.
 A file still open for writing is not read (`writers.py`); the result says
 "busy". Pixels never travel back to the main process, so its memory stays flat
 however big the photos are. The main process alone
-moves files and writes the journal and audit log.
+moves files and writes the journal and audit log. Starting, timing and
+restarting the workers is `workers.py`'s.
 
 Test hooks: `IMAGEGATE_WATCH_WORKER_CRASH_ON=TEXT` makes a worker `os._exit(1)`
 when checking a file whose name contains TEXT (a worker dying on a photo);
@@ -18,21 +19,18 @@ from __future__ import annotations
 
 import hashlib
 import io
-import multiprocessing
 import os
 import signal
 import stat
-import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+import uuid
 from pathlib import Path
 
 from . import messages
-from .batch import kill_workers, pool_processes, submit_to, worker_threads
 from .errors import ImagegateError, ImageLoadError, internal_error
-from .onnxnet import set_threads
 from .register import locate_register
 from .verdict import Failure
+from .workers import Workers
 from .writers import StillWriting, ignore_lease_breaks, read_when_done
 
 WORKER_CRASH_ENV = "IMAGEGATE_WATCH_WORKER_CRASH_ON"
@@ -42,36 +40,27 @@ ERROR_BANNER = (170, 30, 170)
 _state: dict = {}
 
 
-def _orphan_guard(parent: int) -> None:
-    # A SIGKILLed watcher cannot shut its pool down; its workers must not live on.
-    while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
-            os._exit(0)
-
-
 def _init(settings, register, lang: str, channel: str, staging: str, redact: bool = False,
-          threads: int = 1, event: str | None = None) -> None:
+          event: str | None = None) -> None:
     from .gate import Gate
-
-    set_threads(threads)  # the workers share the cores; more threads would oversubscribe them
 
     # Ctrl-C reaches the whole process group; the main process decides when workers stop.
     # SIGTERM stays deadly: the pool uses it to end workers of a broken pool (a worker killed
     # by systemd along with the watcher only leaves its photo in the inbox for the next run).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ignore_lease_breaks()
-    threading.Thread(target=_orphan_guard, args=(os.getppid(),), daemon=True).start()
     gate = Gate(register=register, settings=settings, lang=lang)
     gate.detector  # noqa: B018 - load now, so model versions are known and the first photo is not slow
     # The gate notices enrolments, forgets and a replaced register file by itself (Gate.gallery).
     _state.update(gate=gate, channel=channel, staging=Path(staging), redact=redact, event=event)
 
 
-def check_file(path: str, token: str) -> dict:
+def check_file(path: str) -> dict:
     """Check one file; never raises for a bad photo (that is a Failure result, fail closed)."""
     from .loader import load_image, reading, sha256_file
 
+    # Staged files are named per try: a retried photo's earlier worker may still be writing its own.
+    token = uuid.uuid4().hex
     name = os.path.basename(path)
     crash_on = os.environ.get(WORKER_CRASH_ENV)
     if crash_on and crash_on in name:
@@ -195,44 +184,10 @@ def _error_preview(rgb, message: str):
     return img
 
 
-class CheckPool:
-    """A restartable pool of checking processes (spawned: no half-copied model threads)."""
+class CheckPool(Workers):
+    """The watcher's workers: each loads the models once, then checks files (`check_file`)."""
 
     def __init__(self, jobs: int, *, settings, register, lang: str, channel: str, staging: Path,
                  redact: bool = False, event: str | None = None) -> None:
-        self.jobs = jobs
-        self._initargs = (settings, locate_register(register), lang, channel, str(staging),
-                          redact, worker_threads(jobs), event)
-        self._start()
-
-    def _start(self) -> None:
-        pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init, initargs=self._initargs)
-        # Workers spawn and load the models (seconds) before the first photo; a photo's time limit
-        # must not count that, or an innocent photo retried right after a restart could time out.
-        self.ready_at: float | None = None
-        ping = submit_to(pool, os.getpid)
-
-        def ready(fut: Future, pool=pool) -> None:
-            if pool is self._pool and not fut.cancelled() and fut.exception() is None:
-                self.ready_at = time.monotonic()
-
-        self._pool = pool
-        ping.add_done_callback(ready)
-
-    def submit(self, path: str, token: str) -> Future:
-        return submit_to(self._pool, check_file, path, token)
-
-    def restart(self, *, kill: bool = False) -> None:
-        """A fresh pool; with `kill`, the old workers are killed first (a hung native call
-        cannot be interrupted any other way)."""
-        if kill:
-            kill_workers(self._pool)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._start()
-
-    def worker_pids(self) -> list[int]:
-        return [p.pid for p in pool_processes(self._pool)]
-
-    def close(self, *, wait: bool) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        super().__init__(jobs, _init, (settings, locate_register(register), lang, channel, str(staging),
+                                       redact, event))

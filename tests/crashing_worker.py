@@ -1,4 +1,5 @@
-"""Worker entry points that die like a segfaulting native library (photos named *crash*), hang (*hang*) or start slowly.
+"""Worker entry points that die like a segfaulting native library (photos named *crash*), hang (*hang*) or start slowly,
+and model-free ones for the pool's own tests.
 
 Importable by spawned worker processes (they get the test run's sys.path)."""
 
@@ -35,3 +36,20 @@ def slow_init(*args):
 
     time.sleep(15)
     _worker_init(*args)
+
+
+def no_models():
+    """A worker start that loads nothing: the pool's tests need no models."""
+
+
+def echo_or_stop(name):
+    """`name` back, after a second for *slow* names; *crash* names kill the worker, *hang* names never return."""
+    import time
+
+    if "crash" in name:
+        os._exit(139)
+    while "hang" in name:
+        time.sleep(60)
+    if "slow" in name:
+        time.sleep(1)
+    return name

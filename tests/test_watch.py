@@ -635,12 +635,9 @@ def test_redact_writes_one_publishable_copy_per_needs_consent_photo_even_across_
 def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, register):
     # A short --photo-timeout must not reject an innocent photo retried right after a restart just
     # because the fresh workers were still loading the models.
-    from types import SimpleNamespace
-
     from imagegate.config import Settings
-    from imagegate.batch import WORKER_START_SECONDS
-    from imagegate.watch import Watcher, WatchSettings, _Job
     from imagegate.watch_worker import CheckPool
+    from imagegate.workers import WORKER_START_SECONDS, running_for
 
     pool = CheckPool(1, settings=Settings(), register=register, lang="en", channel="facebook", staging=tmp_path)
     try:
@@ -654,16 +651,10 @@ def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, register)
     finally:
         pool.close(wait=True)
 
-    (tmp_path / "inbox").mkdir()
-    w = Watcher(tmp_path / "inbox", tmp_path / "out", channel="facebook", settings=Settings(),
-                watch=WatchSettings(photo_timeout_seconds=3))
-    job = _Job("x.jpg", "t", started=100.0)
-    w._pool = SimpleNamespace(ready_at=None)
-    assert w._running_for(job, 110.0) == 10.0 - WORKER_START_SECONDS
-    w._pool.ready_at = 104.0  # workers ready 4 s after the photo was handed over
-    assert w._running_for(job, 110.0) == 6.0
-    w._pool.ready_at = 90.0  # ready long before
-    assert w._running_for(job, 110.0) == 10.0
+    # a photo handed to a worker at 100.0, looked at 110.0
+    assert running_for(100.0, None, 110.0) == 10.0 - WORKER_START_SECONDS
+    assert running_for(100.0, 104.0, 110.0) == 6.0  # workers ready 4 s after the photo was handed over
+    assert running_for(100.0, 90.0, 110.0) == 10.0  # ready long before
 
 
 def test_a_photo_swapped_for_another_of_the_same_size_and_time_after_its_check_is_not_sorted(tmp_path):
