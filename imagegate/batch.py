@@ -20,7 +20,7 @@ from .errors import ImagegateError, ModelError, internal_error
 from .loader import load_image, sha256_file
 from .paths import Target
 from .register import locate_register
-from .verdict import Failure, Verdict
+from .results import Failure, Verdict
 from .workers import (
     PHOTO_TIMEOUT_SECONDS,
     WORKER_START_SECONDS,  # noqa: F401 - its old home; callers may import it from here

@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Callable
 
 from . import messages
+from .codes import Decision
 from .config import Settings, settings_sources, to_toml
 from .errors import ImagegateError, ModelError
 from .filenames import for_terminal, stored_name
 from .journal import FOLDERS, Journal, Outcome, sha256_file
 from .policy import normalise_event
 from .register import locate_register
-from .verdict import Failure
+from .results import Failure
 from .watch_worker import CheckPool, check_file
 from .workers import PHOTO_TIMEOUT_SECONDS, Done, Task, WorkerPool, WorkerStopped
 
@@ -337,7 +338,7 @@ class Watcher:
         report["sha256"] = sha
         reason = messages.error_reason(error, self.lang)[0]
         return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": [st.st_dev, st.st_ino],
-                "sha256": sha, "decision": "error", "report": report, "preview": None, "versions": {},
+                "sha256": sha, "decision": Decision.ERROR, "report": report, "preview": None, "versions": {},
                 "reason": reason}
 
     def _sort(self, path: str, result: dict, *, deaths: int = 0) -> None:

@@ -27,9 +27,10 @@ import uuid
 from pathlib import Path
 
 from . import messages
+from .codes import Decision
 from .errors import ImagegateError, ImageLoadError, internal_error
 from .register import locate_register
-from .verdict import Failure
+from .results import Failure
 from .workers import Workers
 from .writers import StillWriting, ignore_lease_breaks, read_when_done
 
@@ -98,7 +99,7 @@ def check_file(path: str) -> dict:
         out.update(decision=verdict.decision, report=verdict.to_dict())
         if not verdict.allowed:
             out["preview"] = _write_preview(img.rgb, verdict, token)
-        if verdict.decision == "needs_consent" and _state.get("redact"):
+        if verdict.decision == Decision.NEEDS_CONSENT and _state.get("redact"):
             out["redacted"] = _write_redacted(gate, img, token)
     except FileNotFoundError:
         return {"path": path, "vanished": True}
@@ -111,7 +112,7 @@ def check_file(path: str) -> dict:
                 out["sha256"] = sha256_file(path)
             except FileNotFoundError:
                 return {"path": path, "vanished": True}
-        out.update(decision="error", report=Failure(path, error).to_dict(),
+        out.update(decision=Decision.ERROR, report=Failure(path, error).to_dict(),
                    reason=messages.error_reason(error, _state["gate"].lang)[0])
         out["report"]["sha256"] = out["sha256"]
         if img is not None:
@@ -176,7 +177,7 @@ def _error_preview(rgb, message: str):
     draw = ImageDraw.Draw(img)
     lang = _state["gate"].lang
     font = _font(max(14, round(max(img.size) / 40)))
-    text = decision_text("error", lang).upper()
+    text = decision_text(Decision.ERROR, lang).upper()
     box = draw.textbbox((0, 0), text, font=font)
     pad = 6
     draw.rectangle([0, 0, box[2] - box[0] + 2 * pad, box[3] - box[1] + 2 * pad], fill=ERROR_BANNER)
