@@ -60,7 +60,7 @@ def run(suite_path: Path, workdir: Path, forced_event: str | None = None) -> lis
         r = imagegate("--register", str(register), "--lang", "en", "check", "--json", "--on", suite["today"],
                       "--event", event, "--channel", case["channel"], str(base / case["image"]))
         try:
-            got = json.loads(r.stdout)[0]
+            got = json.loads(r.stdout.splitlines()[0])  # check --json writes one JSON object per line
         except (ValueError, IndexError):
             got = {"decision": "error", "reasons": [{"message": r.stderr.strip()}]}
         rows.append({"case": case, "got": got, "exit": r.returncode})
