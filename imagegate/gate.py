@@ -58,7 +58,10 @@ def _package_version() -> str:
 
 
 class Gate:
-    """Checks photos against the consent register. Reuse one Gate for many photos."""
+    """Checks photos against the consent register. Reuse one Gate for many photos.
+
+    `lang` (fi/en, default from the locale) is only the language a verdict's `to_dict()` words its
+    reasons in: the verdict itself is codes (`Verdict.to_dict(lang)` or `Reason.text(lang)` for another)."""
 
     def __init__(self, *, register: Register | RegisterLocation | str | os.PathLike | None = None,
                  settings: Settings | None = None, config: str | os.PathLike | None = None,
