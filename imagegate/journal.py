@@ -39,7 +39,7 @@ from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 
 from . import audit
-from .errors import ImagegateError
+from .errors import JournalError, SourceChanged
 from .filenames import for_terminal, stored_name
 from .loader import sha256_file
 
@@ -58,12 +58,6 @@ REPORTS_DIR = "reports"
 CRASH_ENV = "IMAGEGATE_WATCH_CRASH_AT"
 
 _crash_counts: dict[str, int] = {}
-
-
-class JournalError(ImagegateError):
-    """The output folder or its journal could not be used."""
-
-    kind = "journal_error"
 
 
 def _crash_point(step: str) -> None:
@@ -439,10 +433,6 @@ def _private(path: Path) -> None:
     except OSError as exc:
         log.warning("%s: its mode could not be narrowed to the owner's (%s)", for_terminal(path.name),
                     exc.strerror or exc)
-
-
-class SourceChanged(JournalError):
-    """The photo's content is no longer what was checked; it is not sorted on that verdict."""
 
 
 def copy_across(src: Path, dest: Path, tag: str, *, sha256: str | None = None) -> None:

@@ -23,3 +23,16 @@ def test_all_is_sorted_and_names_every_public_object():
     assert set(imagegate.__all__) == public
     for name in imagegate.__all__:
         assert getattr(imagegate, name) is not None
+
+
+def test_errors_are_defined_once_and_keep_the_names_they_had():
+    # `except metadata.OutputError` in callers must catch what `errors.OutputError` names: one class
+    import importlib
+
+    from imagegate import errors
+
+    for module, name in [("metadata", "OutputError"), ("redact", "RedactionError"), ("audit", "AuditError"),
+                         ("journal", "JournalError"), ("journal", "SourceChanged")]:
+        cls = getattr(errors, name)
+        assert issubclass(cls, errors.ImagegateError) and cls.__module__ == "imagegate.errors"
+        assert getattr(importlib.import_module(f"imagegate.{module}"), name) is cls
