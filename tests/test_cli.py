@@ -408,3 +408,18 @@ def test_settings_config_and_register_lines_escape_paths(tmp_path):
     assert r.exit_code == 0 and "\r" not in r.output and "\u202e" not in r.output and "x\\rALLOWED" in r.output
     r = runner.invoke(app, ["--register", str(reg), "register", "list"])
     assert "\r" not in r.output and "\u202e" not in r.output
+
+
+def test_command_modules_share_helpers_through_common_only():
+    # a helper imported from another command module ties that command's imports and changes to this one
+    import ast
+
+    from .conftest import ROOT
+
+    cli = ROOT / "imagegate" / "cli"
+    commands = {p.stem for p in cli.glob("*_cmd.py")}
+    for path in cli.glob("*_cmd.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                named = {node.module} if node.module else {a.name for a in node.names}
+                assert not named & commands, f"{path.name} imports from {named & commands}"
