@@ -8,10 +8,11 @@ import os
 import stat
 
 import pytest
-from typer.testing import CliRunner
 
 from imagegate import audit
 from imagegate.cli.main import app
+
+from .conftest import CliRunner
 
 runner = CliRunner()
 

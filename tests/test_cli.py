@@ -8,12 +8,11 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
 from imagegate.cli.common import display_path
 from imagegate.cli.main import app
 
-from .conftest import SAMPLES, json_lines
+from .conftest import SAMPLES, CliRunner, json_lines
 
 runner = CliRunner()
 
@@ -423,3 +422,16 @@ def test_command_modules_share_helpers_through_common_only():
             if isinstance(node, ast.ImportFrom) and node.level == 1:
                 named = {node.module} if node.module else {a.name for a in node.names}
                 assert not named & commands, f"{path.name} imports from {named & commands}"
+
+
+def test_every_cli_test_lets_unexpected_exceptions_fail_it():
+    # Typer's own runner turns an exception into exit code 1, which reads as a plain "needs consent"
+    import re
+
+    from .conftest import ROOT
+
+    for path in (ROOT / "tests").glob("*.py"):
+        if path.name != "conftest.py":
+            text = path.read_text(encoding="utf-8")
+            own = re.search(r"^\s*(from|import) (typer|click)\.testing\b", text, re.MULTILINE)
+            assert not own, f"{path.name}: use conftest.CliRunner, whose invoke does not catch exceptions"

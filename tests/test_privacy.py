@@ -14,14 +14,13 @@ import time
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from imagegate import audit
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
 from imagegate.register import _SCHEMA_V1, _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION, Register
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, CliRunner
 
 MODEL = "dlib-resnet-v1"
 runner = CliRunner()

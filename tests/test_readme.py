@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-from typer.testing import CliRunner
-
 from imagegate.cli.main import app
 
-from .conftest import ROOT
+from .conftest import ROOT, CliRunner
 
 runner = CliRunner()
 
@@ -51,3 +49,4 @@ def test_redact_transcript_leads_with_the_copy(tmp_path, monkeypatch):
     shown, _ = readme_transcript("redact sample_images/grace_hopper.jpg --out redacted")
     r = runner.invoke(app, [*reg, "redact", "sample_images/grace_hopper.jpg", "--out", "redacted"])
     assert r.exit_code == 0 and r.stdout == shown
+
