@@ -196,9 +196,11 @@ def read(path: str | os.PathLike) -> list[dict]:
             if not raw.endswith(b"\n"):
                 break
             try:
-                out.append(json.loads(raw))
+                entry = json.loads(raw)
             except ValueError:
                 continue
+            if isinstance(entry, dict):  # a damaged line can still be valid JSON: `[1]`, `"x"`
+                out.append(entry)
     return out
 
 
