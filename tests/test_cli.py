@@ -233,6 +233,8 @@ def test_usage_errors_exit_2():
     assert runner.invoke(app, ["check", "--channel", "myspace", str(SAMPLES)]).exit_code == 2
     assert runner.invoke(app, ["check", "--on", "31.12.2026", str(SAMPLES)]).exit_code == 2
     assert runner.invoke(app, ["--lang", "sv", "check", str(SAMPLES)]).exit_code == 2
+    r = runner.invoke(app, ["faces", "--channel", "myspace", str(SAMPLES)])
+    assert r.exit_code == 2 and "Invalid value for --channel: unknown channel 'myspace'" in r.stderr
 
 
 def test_missing_register_is_an_error():

@@ -16,6 +16,7 @@ from .common import (
     JsonStream,
     LangOpt,
     channel_option,
+    channel_or_fail,
     chosen_lang,
     collect_targets,
     config_file,
@@ -40,12 +41,11 @@ def faces(
     """List the faces found in each photo, with size and identifiability (diagnostic)."""
     from ..config import load_settings
     from ..gate import Gate
-    from ..register import normalise_channel
 
     lang = chosen_lang(ctx, lang)
+    channel = channel_or_fail(channel) if channel else None
     with reported():
         settings = load_settings(config_file(ctx, config))
-        channel = normalise_channel(channel) if channel else None
     targets = collect_targets(paths, lang)
     out, errors = JsonStream(lines=json_out, array=json_array), 0
     with Gate(settings=settings) as gate:
