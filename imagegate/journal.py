@@ -201,9 +201,6 @@ class Journal:
 
     # -- planning ------------------------------------------------------------------------
 
-    def staged_path(self, token: str) -> Path:
-        return self.staging / f"{token}.preview.jpg"
-
     def free_name(self, folder: str, name: str) -> str:
         """`name`, or `stem (2).ext`, `stem (3).ext`...: never a name taken by a photo or its files."""
         stem, ext = os.path.splitext(name)

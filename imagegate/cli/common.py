@@ -13,7 +13,7 @@ import typer
 
 from .. import messages
 from ..errors import ImagegateError
-from ..filenames import for_terminal, printable  # noqa: F401  (the CLI's one escaping mechanism)
+from ..filenames import for_terminal, printable  # the CLI's one escaping mechanism
 from ..paths import Target, collect
 from ..verdict import Failure, Verdict
 
