@@ -20,17 +20,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ImagegateError
+from .errors import AuditError
 from .filenames import storable
 
 GENESIS = "0" * 64
 _TAIL_CHUNK = 64 * 1024
-
-
-class AuditError(ImagegateError):
-    """The audit log could not be read or written."""
-
-    kind = "audit_error"
 
 
 @dataclass(frozen=True)
@@ -202,9 +196,11 @@ def read(path: str | os.PathLike) -> list[dict]:
             if not raw.endswith(b"\n"):
                 break
             try:
-                out.append(json.loads(raw))
+                entry = json.loads(raw)
             except ValueError:
                 continue
+            if isinstance(entry, dict):  # a damaged line can still be valid JSON: `[1]`, `"x"`
+                out.append(entry)
     return out
 
 

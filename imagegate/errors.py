@@ -99,6 +99,40 @@ class ConfigError(ImagegateError):
     kind = "config_error"
 
 
+class OutputError(ImagegateError):
+    """A file imagegate writes could not be encoded or written, or would carry metadata."""
+
+    kind = "output_error"
+
+
+class RedactionError(ImagegateError):
+    """A redacted copy could not be made or is not fit to be saved."""
+
+    kind = "redaction_error"
+
+
+class AuditError(ImagegateError):
+    """The audit log could not be read or written."""
+
+    kind = "audit_error"
+
+
+class JournalError(ImagegateError):
+    """The output folder or its journal could not be used."""
+
+    kind = "journal_error"
+
+
+class SourceChanged(JournalError):
+    """The photo's content is no longer what was checked; it is not sorted on that verdict."""
+
+
+class WatchError(ImagegateError):
+    """The inbox or output folder cannot be watched as asked."""
+
+    kind = "watch_error"
+
+
 def internal_error(exc: BaseException, doing: str = "checking") -> ModelError:
     """An unexpected exception as a ModelError that names only its type.
 

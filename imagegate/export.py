@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from . import audit
-from .errors import RegisterError
+from .errors import AuditError, RegisterError
 from .register import Register
 
 
@@ -50,9 +50,19 @@ def person_record(register: Register, name: str, *, audit_logs: list[str | os.Pa
 def audit_entries_naming(path: str | os.PathLike, name: str) -> list[dict]:
     """The watcher's audit lines whose reasons name this person (as a whole name, not part of a longer one)."""
     pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    # a log named by mistake must not read as "no decision named this person"
+    if not os.path.isfile(path):
+        raise AuditError(f"audit log {path} does not exist or is not a file",
+                         hint="give the audit.jsonl that `imagegate watch` writes into its output folder")
+    try:
+        entries = audit.read(path)
+    except OSError as exc:
+        raise AuditError(f"audit log {path} could not be read: {exc.strerror or exc}") from None
     out = []
-    for e in audit.read(path):
-        reasons = [r for r in e.get("reasons", []) if pattern.search(str(r.get("message", "")))]
+    for e in entries:
+        listed = e.get("reasons")
+        reasons = [r for r in listed if isinstance(r, dict) and pattern.search(str(r.get("message", "")))] \
+            if isinstance(listed, list) else []
         if reasons:
             out.append({"log": str(path), "time": e.get("time"), "file": e.get("file"), "sha256": e.get("sha256"),
                         "decision": e.get("decision"), "channel": e.get("channel"),

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from . import audit
 from .codes import Decision
-from .errors import ImagegateError
+from .errors import JournalError, SourceChanged
 from .filenames import for_terminal, stored_name
 from .loader import sha256_file
 
@@ -60,12 +60,6 @@ REPORTS_DIR = "reports"
 CRASH_ENV = "IMAGEGATE_WATCH_CRASH_AT"
 
 _crash_counts: dict[str, int] = {}
-
-
-class JournalError(ImagegateError):
-    """The output folder or its journal could not be used."""
-
-    kind = "journal_error"
 
 
 def _crash_point(step: str) -> None:
@@ -208,9 +202,6 @@ class Journal:
             self._lock_fd = None
 
     # -- planning ------------------------------------------------------------------------
-
-    def staged_path(self, token: str) -> Path:
-        return self.staging / f"{token}.preview.jpg"
 
     def free_name(self, folder: str, name: str) -> str:
         """`name`, or `stem (2).ext`, `stem (3).ext`...: never a name taken by a photo or its files."""
@@ -441,10 +432,6 @@ def _private(path: Path) -> None:
     except OSError as exc:
         log.warning("%s: its mode could not be narrowed to the owner's (%s)", for_terminal(path.name),
                     exc.strerror or exc)
-
-
-class SourceChanged(JournalError):
-    """The photo's content is no longer what was checked; it is not sorted on that verdict."""
 
 
 def copy_across(src: Path, dest: Path, tag: str, *, sha256: str | None = None) -> None:

@@ -30,9 +30,8 @@ try:  # HEIC/HEIF (iPhone photos)
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    HEIF_SUPPORTED = True
 except ImportError:  # pragma: no cover - pillow-heif is a hard dependency
-    HEIF_SUPPORTED = False
+    pass
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image]
 

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from .codes import ReasonCode, Rule, Severity
-from .errors import ImagegateError
+from .errors import OutputError
 from .results import Reason
 
 GPS_IFD = 0x8825
@@ -47,12 +47,6 @@ XMP_GPS_MARKERS = (b"exif:GPSLatitude", b"exif:GPSLongitude")
 _JPEG_ALLOWED = {0xC0, 0xC1, 0xC2, 0xC4, 0xDB, 0xDD, 0xDA, 0xE0}
 _PNG_ALLOWED = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"pHYs", b"tRNS"}
 FORMATS = {"JPEG": ".jpg", "PNG": ".png"}
-
-
-class OutputError(ImagegateError):
-    """A file imagegate writes could not be encoded or written, or would carry metadata."""
-
-    kind = "output_error"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from .codes import Category
-from .errors import ImagegateError
+from .errors import ImagegateError, RedactionError
 from .loader import ImageInput, LoadedImage, load_image
 from .metadata import FORMATS, encode, write_new
 from .verdict import Verdict
@@ -40,12 +40,6 @@ BOX_FILL = (96, 96, 96)
 # round; a 12-MP portrait copy for Facebook needed 4 rounds, a 12-MP print copy 2.
 MAX_ROUNDS = 5
 JPEG_QUALITY = 95
-
-
-class RedactionError(ImagegateError):
-    """A redacted copy could not be made or is not fit to be saved."""
-
-    kind = "redaction_error"
 
 
 @dataclass(frozen=True)

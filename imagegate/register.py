@@ -326,13 +326,6 @@ def _basis_row(basis: str, evidence: str | None, day: dt.date | str | None) -> t
 
 
 @dataclass(frozen=True)
-class Template:
-    person_id: int
-    embedding: np.ndarray = field(repr=False)
-    quality: float
-
-
-@dataclass(frozen=True)
 class Gallery:
     """All templates of one model, loaded once for matching."""
 
@@ -758,16 +751,6 @@ class Register:
                              latest.evidence, latest.valid_from)
 
     # -- templates ----------------------------------------------------------------
-
-    def add_template(self, name: str, embedding: np.ndarray, *, model: str, quality: float,
-                     face_px: float, photo_sha256: str) -> None:
-        person = self.get(name)
-        blob = _embedding_bytes(embedding)
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO templates(person_id, model, embedding, quality, face_px, photo_sha256, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (person.id, model, blob, float(quality), float(face_px), photo_sha256, _now()))
 
     def photo_enrolled(self, photo_sha256: str) -> Person | None:
         rows = self._query(

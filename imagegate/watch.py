@@ -31,7 +31,7 @@ from typing import Callable
 from . import messages
 from .codes import Decision
 from .config import Settings, settings_sources, to_toml
-from .errors import ImagegateError, ModelError
+from .errors import ImagegateError, ModelError, WatchError
 from .filenames import for_terminal, stored_name
 from .journal import FOLDERS, Journal, Outcome, sha256_file
 from .policy import normalise_event
@@ -43,12 +43,6 @@ from .workers import PHOTO_TIMEOUT_SECONDS, Done, Task, WorkerPool, WorkerStoppe
 log = logging.getLogger(__name__)
 
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp")
-
-
-class WatchError(ImagegateError):
-    """The inbox or output folder cannot be watched as asked."""
-
-    kind = "watch_error"
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner as TyperRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = (ROOT / ".." / "shared" / "data").resolve()
 SAMPLES = ROOT / "sample_images"
+
+
+class CliRunner(TyperRunner):
+    """Typer's test runner, except that an exception the CLI lets escape fails the test. Caught, as the
+    runner does by default, it would become exit code 1, which is also a legitimate "needs consent"; a
+    user would have seen a traceback. Exits (typer.Exit, usage errors) still give their exit code."""
+
+    def invoke(self, *args, catch_exceptions: bool = False, **kwargs):
+        return super().invoke(*args, catch_exceptions=catch_exceptions, **kwargs)
 
 
 def shared_data() -> Path:

@@ -8,10 +8,11 @@ import os
 import stat
 
 import pytest
-from typer.testing import CliRunner
 
 from imagegate import audit
 from imagegate.cli.main import app
+
+from .conftest import CliRunner
 
 runner = CliRunner()
 
@@ -140,3 +141,12 @@ def test_a_message_quoting_a_name_that_is_not_utf8_is_written_not_fatal(tmp_path
     entry = audit.read(log)[0]
     assert name_of(entry) == name and entry["error"]["message"] == "/inbox/caf\\udce9.jpg: the file is corrupt"
     assert audit.verify(log).ok
+
+
+def test_read_gives_only_json_objects(tmp_path):
+    log = tmp_path / "audit.jsonl"
+    audit.append(log, {"file": "a.jpg"})
+    with open(log, "a") as f:
+        f.write('[1]\n"x"\nnot json\n')
+    audit.append(log, {"file": "b.jpg"})
+    assert [e["file"] for e in audit.read(log)] == ["a.jpg", "b.jpg"]

@@ -8,12 +8,11 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
 from imagegate.cli.common import display_path
 from imagegate.cli.main import app
 
-from .conftest import SAMPLES, json_lines
+from .conftest import SAMPLES, CliRunner, json_lines
 
 runner = CliRunner()
 
@@ -234,6 +233,8 @@ def test_usage_errors_exit_2():
     assert runner.invoke(app, ["check", "--channel", "myspace", str(SAMPLES)]).exit_code == 2
     assert runner.invoke(app, ["check", "--on", "31.12.2026", str(SAMPLES)]).exit_code == 2
     assert runner.invoke(app, ["--lang", "sv", "check", str(SAMPLES)]).exit_code == 2
+    r = runner.invoke(app, ["faces", "--channel", "myspace", str(SAMPLES)])
+    assert r.exit_code == 2 and "Invalid value for --channel: unknown channel 'myspace'" in r.stderr
 
 
 def test_missing_register_is_an_error():
@@ -408,3 +409,31 @@ def test_settings_config_and_register_lines_escape_paths(tmp_path):
     assert r.exit_code == 0 and "\r" not in r.output and "\u202e" not in r.output and "x\\rALLOWED" in r.output
     r = runner.invoke(app, ["--register", str(reg), "register", "list"])
     assert "\r" not in r.output and "\u202e" not in r.output
+
+
+def test_command_modules_share_helpers_through_common_only():
+    # a helper imported from another command module ties that command's imports and changes to this one
+    import ast
+
+    from .conftest import ROOT
+
+    cli = ROOT / "imagegate" / "cli"
+    commands = {p.stem for p in cli.glob("*_cmd.py")}
+    for path in cli.glob("*_cmd.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                named = {node.module} if node.module else {a.name for a in node.names}
+                assert not named & commands, f"{path.name} imports from {named & commands}"
+
+
+def test_every_cli_test_lets_unexpected_exceptions_fail_it():
+    # Typer's own runner turns an exception into exit code 1, which reads as a plain "needs consent"
+    import re
+
+    from .conftest import ROOT
+
+    for path in (ROOT / "tests").glob("*.py"):
+        if path.name != "conftest.py":
+            text = path.read_text(encoding="utf-8")
+            own = re.search(r"^\s*(from|import) (typer|click)\.testing\b", text, re.MULTILINE)
+            assert not own, f"{path.name}: use conftest.CliRunner, whose invoke does not catch exceptions"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from typer.testing import CliRunner
-
 from imagegate.cli.main import app
+
+from .conftest import CliRunner
 
 runner = CliRunner()
 

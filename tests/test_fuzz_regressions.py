@@ -16,7 +16,7 @@ from PIL import Image
 from imagegate.errors import ImageLoadError
 from imagegate.loader import load_image
 
-from .conftest import ROOT, json_lines
+from .conftest import ROOT, CliRunner, json_lines
 
 
 def fuzz_module():
@@ -58,7 +58,6 @@ def test_tiff_with_a_broken_later_page_is_a_load_error():
 
 
 def test_tiff_with_a_broken_later_page_is_an_error_through_the_cli(tmp_path):
-    from typer.testing import CliRunner
 
     from imagegate.cli.main import app
 

@@ -27,11 +27,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from imagegate.cli.main import app
 
-from .conftest import SAMPLES, json_lines
+from .conftest import SAMPLES, CliRunner, json_lines
 from .test_loader import FORMATS, _broken_crc_png, _png_claiming, encode, hopper
 
 runner = CliRunner()

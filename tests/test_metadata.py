@@ -9,7 +9,6 @@ import struct
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from imagegate import metadata
 from imagegate.cli.main import app
@@ -18,7 +17,7 @@ from imagegate.loader import load_image
 from imagegate.metadata import MetadataSummary, OutputError, metadata_blocks
 from imagegate.redact import redact
 
-from .conftest import SAMPLES, json_lines
+from .conftest import SAMPLES, CliRunner, json_lines
 from .publish_helpers import (GPS_LAT, OWNER, PEOPLE_XMP, PERSON, SERIAL, srgb_icc, tagged_jpeg, xmp_packet)
 
 runner = CliRunner()

@@ -25,3 +25,17 @@ def test_all_is_sorted_and_names_every_public_object():
               if not name.startswith("_") and not isinstance(value, types.ModuleType)}
     assert set(imagegate.__all__) == public
     assert set(imagegate.__all__) <= set(dir(imagegate))
+
+
+def test_errors_are_defined_once_and_keep_the_names_they_had():
+    # `except metadata.OutputError` in callers must catch what `errors.OutputError` names: one class
+    import importlib
+
+    from imagegate import errors
+
+    for module, name in [("metadata", "OutputError"), ("redact", "RedactionError"), ("audit", "AuditError"),
+                         ("journal", "JournalError"), ("journal", "SourceChanged"),
+                         ("watch", "WatchError")]:
+        cls = getattr(errors, name)
+        assert issubclass(cls, errors.ImagegateError) and cls.__module__ == "imagegate.errors"
+        assert getattr(importlib.import_module(f"imagegate.{module}"), name) is cls

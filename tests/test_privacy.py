@@ -14,14 +14,13 @@ import time
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from imagegate import audit
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
 from imagegate.register import _SCHEMA_V1, _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION, Register
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, CliRunner
 
 MODEL = "dlib-resnet-v1"
 runner = CliRunner()
@@ -216,6 +215,25 @@ def test_export_holds_what_the_register_holds_about_one_person(tmp_path):
     assert cli(path, "export", "Grace Hopper", "--out", str(with_templates), "--include-templates").exit_code == 0
     items = json.loads(with_templates.read_text())["templates"]["items"]
     np.testing.assert_array_equal(np.array(items[0]["embedding"], dtype=np.float32), vec(1))
+
+
+def test_export_refuses_an_audit_log_it_cannot_read_and_passes_over_damaged_lines(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person_with_templates("Grace Hopper", "client", None, [tpl(1)], model=MODEL)
+    (tmp_path / "logs").mkdir()
+    for wrong in (tmp_path / "logs", tmp_path / "missing.jsonl"):  # a typo must not export "no decisions"
+        res = cli(path, "export", "Grace Hopper", "--out", str(tmp_path / "x.json"), "--audit", str(wrong))
+        assert res.exit_code == 4 and f"audit log {wrong} does not exist or is not a file" in res.stderr
+        assert not (tmp_path / "x.json").exists()
+    log = tmp_path / "audit.jsonl"
+    audit.append(log, {"time": "t", "file": "a.jpg", "decision": "blocked", "channel": "facebook",
+                       "reasons": [{"code": "x", "rule": "6", "message": "Face #1: Grace Hopper is registered"}]})
+    with open(log, "a") as f:  # hand-edited lines: valid JSON, but not entries as the watcher writes them
+        f.write('[1, 2]\n"Grace Hopper"\n{"file": "b.jpg", "reasons": "Grace Hopper"}\n{"reasons": ["Grace Hopper"]}\n')
+    res = cli(path, "export", "Grace Hopper", "--out", str(tmp_path / "x.json"), "--audit", str(log))
+    assert res.exit_code == 0, res.output
+    assert [e["file"] for e in json.loads((tmp_path / "x.json").read_text())["audit_entries"]] == ["a.jpg"]
 
 
 def test_forget_erases_the_persons_log_and_leaves_only_that_someone_was_erased(tmp_path):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from typer.testing import CliRunner
+import typer
 
 from imagegate.cli.main import app
 
-from .conftest import ROOT
+from .conftest import ROOT, CliRunner
 
 runner = CliRunner()
 
@@ -51,3 +51,32 @@ def test_redact_transcript_leads_with_the_copy(tmp_path, monkeypatch):
     shown, _ = readme_transcript("redact sample_images/grace_hopper.jpg --out redacted")
     r = runner.invoke(app, [*reg, "redact", "sample_images/grace_hopper.jpg", "--out", "redacted"])
     assert r.exit_code == 0 and r.stdout == shown
+
+
+def command_tree() -> dict[str, list[str]]:
+    """Every command path of the CLI ("" for `imagegate` itself, "register consent", ...) with its long
+    option names; hidden commands and options are left out."""
+    tree: dict[str, list[str]] = {}
+
+    def walk(cmd, path: list[str]) -> None:
+        if getattr(cmd, "hidden", False):
+            return
+        tree[" ".join(path)] = [name for p in cmd.params if p.param_type_name == "option" and not p.hidden
+                                for name in (*p.opts, *p.secondary_opts) if name.startswith("--")]
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return tree
+
+
+def test_readme_names_every_command_and_option():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    tree = command_tree()
+    # the walk reaches sub-commands and their options: an empty tree would pass whatever the README says
+    assert "--photo-timeout" in tree["check"] and "--risks-explained" in tree["register consent"]
+    missing = [f"imagegate {path}" for path in tree
+               if path and not re.search(rf"imagegate {re.escape(path)}(?![\w-])", text)]
+    missing += [f"imagegate {path} {option}".replace("  ", " ") for path, options in tree.items()
+                for option in options if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", text)]
+    assert not missing, f"README.md does not mention: {', '.join(missing)}"

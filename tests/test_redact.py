@@ -9,7 +9,6 @@ import shutil
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from imagegate.cli.common import display_path
 from imagegate.cli.main import app
@@ -19,7 +18,7 @@ from imagegate.loader import load_image
 from imagegate.match import match_faces
 from imagegate.redact import BLOCKS, RedactionError, hide, redact, region_for, save
 
-from .conftest import SAMPLES, SHARED, json_lines, shared_data
+from .conftest import SAMPLES, SHARED, CliRunner, json_lines, shared_data
 from .publish_helpers import build_register
 
 runner = CliRunner()

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import imagegate.register as register_mod
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
 from imagegate.register import (_SCHEMA_V1, APPLICATION_ID, CHANNELS, SCHEMA_VERSION, ConsentStatus, Register,
                                 expand_channels, normalise_channel, parse_date)
+
+from .conftest import CliRunner
 
 MODEL = "dlib-resnet-v1"
 D = dt.date(2027, 3, 15)

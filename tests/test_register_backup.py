@@ -8,12 +8,13 @@ import stat
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import imagegate.register as register_mod
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
 from imagegate.register import APPLICATION_ID, SCHEMA_VERSION, Register
+
+from .conftest import CliRunner
 
 MODEL = "dlib-resnet-v1"
 

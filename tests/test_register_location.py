@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import imagegate
 from imagegate.cli.main import app
@@ -22,7 +21,7 @@ from imagegate.gate import Gate
 import imagegate.register as register_mod
 from imagegate.register import Register
 
-from .conftest import SAMPLES, json_lines
+from .conftest import SAMPLES, CliRunner, json_lines
 
 runner = CliRunner()
 PHOTO = str(SAMPLES / "grace_hopper.jpg")

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from imagegate.cli.main import app
 from imagegate.metadata import OutputError, metadata_blocks
 from imagegate.report_html import write_html
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, CliRunner
 from .publish_helpers import build_register
 
 runner = CliRunner()

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from imagegate.cli.main import app
 
-from .conftest import json_lines, shared_data
+from .conftest import CliRunner, json_lines, shared_data
 
 runner = CliRunner()
 

@@ -11,13 +11,12 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from imagegate.cli.main import app
 from imagegate.gate import Gate
 from imagegate.register import Register
 
-from .conftest import json_lines, shared_data
+from .conftest import CliRunner, json_lines, shared_data
 from .publish_helpers import build_register
 
 runner = CliRunner()

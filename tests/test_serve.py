@@ -10,14 +10,13 @@ import warnings
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from imagegate.cli.main import app as cli
 from imagegate.config import Settings
 from imagegate.register import Register
 from imagegate.serve import CSP, GateThread, Server
 
-from .conftest import SAMPLES, json_lines
+from .conftest import SAMPLES, CliRunner, json_lines
 from .publish_helpers import build_register
 
 with warnings.catch_warnings():

@@ -9,7 +9,6 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from imagegate import messages, views
 from imagegate.cli.main import app
@@ -19,7 +18,7 @@ from imagegate.loader import load_image
 from imagegate.register import Register
 
 from . import view_inputs as vi
-from .conftest import SAMPLES, json_lines
+from .conftest import SAMPLES, CliRunner, json_lines
 
 
 @pytest.fixture(scope="module")

@@ -23,14 +23,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from imagegate import audit
 from imagegate.cli.main import app
 from imagegate.journal import JOURNAL_DIR, TMP_SUFFIX, Journal
 from imagegate.watch import is_candidate_name
 
-from .conftest import SAMPLES, json_lines, shared_data
+from .conftest import SAMPLES, CliRunner, json_lines, shared_data
 
 runner = CliRunner()
 FOLDERS = ("allowed", "needs_consent", "blocked", "rejected")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import EXIT_ERROR, JsonOpt, for_terminal, lang_or_fail, pick, printable, reported
+from .common import EXIT_ERROR, JsonOpt, chosen_lang, for_terminal, printable, reported
 
 app = typer.Typer(help="Inspect the watcher's tamper-evident audit log.", no_args_is_help=True,
                   rich_markup_mode=None)  # plain help: flags without a `<bool>` value
@@ -33,7 +33,7 @@ def verify(
     if json_out:
         typer.echo(printable(json.dumps(result.to_dict(), ensure_ascii=False)))
     else:
-        lang = lang_or_fail(pick(None, ctx, "lang"))
+        lang = chosen_lang(ctx, None)
         if result.ok:
             typer.echo(for_terminal(TEXTS["ok"][lang].format(path=path, n=result.entries)))
         else:

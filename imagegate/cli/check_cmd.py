@@ -1,4 +1,4 @@
-"""`imagegate check` and `imagegate faces`: the commands people drop photos on."""
+"""`imagegate check`: the command people drop photos on."""
 
 from __future__ import annotations
 
@@ -11,55 +11,15 @@ import typer
 
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
-from ..errors import ImagegateError
 from ..metadata import exists_error
 from ..paths import Target, collect, parse_dropped
 from ..verdict import Failure, Verdict
-from .common import (EXIT_ERROR, EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
-                     RegisterOpt, channel_option, config_file, display_path, event_or_fail, for_terminal, lang_or_fail,
-                     note_settings, pick, printable, register_location, reported, say_review_notice, stderr_is_tty)
+from .common import (EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
+                     RegisterOpt, channel_option, collect_targets, display_path, event_or_fail, for_terminal,
+                     open_gate, print_human, reported, say_no_photos, say_review_notice, stderr_is_tty, worse)
 
-COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
-          "error": typer.colors.MAGENTA}
 PROMPT = {"en": "Drop photos or folders here and press Enter (q to quit): ",
           "fi": "Pudota kuvia tai kansioita tähän ja paina Enter (q lopettaa): "}
-
-
-def _gate(ctx, register, config, lang, *, need_register: bool):
-    from ..config import load_settings
-    from ..gate import Gate
-
-    config = config_file(ctx, config)
-    settings = load_settings(config)
-    note_settings(settings, config)
-    reg = register_location(ctx, register)
-    if reg.named and need_register and not reg.path.exists():
-        raise ImagegateError(f"register {reg} does not exist",
-                             hint="enrol people with `imagegate register add`, or omit --register")
-    return Gate(register=reg, settings=settings, lang=lang)
-
-
-def open_gate(ctx, lang, channel: str, on: str | None, register, config):
-    """Validate the common options and open the Gate: (lang, channel, day, gate)."""
-    from ..register import normalise_channel, parse_date
-
-    lang = lang_or_fail(pick(lang, ctx, "lang"))
-    try:
-        channel = normalise_channel(channel)
-        day = parse_date(on) if on else None
-    except ImagegateError as exc:
-        raise typer.BadParameter(exc.message) from None
-    with reported():
-        return lang, channel, day, _gate(ctx, register, config, lang, need_register=True)
-
-
-def collect_targets(paths, lang: str) -> list[Target]:
-    """The photos to check; a FIFO or device met in a folder is skipped with a note on stderr."""
-    def note(path: str, kind: str) -> None:
-        typer.secho(messages.ui("skipped_special", lang, path=display_path(path), kind=kind), err=True,
-                    fg=typer.colors.YELLOW)
-
-    return list(collect(paths, on_skip=note))
 
 
 def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable[Verdict | Failure]:
@@ -74,43 +34,6 @@ def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable
         for checked in results:
             bar.update(1)
             yield checked
-
-
-def heading_width(lang: str) -> int:
-    """Where the text after a verdict word starts: past the longest verdict word of `lang`."""
-    return max(13, *(len(messages.decision_text(d, lang)) for d in COLOUR)) + 2
-
-
-def print_heading(decision: str, text: str, lang: str) -> None:
-    """`VERDICT        text`, the verdict coloured and padded so the texts line up."""
-    word = messages.decision_text(decision, lang).upper()
-    typer.secho(f"{word:<{heading_width(lang) - 1}}", fg=COLOUR[decision], bold=True, nl=False)
-    typer.echo(f" {text}")
-
-
-def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
-    print_heading(result.decision, display_path(result.file), lang)
-    print_body(result, lang, details)
-
-
-def print_body(result: Verdict | Failure, lang: str, details: bool) -> None:
-    """A result's reasons (or error) and, with `details`, its faces."""
-    if isinstance(result, Failure):
-        typer.echo(f"    {for_terminal(messages.error_text(result.error, lang))}")
-        return
-    for r in result.reasons:
-        rule = f"[{messages.ui('report_rule', lang)} {r.rule}] " if r.rule else ""
-        typer.echo(f"    - {rule}{for_terminal(r.text(lang))}")
-    if details:
-        width = max(16, *(len(messages.category_text(c, lang)) for c in messages.CATEGORIES))
-        for f in result.faces:
-            x, y = f.box[:2]
-            h = f.measurement.height_px
-            who = f.status.person.name if f.status.person else "-"
-            where = messages.ui("details_face", lang, height=f"{h:6.0f}",
-                                publish=f"{f.measurement.publish_height_px:5.0f}", x=f"{x:.0f}", y=f"{y:.0f}")
-            typer.echo(printable(f"      #{f.index + 1:<3} {messages.category_text(f.status.category, lang):<{width}} "
-                                 f"{where}  {who}"))
 
 
 def check(
@@ -208,8 +131,7 @@ def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) 
         if sheet is not None:
             sheet.add_checked(result, checked.thumbnail)
         counts[result.decision] += 1
-        if SEVERITY[result.decision] > SEVERITY[worst]:
-            worst = result.decision
+        worst = worse(worst, result.decision)
         if out.on:
             preview = str(checked.preview) if checked.preview else None
             out.emit(result.to_dict() | ({"preview": preview} if job.annotate else {}))
@@ -219,7 +141,7 @@ def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) 
                 typer.echo("    " + messages.ui("preview_written", lang, path=display_path(str(checked.preview))))
     if not targets:
         # nothing checked is never "all allowed" (exit 0), with or without --json
-        typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
+        say_no_photos(lang)
         return "error"
     if not out.on and len(targets) > 1:
         typer.echo(messages.ui("summary", lang, photos=messages.ui("count_photos", lang, n=len(targets)),
@@ -241,71 +163,10 @@ def _interactive(batch, job, out: JsonStream, details, lang, sheet=None) -> str:
             break
         paths = parse_dropped(line)
         if not paths:
-            if interactive:
-                continue
             continue
         w = _check_batch(batch, job, paths, out, details, lang, sheet)
-        if worst is None or SEVERITY[w] > SEVERITY[worst]:
-            worst = w
+        worst = w if worst is None else worse(worst, w)
     if worst is None:  # quit, or input ended, before any photo was given: nothing was allowed
-        typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
+        say_no_photos(lang)
         return "error"
     return worst
-
-
-def faces(
-    ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(help="Photos and folders (walked recursively).")],
-    json_out: JsonLinesOpt = False,
-    json_array: JsonArrayOpt = False,
-    channel: Annotated[Optional[str], channel_option(
-        "Judge identifiability at the size this channel shows photos at (default: publish_long_side)",
-        default=None)] = None,
-    config: ConfigOpt = None,
-    lang: LangOpt = None,
-) -> None:
-    """List the faces found in each photo, with size and identifiability (diagnostic)."""
-    from ..config import load_settings
-    from ..gate import Gate
-    from ..register import normalise_channel
-
-    lang = lang_or_fail(pick(lang, ctx, "lang"))
-    with reported():
-        settings = load_settings(config_file(ctx, config))
-        channel = normalise_channel(channel) if channel else None
-    targets = collect_targets(paths, lang)
-    out, errors = JsonStream(lines=json_out, array=json_array), 0
-    with Gate(settings=settings) as gate:
-        for t in targets:
-            try:
-                if t.error:
-                    raise t.error
-                a = gate.analyse(t.path, channel=channel)
-            except ImagegateError as exc:
-                errors += 1
-                if out.on:
-                    out.emit({"file": t.path, "error": exc.to_dict(), "faces": []})
-                else:
-                    # the line already starts with the file: say only what is wrong with it
-                    what, hint = messages.error_reason(exc, lang)
-                    hint = f" ({hint})" if hint else ""
-                    typer.secho(printable(f"{display_path(t.path)}: {messages.ui('error_line', lang)}: {what}{hint}"),
-                                fg=typer.colors.MAGENTA)
-                continue
-            if out.on:
-                out.emit({**a.to_dict(), "file": t.path})
-                continue
-            n_id = sum(m.identifiable for m in a.measurements)
-            summary = messages.ui("faces_summary", lang, n=len(a.faces), identifiable=n_id)
-            typer.secho(printable(f"{display_path(t.path)}  {a.image.width}x{a.image.height}  {summary}"), bold=True)
-            if a.faces:
-                cx, cy, cw, ch, cpub, cscore, cid = messages.FACES_COLUMNS[lang]
-                typer.echo(f"    {'#':>3} {cx:>6} {cy:>6} {cw:>5} {ch:>5} {cpub:>10} {cscore:>7}  {cid}")
-            for i, (f, m) in enumerate(zip(a.faces, a.measurements)):
-                x, y, w, h = f.box
-                typer.echo(f"    {i + 1:>3} {x:6.0f} {y:6.0f} {w:5.0f} {h:5.0f} {m.publish_height_px:10.0f} "
-                           f"{f.score:7.2f}  {messages.ui('yes' if m.identifiable else 'no', lang)}")
-    out.close()
-    if not targets:
-        typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
-    raise typer.Exit(EXIT_ERROR if errors or not targets else 0)

@@ -11,8 +11,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import messages
 from ..errors import ImagegateError
-from ..filenames import for_terminal, printable  # noqa: F401  (the CLI's one escaping mechanism)
+from ..filenames import for_terminal, printable  # the CLI's one escaping mechanism
+from ..paths import Target, collect
+from ..verdict import Failure, Verdict
 
 # Exit codes (documented in the README). A batch exits with its worst outcome,
 # in the order error > blocked > needs consent > allowed.
@@ -25,6 +28,12 @@ EXIT_ERROR = 4
 SEVERITY = {"allowed": 0, "needs_consent": 1, "blocked": 2, "error": 3}
 EXIT_FOR = {"allowed": EXIT_ALLOWED, "needs_consent": EXIT_NEEDS_CONSENT, "blocked": EXIT_BLOCKED,
             "error": EXIT_ERROR}
+
+
+def worse(a: str, b: str) -> str:
+    """The worse of two decisions, the one a batch exits with."""
+    return b if SEVERITY[b] > SEVERITY[a] else a
+
 
 # No envvar= here: Typer would fill the option from IMAGEGATE_REGISTER, and a variable would then beat
 # `imagegate --register X`. The order lives in one place, register.locate_register.
@@ -139,9 +148,7 @@ def config_file(ctx: typer.Context, local: Path | None) -> Path | None:
 def fail(exc: ImagegateError | str, code: int = EXIT_ERROR, lang: str = "en") -> "typer.Exit":
     message = str(exc)
     if lang != "en" and isinstance(exc, ImagegateError) and exc.code:
-        from ..messages import error_text
-
-        message = error_text(exc, lang)  # in the user's language where the error has a known code
+        message = messages.error_text(exc, lang)  # in the user's language where the error has a known code
     message = for_terminal(message)  # messages quote paths and names
     typer.secho(f"imagegate: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
@@ -149,10 +156,8 @@ def fail(exc: ImagegateError | str, code: int = EXIT_ERROR, lang: str = "en") ->
 
 def command_lang(ctx: typer.Context) -> str:
     """The language of a command without its own --lang: the global one, else the locale."""
-    from ..messages import check_lang
-
     try:
-        return check_lang(state(ctx).lang)
+        return messages.check_lang(state(ctx).lang)
     except ValueError:
         return "en"
 
@@ -174,12 +179,67 @@ def stderr_is_tty() -> bool:
 
 
 def lang_or_fail(lang: str | None) -> str:
-    from ..messages import check_lang
-
     try:
-        return check_lang(lang)
+        return messages.check_lang(lang)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--lang") from None
+
+
+def chosen_lang(ctx: typer.Context, lang: str | None) -> str:
+    """The language of a command with its own --lang: that, else the global one, else the locale."""
+    return lang_or_fail(pick(lang, ctx, "lang"))
+
+
+def channel_or_fail(channel: str) -> str:
+    """An unknown channel is a usage error (exit 2), said before any model loads."""
+    from ..register import normalise_channel
+
+    try:
+        return normalise_channel(channel)
+    except ImagegateError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--channel") from None
+
+
+def require_register(location) -> None:
+    """A register named on purpose (--register, IMAGEGATE_REGISTER) must exist: a typo or an unmounted
+    share must never read as "nobody is enrolled"."""
+    if location.named and not location.path.exists():
+        raise ImagegateError(f"register {location} does not exist",
+                             hint="enrol people with `imagegate register add`, or omit --register")
+
+
+def open_gate(ctx, lang, channel: str, on: str | None, register, config):
+    """Validate the options of a command that judges photos and open the Gate: (lang, channel, day, gate)."""
+    from ..config import load_settings
+    from ..gate import Gate
+    from ..register import normalise_channel, parse_date
+
+    lang = chosen_lang(ctx, lang)
+    try:
+        channel = normalise_channel(channel)
+        day = parse_date(on) if on else None
+    except ImagegateError as exc:
+        raise typer.BadParameter(exc.message) from None
+    with reported():
+        config = config_file(ctx, config)
+        settings = load_settings(config)
+        note_settings(settings, config)
+        reg = register_location(ctx, register)
+        require_register(reg)
+        return lang, channel, day, Gate(register=reg, settings=settings, lang=lang)
+
+
+def collect_targets(paths, lang: str) -> list[Target]:
+    """The photos to check; a FIFO or device met in a folder is skipped with a note on stderr."""
+    def note(path: str, kind: str) -> None:
+        typer.secho(messages.ui("skipped_special", lang, path=display_path(path), kind=kind), err=True,
+                    fg=typer.colors.YELLOW)
+
+    return list(collect(paths, on_skip=note))
+
+
+def say_no_photos(lang: str) -> None:
+    typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
 
 
 def note_settings(settings, config) -> None:
@@ -221,3 +281,46 @@ def say_review_notice(open_register, months: int, lang: str) -> None:
         return
     if text:
         typer.secho(f"imagegate: {text}", err=True, fg=typer.colors.YELLOW)
+
+
+# -- a result as people read it: `check`, `redact` and the watcher print the same lines -------------------
+
+COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
+          "error": typer.colors.MAGENTA}
+
+
+def heading_width(lang: str) -> int:
+    """Where the text after a verdict word starts: past the longest verdict word of `lang`."""
+    return max(13, *(len(messages.decision_text(d, lang)) for d in COLOUR)) + 2
+
+
+def print_heading(decision: str, text: str, lang: str) -> None:
+    """`VERDICT        text`, the verdict coloured and padded so the texts line up."""
+    word = messages.decision_text(decision, lang).upper()
+    typer.secho(f"{word:<{heading_width(lang) - 1}}", fg=COLOUR[decision], bold=True, nl=False)
+    typer.echo(f" {text}")
+
+
+def print_human(result: Verdict | Failure, lang: str, details: bool) -> None:
+    print_heading(result.decision, display_path(result.file), lang)
+    print_body(result, lang, details)
+
+
+def print_body(result: Verdict | Failure, lang: str, details: bool) -> None:
+    """A result's reasons (or error) and, with `details`, its faces."""
+    if isinstance(result, Failure):
+        typer.echo(f"    {for_terminal(messages.error_text(result.error, lang))}")
+        return
+    for r in result.reasons:
+        rule = f"[{messages.ui('report_rule', lang)} {r.rule}] " if r.rule else ""
+        typer.echo(f"    - {rule}{for_terminal(r.text(lang))}")
+    if details:
+        width = max(16, *(len(messages.category_text(c, lang)) for c in messages.CATEGORIES))
+        for f in result.faces:
+            x, y = f.box[:2]
+            h = f.measurement.height_px
+            who = f.status.person.name if f.status.person else "-"
+            where = messages.ui("details_face", lang, height=f"{h:6.0f}",
+                                publish=f"{f.measurement.publish_height_px:5.0f}", x=f"{x:.0f}", y=f"{y:.0f}")
+            typer.echo(printable(f"      #{f.index + 1:<3} {messages.category_text(f.status.category, lang):<{width}} "
+                                 f"{where}  {who}"))

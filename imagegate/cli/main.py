@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import quiet  # noqa: F401  (quiet native logs before mediapipe loads)
-from . import audit_cmd, check_cmd, config_cmd, redact_cmd, register_cmd, serve_cmd, watch_cmd
+from . import audit_cmd, check_cmd, config_cmd, faces_cmd, redact_cmd, register_cmd, serve_cmd, watch_cmd
 from .common import CONFIG_HELP, EXIT_ERROR, RegisterOpt, State
 
 app = typer.Typer(
@@ -22,7 +22,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("check")(check_cmd.check)
-app.command("faces")(check_cmd.faces)
+app.command("faces")(faces_cmd.faces)
 app.command("redact")(redact_cmd.redact)
 app.add_typer(register_cmd.app, name="register")
 app.add_typer(config_cmd.app, name="config")

@@ -10,9 +10,9 @@ import typer
 from .. import messages
 from ..errors import ImagegateError, internal_error
 from ..verdict import Failure
-from .check_cmd import collect_targets, open_gate, print_body, print_heading, print_human
-from .common import (EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
-                     RegisterOpt, channel_option, display_path, event_or_fail)
+from .common import (EXIT_FOR, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt, RegisterOpt,
+                     channel_option, collect_targets, display_path, event_or_fail, open_gate, print_body,
+                     print_heading, print_human, say_no_photos, worse)
 
 
 def _one(gate, path: str, out: Path, *, channel: str, style: str, on, event):
@@ -83,13 +83,12 @@ def redact(
                 result, saved = Failure(t.path, t.error), None
             else:
                 result, saved = _one(gate, t.path, out, channel=channel, style=style, on=day, event=event)
-            if SEVERITY[result.decision] > SEVERITY[worst]:
-                worst = result.decision
+            worst = worse(worst, result.decision)
             if stream.on:
                 stream.emit({**result.to_dict(), "output": str(saved) if saved else None})
             else:
                 _print(result, saved, lang, details)
     stream.close()
     if not targets:
-        typer.secho(messages.ui("no_photos", lang), err=True, fg=typer.colors.YELLOW)
+        say_no_photos(lang)
     raise typer.Exit(EXIT_FOR[worst])

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import (ConfigOpt, LangOpt, RegisterOpt, config_file, event_or_fail, lang_or_fail, note_settings, pick,
-                     register_location, reported)
+from .common import (ConfigOpt, LangOpt, RegisterOpt, channel_or_fail, chosen_lang, config_file, event_or_fail,
+                     note_settings, register_location, reported, require_register)
 
 
 def serve(
@@ -35,15 +35,10 @@ def serve(
     import uvicorn
 
     from ..config import load_settings
-    from ..errors import ImagegateError
-    from ..register import normalise_channel
     from ..serve import GateThread, Server, needs_token, new_access_token
 
-    lang = lang_or_fail(pick(lang, ctx, "lang"))
-    try:
-        channel = normalise_channel(channel)
-    except ImagegateError as exc:
-        raise typer.BadParameter(exc.message, param_hint="--channel") from None
+    lang = chosen_lang(ctx, lang)
+    channel = channel_or_fail(channel)
     event = event_or_fail(event)
     # the one resolution every command uses (register.locate_register, cli.common.config_file)
     location = register_location(ctx, register)
@@ -52,9 +47,7 @@ def serve(
     with reported():
         settings = load_settings(config)
         note_settings(settings, config)
-        if reg is not None and not reg.exists():
-            raise ImagegateError(f"register {reg} does not exist",
-                                 hint="enrol people with `imagegate register add`, or omit --register")
+        require_register(location)
     # bind first: a busy port is said at once, before the models load, and --port 0 learns its port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

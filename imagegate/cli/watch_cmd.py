@@ -10,11 +10,9 @@ import typer
 
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
-from ..errors import ImagegateError
-from .common import (ConfigOpt, EventOpt, LangOpt, RegisterOpt, channel_option, config_file, event_or_fail,
-                     for_terminal, lang_or_fail, note_settings, pick, register_location, reported,
-                     say_review_notice)
-from .check_cmd import heading_width, print_heading
+from .common import (ConfigOpt, EventOpt, LangOpt, RegisterOpt, channel_option, channel_or_fail, chosen_lang,
+                     config_file, event_or_fail, for_terminal, heading_width, note_settings, print_heading,
+                     register_location, reported, require_register, say_review_notice)
 
 TEXTS = {
     "start": {
@@ -118,24 +116,19 @@ def watch(
     completed, never duplicated. Every decision is appended to OUT/audit.jsonl.
     """
     from ..config import load_settings
-    from ..register import Register, normalise_channel
+    from ..register import Register
     from ..watch import Watcher, WatchSettings
 
-    lang = lang_or_fail(pick(lang, ctx, "lang"))
+    lang = chosen_lang(ctx, lang)
     event = event_or_fail(event)
-    try:
-        channel = normalise_channel(channel)
-    except ImagegateError as exc:
-        raise typer.BadParameter(exc.message, param_hint="--channel") from None
+    channel = channel_or_fail(channel)
     config = config_file(ctx, config)
     reg = register_location(ctx, register)
     with reported():
         settings = load_settings(config)
         note_settings(settings, config)
+        require_register(reg)
         if reg.named:
-            if not reg.path.exists():
-                raise ImagegateError(f"register {reg} does not exist",
-                                     hint="enrol people with `imagegate register add`, or omit --register")
             Register(reg.path, create=False).close()  # fail now, not once per photo in the workers
         kwargs = {} if jobs is None else {"jobs": jobs}
         watcher = Watcher(inbox, out, channel=channel, settings=settings, register=reg, lang=lang, config=config,
