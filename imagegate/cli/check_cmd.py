@@ -11,9 +11,10 @@ import typer
 
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
+from ..codes import Decision
 from ..metadata import exists_error
 from ..paths import Target, collect, parse_dropped
-from ..verdict import Failure, Verdict
+from ..results import Failure, Verdict
 from .common import (EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
                      RegisterOpt, channel_option, collect_targets, display_path, event_or_fail, for_terminal,
                      open_gate, print_human, reported, say_no_photos, say_review_notice, stderr_is_tty, worse)
@@ -125,7 +126,7 @@ def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) 
     """Check and print one batch; its worst outcome."""
     targets = collect_targets(paths, lang)
     counts = {k: 0 for k in SEVERITY}
-    worst = "allowed"
+    worst = Decision.ALLOWED
     for checked in run_checks(batch, targets, job, progress=stderr_is_tty() and len(targets) > 3):
         result = checked.result
         if sheet is not None:
@@ -142,7 +143,7 @@ def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) 
     if not targets:
         # nothing checked is never "all allowed" (exit 0), with or without --json
         say_no_photos(lang)
-        return "error"
+        return Decision.ERROR
     if not out.on and len(targets) > 1:
         typer.echo(messages.ui("summary", lang, photos=messages.ui("count_photos", lang, n=len(targets)),
                                counts=messages.counts_text(counts, lang)))
@@ -168,5 +169,5 @@ def _interactive(batch, job, out: JsonStream, details, lang, sheet=None) -> str:
         worst = w if worst is None else worse(worst, w)
     if worst is None:  # quit, or input ended, before any photo was given: nothing was allowed
         say_no_photos(lang)
-        return "error"
+        return Decision.ERROR
     return worst

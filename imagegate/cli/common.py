@@ -12,10 +12,11 @@ from typing import Annotated, Optional
 import typer
 
 from .. import messages
+from ..codes import Decision
 from ..errors import ImagegateError
 from ..filenames import for_terminal, printable  # the CLI's one escaping mechanism
 from ..paths import Target, collect
-from ..verdict import Failure, Verdict
+from ..results import Failure, Verdict
 
 # Exit codes (documented in the README). A batch exits with its worst outcome,
 # in the order error > blocked > needs consent > allowed.
@@ -25,9 +26,9 @@ EXIT_USAGE = 2  # click/Typer's own code for bad arguments
 EXIT_BLOCKED = 3
 EXIT_ERROR = 4
 
-SEVERITY = {"allowed": 0, "needs_consent": 1, "blocked": 2, "error": 3}
-EXIT_FOR = {"allowed": EXIT_ALLOWED, "needs_consent": EXIT_NEEDS_CONSENT, "blocked": EXIT_BLOCKED,
-            "error": EXIT_ERROR}
+SEVERITY = {Decision.ALLOWED: 0, Decision.NEEDS_CONSENT: 1, Decision.BLOCKED: 2, Decision.ERROR: 3}
+EXIT_FOR = {Decision.ALLOWED: EXIT_ALLOWED, Decision.NEEDS_CONSENT: EXIT_NEEDS_CONSENT, Decision.BLOCKED: EXIT_BLOCKED,
+            Decision.ERROR: EXIT_ERROR}
 
 
 def worse(a: str, b: str) -> str:
@@ -73,7 +74,7 @@ JsonArrayOpt = Annotated[bool, typer.Option(
 
 def channel_option(what: str, default: str | None = "facebook"):
     """`--channel CHANNEL` for commands that judge for one channel: the help lists the channels."""
-    from ..register import CHANNEL_ALIASES, CHANNELS
+    from ..channels import CHANNEL_ALIASES, CHANNELS
 
     aliases = ", ".join(f"{a} = {c}" for a, c in CHANNEL_ALIASES.items())
     return typer.Option("--channel", "-c", metavar="CHANNEL", show_default=default is not None,
@@ -192,7 +193,7 @@ def chosen_lang(ctx: typer.Context, lang: str | None) -> str:
 
 def channel_or_fail(channel: str) -> str:
     """An unknown channel is a usage error (exit 2), said before any model loads."""
-    from ..register import normalise_channel
+    from ..channels import normalise_channel
 
     try:
         return normalise_channel(channel)
@@ -212,7 +213,8 @@ def open_gate(ctx, lang, channel: str, on: str | None, register, config):
     """Validate the options of a command that judges photos and open the Gate: (lang, channel, day, gate)."""
     from ..config import load_settings
     from ..gate import Gate
-    from ..register import normalise_channel, parse_date
+    from ..channels import normalise_channel
+    from ..register import parse_date
 
     lang = chosen_lang(ctx, lang)
     try:
@@ -285,8 +287,8 @@ def say_review_notice(open_register, months: int, lang: str) -> None:
 
 # -- a result as people read it: `check`, `redact` and the watcher print the same lines -------------------
 
-COLOUR = {"allowed": typer.colors.GREEN, "needs_consent": typer.colors.YELLOW, "blocked": typer.colors.RED,
-          "error": typer.colors.MAGENTA}
+COLOUR = {Decision.ALLOWED: typer.colors.GREEN, Decision.NEEDS_CONSENT: typer.colors.YELLOW, Decision.BLOCKED: typer.colors.RED,
+          Decision.ERROR: typer.colors.MAGENTA}
 
 
 def heading_width(lang: str) -> int:

@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from .. import messages
+from ..codes import Decision
 from ..errors import ImagegateError, internal_error
-from ..verdict import Failure
+from ..results import Failure
 from .common import (EXIT_FOR, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt, RegisterOpt,
                      channel_option, collect_targets, display_path, event_or_fail, open_gate, print_body,
                      print_heading, print_human, say_no_photos, worse)
@@ -75,7 +76,7 @@ def redact(
     event = event_or_fail(event)
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     targets = collect_targets(paths, lang)
-    worst = "allowed" if targets else "error"
+    worst = Decision.ALLOWED if targets else Decision.ERROR
     stream = JsonStream(lines=json_out, array=json_array)
     with gate:
         for t in targets:

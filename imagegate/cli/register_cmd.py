@@ -10,7 +10,9 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import ImagegateError, RegisterDamagedError
-from ..register import CHANNELS, ROLES, Register, expand_channels, parse_date, restore_over
+from ..channels import CHANNELS, expand_channels
+from ..codes import Role
+from ..register import ROLES, Register, parse_date, restore_over
 from .common import (config_file, ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, register_location,
                      reported)
 
@@ -195,7 +197,7 @@ def consent(
     last = rows[0].valid_until if rows else None  # as stored: 20270630 is shown as 2027-06-30
     typer.echo(f"consent recorded for {person.name}: {chans}" + (f" from {rows[0].valid_from}" if start else "")
                + (f" until {last}" if last else "") + ("; risks explained" if risks_explained else ""))
-    if person.role == "client" and not risks_explained:
+    if person.role == Role.CLIENT and not risks_explained:
         typer.secho("note: a client's consent counts only when the risks were explained (rule 4); "
                     "add --risks-explained once they have been", err=True, fg=typer.colors.YELLOW)
 
@@ -278,7 +280,7 @@ def _consent_cell(st: dict, role: str) -> str:
     until = st.get("valid_until")
     if st["state"] == "valid":
         text = f"consent until {until}" if until else "consent, no end date"
-        if role == "client" and not st["risks_explained"]:
+        if role == Role.CLIENT and not st["risks_explained"]:
             text += "; risks not recorded as explained, so it does not count (rule 4)"
         return text
     if st["state"] == "expired":

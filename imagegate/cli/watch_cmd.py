@@ -10,6 +10,7 @@ import typer
 
 from .. import messages
 from ..batch import PHOTO_TIMEOUT_SECONDS
+from ..codes import Decision
 from .common import (ConfigOpt, EventOpt, LangOpt, RegisterOpt, channel_option, channel_or_fail, chosen_lang,
                      config_file, event_or_fail, for_terminal, heading_width, note_settings, print_heading,
                      register_location, reported, require_register, say_review_notice)
@@ -55,7 +56,7 @@ def _printer(lang: str, notice=lambda: None):
                         fg=typer.colors.YELLOW)
             return
         extra = f" ({_text('recovered', lang)})" if outcome.recovered else ""
-        why = f": {outcome.reason}" if outcome.reason and outcome.decision == "error" else ""
+        why = f": {outcome.reason}" if outcome.reason and outcome.decision == Decision.ERROR else ""
         print_heading(outcome.decision, for_terminal(f"{outcome.name} -> {outcome.destination}{extra}{why}"), lang)
         for key in ("report", "preview", "redacted"):
             if getattr(outcome, key):
