@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from . import metadata
 from .codes import Category, Decision, FaceStatusCode
 from .messages import category_text, decision_text, ui
-from .verdict import Verdict
+from .results import Verdict
 
 COLOURS = {
     Category.CLIENT: (220, 30, 30),

@@ -27,7 +27,7 @@ from .codes import Category
 from .errors import ImagegateError, RedactionError
 from .loader import ImageInput, LoadedImage, load_image
 from .metadata import FORMATS, encode, write_new
-from .verdict import Verdict
+from .results import Verdict
 
 STYLES = ("blur", "pixelate", "box")
 #: face categories that may stay visible; everything else is hidden

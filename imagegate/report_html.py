@@ -21,7 +21,7 @@ from . import messages
 from .annotate import render_preview
 from .codes import Decision
 from .metadata import OutputError, encode, write_whole
-from .verdict import Failure, Verdict
+from .results import Failure, Verdict
 
 #: section order: what needs a person's attention first
 ORDER = (Decision.BLOCKED, Decision.NEEDS_CONSENT, Decision.ERROR, Decision.ALLOWED)

@@ -36,13 +36,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import messages
+from .channels import CHANNELS, expand_channels, normalise_channel
 from .codes import ConsentState, Decision, Role
 from .config import Settings
 from .errors import ImagegateError, RegisterError, internal_error
 from .policy import EVENTS, normalise_event
-from .register import CHANNELS, ROLES, Register, default_register_path, expand_channels, normalise_channel, \
-    parse_date
-from .verdict import Failure, Verdict
+from .register import ROLES, Register, default_register_path, parse_date
+from .results import Failure, Verdict
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: photos waiting for the gate thread before new ones are refused with 503
