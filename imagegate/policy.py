@@ -111,22 +111,39 @@ def _classify(f: FaceFacts, consent_strict: float) -> FaceStatus:
         return FaceStatus(S.UNMATCHABLE)
     m = f.match
     covered = [consent_covers(c, f.consents) for c in m.candidates]
-    # Within the loose threshold of a client who may not be shown: treated as that client (rule 6).
-    for c, ok in zip(m.candidates, covered):
-        if c.role == Role.CLIENT and not ok:
-            return FaceStatus(S.CLIENT, c)
-    who = m.identified
-    if who is not None:
-        if not consent_covers(who, f.consents):
-            return FaceStatus(S.NO_CONSENT, who)
-        # Another person within the loose threshold (a sibling, a look-alike) may be who this is:
-        # the consent counts only if theirs would too.
-        if not all(covered):
-            return FaceStatus(S.UNCERTAIN, who)
-        if who.distance >= consent_strict:
-            # close, but not as close as degraded look-alikes never came: ask, do not allow
-            return FaceStatus(S.CONFIRM, who)
-        return FaceStatus(S.CLIENT_CONSENTED if who.role == Role.CLIENT else S.CONSENTED, who)
+    client = _possible_client(m, covered)
+    if client is not None:
+        return FaceStatus(S.CLIENT, client)
+    if m.identified is not None:
+        return _identified(m.identified, covered, f.consents, consent_strict)
+    return _not_identified(m, covered)
+
+
+def _possible_client(m: Match, covered: Sequence[bool]) -> Candidate | None:
+    """Rule 6 errs towards the client: anyone within the loose threshold of a client who may not be shown
+    is treated as that client (a loose match is enough to block)."""
+    return next((c for c, ok in zip(m.candidates, covered) if c.role == Role.CLIENT and not ok), None)
+
+
+def _identified(who: Candidate, covered: Sequence[bool], consents: Mapping[str, ConsentStatus],
+                consent_strict: float) -> FaceStatus:
+    """Rule 4 for a strict, unambiguous match: consented only when the consent covers them, nobody else
+    near could be who this is, and the match is closer than degraded look-alikes came
+    (`consent_strict`, benchmarks/degraded_matches.py)."""
+    if not consent_covers(who, consents):
+        return FaceStatus(S.NO_CONSENT, who)
+    # Another person within the loose threshold (a sibling, a look-alike) may be who this is:
+    # the consent counts only if theirs would too.
+    if not all(covered):
+        return FaceStatus(S.UNCERTAIN, who)
+    if who.distance >= consent_strict:
+        # close, but not as close as degraded look-alikes never came: ask, do not allow
+        return FaceStatus(S.CONFIRM, who)
+    return FaceStatus(S.CLIENT_CONSENTED if who.role == Role.CLIENT else S.CONSENTED, who)
+
+
+def _not_identified(m: Match, covered: Sequence[bool]) -> FaceStatus:
+    """Only loose or ambiguous matches, or none: never enough for a consent to count (fail closed)."""
     if m.candidates:
         if all(covered):
             # only people who may be shown are near: ask which one it is rather than guess (or block)
@@ -204,13 +221,22 @@ def _crowd_exception(faces: Sequence[FaceFacts], statuses: list[FaceStatus], set
     if n == 0:
         return False, refusal
     sizes = _crowd_sizes(faces, settings)
-    typical = sizes[math.ceil(len(sizes) / 4) - 1] if sizes else 0.0
     # Rule 4 lets a client through among *many other people*: those one can recognise must be many too,
     # not a small group in front of a distant background crowd.
     others = sum(1 for f, s in zip(faces, statuses)
                  if f.identifiable and f.score >= settings.crowd_face_score and s.status != S.CLIENT)
     few_recognisable = others + 1 < settings.crowd_min_faces
     clients = [i for i, s in enumerate(statuses) if s.status == S.CLIENT]  # before the marking renames some
+    _mark_covered(faces, statuses, sizes, few_recognisable, settings, event)
+    return True, _crowd_reasons(statuses, n, clients, others if few_recognisable else None, event)
+
+
+def _mark_covered(faces: Sequence[FaceFacts], statuses: list[FaceStatus], sizes: Sequence[float],
+                  few_recognisable: bool, settings: PolicySettings, event: str) -> None:
+    """Each face that needs something is covered by the crowd (crowd_exempt) or stands out (prominent);
+    at an event not stated as public a recognised client or person without consent who blends in is not
+    covered but asked about (client_in_crowd, no_consent)."""
+    typical = sizes[math.ceil(len(sizes) / 4) - 1] if sizes else 0.0
     for i, s in enumerate(statuses):
         if s.status != S.CLIENT and s.status not in NEEDS_CONSENT:
             continue
@@ -219,7 +245,6 @@ def _crowd_exception(faces: Sequence[FaceFacts], statuses: list[FaceStatus], set
             statuses[i] = FaceStatus(S.CLIENT_IN_CROWD if s.status == S.CLIENT else s.status, s.person)
             continue
         statuses[i] = FaceStatus(s.status, s.person, crowd_exempt=not prominent, prominent=prominent)
-    return True, _crowd_reasons(statuses, n, clients, others if few_recognisable else None, event)
 
 
 def _crowd_applies(faces: Sequence[FaceFacts], statuses: Sequence[FaceStatus], settings: PolicySettings, *,
