@@ -4,12 +4,12 @@ completed by BlazeFace.
 Why an ensemble (measured in BENCHMARKS.md): whole-image BlazeFace sees the photo
 at 128-192 px and misses most crowd faces; CenterFace finds small faces well but
 its low-confidence proposals include clutter and it under-fires on some large
-close-ups. So:
+close-ups. So (`FaceDetector._detect` runs these passes in this order):
 
 1. CenterFace on the analysis image (long side <= `analysis_long_side`) finds
    faces of every size down to ~10 px; a coarse CenterFace pass at
-   `coarse_long_side` catches close-ups that fill the frame.
-2. Proposals scoring >= `accept_score` at any scale are kept.
+   `coarse_long_side` catches close-ups that fill the frame (`_scale_passes`).
+2. Proposals scoring >= `accept_score` at any scale are kept (`_centerface_proposals`).
 3. Weaker ones (>= `propose_score`) get a second look: CenterFace again on an
    upscaled crop around the proposal and on its mirror image, in one batch.
    Their score at every pyramid scale plus the two crop scores are fused (mean
@@ -19,12 +19,18 @@ close-ups. So:
    proposals take the crop's box, which was localised at a higher resolution.
    (This replaced a BlazeFace short-range check on the crop: only 7 of the 25
    proposals it confirmed were faces, and it rejected many small real ones.)
+   (`_verified_proposals`, `_second_look`)
 4. BlazeFace full-range over the whole image adds large faces CenterFace missed;
-   its less confident detections are weak proposals checked as in 3.
-5. Overlapping detections are merged by NMS.
-6. A detection that is a part of a larger face found again (the chin or the eyes of a face hundreds of
-   px tall, see `part_outer_px`) is dropped; a face lying on another face (a child on a cheek) is not.
-7. On request (`settle_below`), small faces are measured on the photo turned so that they stand upright.
+   its less confident detections are weak proposals checked as in 3 (`_blazeface_proposals`).
+5. Overlapping detections are merged by NMS (`_merge`).
+6. A close-up cut by the frame, which no pass above sees whole, is looked for on the photo
+   shrunk on a grey border (`_add_closeups`); faces the wrong way up on the photo turned
+   90/180/270 degrees (`_add_turned_faces`). Both only add faces no other pass found.
+7. A detection that is a part of a larger face found again (the chin or the eyes of a face hundreds of
+   px tall, see `part_outer_px`) is dropped; a face lying on another face (a child on a cheek) is not
+   (`_drop_parts_of_larger_faces`).
+8. On request (`settle_below`), small faces are measured on the photo turned so that they stand upright
+   (`_settled`).
 """
 
 from __future__ import annotations
@@ -196,22 +202,48 @@ class FaceDetector:
     # -- pipeline ---------------------------------------------------------------
 
     def _detect(self, rgb: np.ndarray, analysis_long_side: int, settle_below: float = 0.0) -> list[Face]:
-        s = self.settings
+        """The passes in order (the module's docstring gives the plan, each pass the reason it exists)."""
         h, w = rgb.shape[:2]
-
-        # CenterFace at the analysis scale and at coarser scales. Each pass is decoded
-        # down to `evidence_score` so weak proposals can be cross-checked across scales.
         fine_scale = min(1.0, analysis_long_side / max(h, w))
         fine = _resize(rgb, fine_scale)
+        passes = self._scale_passes(fine, fine_scale, max(h, w))
+        cf_accepted, cf_weak = self._centerface_proposals(passes)
+        bf_accepted, bf_weak = self._blazeface_proposals(fine, fine_scale)
+        verified = self._verified_proposals(cf_weak + bf_weak, passes, fine, fine_scale)
+        faces = self._merge(cf_accepted + bf_accepted + verified, w, h, rotation=0)
+        faces = self._add_closeups(faces, fine, fine_scale, w, h)
+        faces = self._add_turned_faces(faces, fine, fine_scale, w, h)
+        faces = self._drop_parts_of_larger_faces(faces, fine, fine_scale)
+        if settle_below > 0:
+            faces = self._settled(faces, rgb, fine, fine_scale, passes[0], settle_below)
+        return sorted(faces, key=lambda f: (round(f.box[1] / 8), f.box[0]))
+
+    def _scale_passes(self, fine: np.ndarray, fine_scale: float, long_side_px: int) -> list:
+        """CenterFace on the analysis image (`fine`, the photo resized by `fine_scale`) and on each coarser
+        image that can show something new, as (boxes, scores, landmarks) in the photo's pixels.
+
+        The analysis scale finds faces of every size down to ~10 px; the coarse pass
+        (`coarse_long_side`) catches close-ups that fill the frame, on which CenterFace under-fires at
+        the analysis scale. Every pass is decoded down to `evidence_score`: a weak proposal's score at
+        each scale is one of the views `_fused_score` weighs."""
+        s = self.settings
         passes = [self._centerface_pass(fine, fine_scale, s.evidence_score)]
         done = [fine_scale]
         for long_side in (s.coarse_long_side, s.xcoarse_long_side):
-            scale = min(1.0, long_side / max(h, w))
+            scale = min(1.0, long_side / long_side_px)
             if long_side <= 0 or scale >= min(done) * 0.75:
                 continue  # not coarse enough to see anything new
             done.append(scale)
             # derived from the analysis image: resizing a 12 MP photo again costs ~100 ms
             passes.append(self._centerface_pass(_resize(fine, scale / fine_scale), scale, s.evidence_score))
+        return passes
+
+    def _centerface_proposals(self, passes: list):
+        """The scale passes' detections from `propose_score` up, merged by NMS, as (box, score, landmarks,
+        source): those scoring >= `accept_score` are faces, the rest weak proposals for
+        `_verified_proposals`. CenterFace's less confident detections include clutter: CenterFace alone
+        reached a precision of 0.76 on the WIDER photos, this detector 0.938 (BENCHMARKS.md)."""
+        s = self.settings
         cand = passes[0]
         for p in passes[1:]:
             cand = _concat(cand, p)
@@ -219,151 +251,58 @@ class FaceDetector:
         cb, cs, cl = (x[propose] for x in cand)
         keep = nms(cb, cs, s.nms_iou)
         cb, cs, cl = cb[keep], cs[keep], cl[keep]
-
-        boxes, scores, lms, sources = [], [], [], []
         strong = cs >= s.accept_score
-        for i in np.flatnonzero(strong):
-            boxes.append(cb[i])
-            scores.append(cs[i])
-            lms.append(cl[i])
-            sources.append("centerface")
-        # Whole-image BlazeFace: large faces CenterFace missed. Its detections below
-        # `blazeface_score` are weak proposals like CenterFace's: a false large face
-        # is costly downstream (it alone can make a crowd photo need consent).
-        bf_weak = []
+        accepted = [(cb[i], cs[i], cl[i], "centerface") for i in np.flatnonzero(strong)]
+        weak = [(cb[i], cs[i], cl[i], "centerface+verify") for i in np.flatnonzero(~strong)]
+        return accepted, weak
+
+    def _blazeface_proposals(self, fine: np.ndarray, fine_scale: float):
+        """Whole-image BlazeFace full-range: large faces CenterFace missed, as (box, score, landmarks,
+        source), accepted from `blazeface_score` and weak proposals below it. A false large face is
+        costly downstream (it alone can make a crowd photo need consent), so BlazeFace's less confident
+        detections must pass the same multi-view check as CenterFace's."""
+        s = self.settings
+        accepted, weak = [], []
         for box, score, lm in self._blazeface_faces(self._full, fine, fine_scale):
             if score >= s.blazeface_score:
-                boxes.append(box)
-                scores.append(score)
-                lms.append(lm)
-                sources.append("blazeface")
+                accepted.append((box, score, lm, "blazeface"))
             else:
-                bf_weak.append((box, score, lm))
+                weak.append((box, score, lm, "blazeface+verify"))
+        return accepted, weak
 
-        weak = [(cb[i], cs[i], cl[i], "centerface+verify") for i in np.flatnonzero(~strong)]
-        weak += [(b_, s_, l_, "blazeface+verify") for b_, s_, l_ in bf_weak]
+    def _verified_proposals(self, weak: list, passes: list, fine: np.ndarray, fine_scale: float) -> list:
+        """The weak proposals that the views agree are faces (`_fused_score` >= `fuse_score`), as (box,
+        score, landmarks, source).
+
+        One high score from one view is not enough, and one view that fails (an occluded face seen too
+        closely) does not veto. This replaced a BlazeFace short-range check on the crop: only 7 of the 25
+        proposals it confirmed were faces, and it rejected many small real ones (BENCHMARKS.md, tried
+        and rejected)."""
+        s = self.settings
         weak_boxes = np.array([x[0] for x in weak], dtype=np.float64).reshape(-1, 4)
         looks = self._second_look(fine, weak_boxes * fine_scale)
+        kept = []
         for (box, score, lm, source), (look, look_flip) in zip(weak, looks):
-            views = [_match_score(p[0], p[1], box) for p in passes]
-            if source.startswith("blazeface"):
-                views.append(score)
-            views += [look[1] if look else 0.0, look_flip[1] if look_flip else 0.0]
-            fused = float(np.mean(sorted(views)[-s.fuse_views:]))
+            fused = self._fused_score(box, score, source, passes, (look, look_flip))
             if fused < s.fuse_score:
                 continue
             # The crop saw the face larger: its box and landmarks are better localised.
             best = max((v for v in (look, look_flip) if v), key=lambda v: v[1], default=None)
             if best is not None:
-                boxes.append(best[0] / fine_scale)
-                lms.append(best[2] / fine_scale)
-            else:
-                boxes.append(box)
-                lms.append(lm)
+                box, lm = best[0] / fine_scale, best[2] / fine_scale
             # Rank verified proposals below any strong one in the final NMS.
-            scores.append(min(fused, s.accept_score - 1e-3))
-            sources.append(source)
+            kept.append((box, min(fused, s.accept_score - 1e-3), lm, source))
+        return kept
 
-        faces = self._merge(boxes, scores, lms, sources, w, h, rotation=0)
-        # A close-up cut by the frame only adds a face no other pass found: the same face found in the
-        # frame has about the same box once the close-up's is cut to the photo. (Not "any face inside
-        # it": a close-up's box covers the photo, so every other face is inside it - a small face in a
-        # corner must not make the close-up disappear.)
-        found = np.array([f.box for f in faces]).reshape(-1, 4)
-        closeups = list(self._closeup_faces(fine, fine_scale, found))
-        if closeups and len(found):
-            closeups = [c for c in closeups if not _same_face(found, np.array(clip_box(c[0], w, h)))]
-        if closeups:
-            faces += self._merge(*([c[i] for c in closeups] for i in range(3)),
-                                 ["centerface@closeup"] * len(closeups), w, h, rotation=0)
-        # Turned faces only add what the upright passes did not find: CenterFace also
-        # fires on some upright faces turned upside down, and an upright face must be
-        # aligned upright for matching.
-        turned = list(self._rotated_faces(fine, fine_scale))
-        if turned and faces:
-            upright = np.array([f.box for f in faces])
-            turned = [t for t in turned if _overlap(upright, t[0]).max() < 0.3]
-        for k in (1, 2, 3):
-            mine = [t for t in turned if t[3] == k]
-            if mine:
-                faces += self._merge(*([t[i] for t in mine] for i in range(3)), [f"centerface@{k * 90}"] * len(mine),
-                                     w, h, rotation=k)
-        if turned:
-            # one face turned two ways: keep the more confident reading
-            b = np.array([f.box for f in faces])
-            faces = [faces[i] for i in sorted(nms(b, np.array([f.score for f in faces]), s.nms_iou))]
-        parts = self._parts_of_larger_faces(faces, fine, fine_scale)
-        faces = [f for i, f in enumerate(faces) if i not in parts]
-        if settle_below > 0:
-            faces = self._settled(faces, rgb, fine, fine_scale, passes[0], settle_below)
-        faces.sort(key=lambda f: (round(f.box[1] / 8), f.box[0]))
-        return faces
-
-    def _merge(self, boxes, scores, lms, sources, w: int, h: int, *, rotation: int) -> list[Face]:
-        """NMS over one set of detections, clipped to the image, as Faces."""
-        s = self.settings
-        if not len(boxes):
-            return []
-        b = np.array(boxes, dtype=np.float64)
-        sc = np.array(scores, dtype=np.float64)
-        faces = []
-        for i in nms(b, sc, s.nms_iou):
-            box = clip_box(tuple(float(v) for v in b[i]), w, h)
-            if box[2] < s.min_face_px or box[3] < s.min_face_px:
-                continue
-            lm = tuple((float(x), float(y)) for x, y in np.asarray(lms[i]).reshape(-1, 2))
-            turns = _quarter_turns(lm)
-            faces.append(Face(box=box, score=float(sc[i]), landmarks=lm, source=sources[i],
-                              rotation=rotation if turns is None else turns))
-        return faces
-
-    def _closeup_faces(self, fine: np.ndarray, fine_scale: float, found=()):
-        """Confident CenterFace detections on the photo shrunk and set on a grey border (see
-        `closeup_long_side`); in the photo's pixels, possibly reaching past its edges (clipped later).
-        Faces already `found` (photo pixels) are greyed out first: a small face in a corner otherwise
-        draws the network's attention and the close-up's score falls below the threshold."""
-        s = self.settings
-        if s.closeup_long_side <= 0:
-            return
-        h, w = fine.shape[:2]
-        scale = s.closeup_long_side / max(h, w)
-        if scale >= 1:
-            return  # a photo this small is seen whole by the other passes
-        small = _resize(fine, scale)
-        total = scale * fine_scale  # photo pixels -> `small` pixels
-        if len(found):
-            small = small.copy()
-            for x, y, bw, bh in found:
-                small[max(0, int(y * total)):int(np.ceil((y + bh) * total)),
-                      max(0, int(x * total)):int(np.ceil((x + bw) * total))] = 128
-        pad = int(round(s.closeup_pad * s.closeup_long_side))
-        framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
-        b, sc, lm = self._centerface_tile(framed, s.closeup_score)
-        least = s.closeup_min_share * min(small.shape[:2])
-        for box, score, pts in zip(b, sc, lm):
-            if score < s.closeup_score or max(box[2], box[3]) < least:
-                continue
-            box = (box - np.array([pad, pad, 0, 0])) / total
-            pts = (np.asarray(pts).reshape(-1, 2) - pad) / total
-            yield box, float(score), pts.reshape(-1)
-
-    def _rotated_faces(self, fine: np.ndarray, fine_scale: float):
-        """Confident CenterFace detections on the photo turned by 90, 180 and 270 degrees
-        (`fine` is the photo resized by `fine_scale`; results are in the photo's pixels)."""
-        s = self.settings
-        if s.rotated_long_side <= 0:
-            return
-        h, w = fine.shape[0] / fine_scale, fine.shape[1] / fine_scale
-        scale = min(1.0, s.rotated_long_side / max(h, w))
-        small = _resize(fine, scale / fine_scale)
-        for k in (1, 2, 3):
-            turned = np.ascontiguousarray(np.rot90(small, k))
-            rb, rs, rl = self._centerface_run(turned, s.rotated_score)
-            for box, score, lm in zip(rb, rs, rl):
-                # turning the turned image back by -k maps its points onto `small`
-                back = np.array(rotate_box(box, -k, turned.shape))
-                pts = rotate_points(lm.reshape(-1, 2), -k, turned.shape).reshape(-1)
-                yield back / scale, float(score), pts / scale, k
+    def _fused_score(self, box: np.ndarray, score: float, source: str, passes: list, looks) -> float:
+        """The mean of a weak proposal's best `fuse_views` view scores: its score in each scale pass
+        (0 where no detection there overlaps it), BlazeFace's own score for a BlazeFace proposal, and the
+        second look's score on the crop and on its mirror image."""
+        views = [_match_score(p[0], p[1], box) for p in passes]
+        if source.startswith("blazeface"):
+            views.append(score)
+        views += [look[1] if look else 0.0 for look in looks]
+        return float(np.mean(sorted(views)[-self.settings.fuse_views:]))
 
     def _second_look(self, img: np.ndarray, boxes: np.ndarray):
         """Re-detect each weak proposal with CenterFace on an upscaled crop around it.
@@ -394,46 +333,183 @@ class FaceDetector:
         """CenterFace on a square crop of `context` x each box around it, resized so the box is about
         `face_px` tall, and (if `flip`) on the crop's mirror image, batched. Per box, per view: the
         detections (boxes, scores, landmarks) down to `evidence_score`, in `img` coordinates."""
-        s = self.settings
         if len(boxes) == 0:
             return []
         out = max(32, int(round(context * face_px / 32)) * 32)
-        crops, origins = [], []
-        for x, y, bw, bh in boxes:
-            side = max(4, int(round(max(bw, bh) * context)))
-            x0 = int(round(x + bw / 2 - side / 2))
-            y0 = int(round(y + bh / 2 - side / 2))
-            crop = _crop_padded(img, x0, y0, side)
-            interp = cv2.INTER_LINEAR if side < out else cv2.INTER_AREA
-            crops.append(cv2.resize(crop, (out, out), interpolation=interp))
-            origins.append((x0, y0, side / out))
+        crops, origins = _square_crops(img, boxes, context, out)
         views = [crops]
         if flip:
             views.append([np.ascontiguousarray(c[:, ::-1]) for c in crops])
-        flat = [c for v in views for c in v]
-        # in chunks of at most `tile_max_pixels`: a crowd gives hundreds of proposals, and one
-        # batch of all their crops would hold CenterFace's activations for all of them at once
-        chunk = max(1, s.tile_max_pixels // (out * out))
-        parts = [self._centerface_forward(np.stack(flat[i:i + chunk]).transpose(0, 3, 1, 2).astype(np.float32))
-                 for i in range(0, len(flat), chunk)]
-        maps = [np.concatenate(m) for m in zip(*parts)]
-        results = []
+        maps = self._centerface_batched([c for v in views for c in v])
         n = len(crops)
-        for i, (x0, y0, k) in enumerate(origins):
-            per_view = []
-            for v in range(len(views)):
-                db, ds, dl = _decode(*(m[v * n + i: v * n + i + 1] for m in maps), threshold=s.evidence_score,
-                                     dense_above=s.propose_score)
-                if v == 1 and len(db):
-                    db, dl = _mirror(db, dl, out)
-                per_view.append((db * k + [x0, y0, 0, 0], ds, dl * k + np.tile([x0, y0], 5)))
-            results.append(per_view)
-        return results
+        return [[self._crop_view(maps, v * n + i, origin, out, mirrored=v == 1) for v in range(len(views))]
+                for i, origin in enumerate(origins)]
+
+    def _centerface_batched(self, crops: list) -> list:
+        """CenterFace's maps for equal-sized crops, run in chunks of at most `tile_max_pixels`: a crowd
+        gives hundreds of proposals, and one batch of all their crops would hold CenterFace's activations
+        for all of them at once."""
+        side = crops[0].shape[0]
+        chunk = max(1, self.settings.tile_max_pixels // (side * side))
+        parts = [self._centerface_forward(np.stack(crops[i:i + chunk]).transpose(0, 3, 1, 2).astype(np.float32))
+                 for i in range(0, len(crops), chunk)]
+        return [np.concatenate(m) for m in zip(*parts)]
+
+    def _crop_view(self, maps: list, j: int, origin, out: int, *, mirrored: bool):
+        """The detections in crop `j` of a batch (`out` px square, `origin` = its corner in the image and
+        image px per crop px), in the image's coordinates."""
+        s = self.settings
+        x0, y0, k = origin
+        db, ds, dl = _decode(*(m[j:j + 1] for m in maps), threshold=s.evidence_score, dense_above=s.propose_score)
+        if mirrored and len(db):
+            db, dl = _mirror(db, dl, out)
+        return db * k + [x0, y0, 0, 0], ds, dl * k + np.tile([x0, y0], 5)
+
+    def _merge(self, detections: list, w: int, h: int, *, rotation: int) -> list[Face]:
+        """NMS over one set of (box, score, landmarks, source) detections, clipped to the image, as Faces
+        at least `min_face_px` wide and tall."""
+        s = self.settings
+        if not len(detections):
+            return []
+        boxes, scores, lms, sources = zip(*detections)
+        b = np.array(boxes, dtype=np.float64)
+        sc = np.array(scores, dtype=np.float64)
+        faces = []
+        for i in nms(b, sc, s.nms_iou):
+            box = clip_box(tuple(float(v) for v in b[i]), w, h)
+            if box[2] < s.min_face_px or box[3] < s.min_face_px:
+                continue
+            lm = tuple((float(x), float(y)) for x, y in np.asarray(lms[i]).reshape(-1, 2))
+            turns = _quarter_turns(lm)
+            faces.append(Face(box=box, score=float(sc[i]), landmarks=lm, source=sources[i],
+                              rotation=rotation if turns is None else turns))
+        return faces
+
+    def _add_closeups(self, faces: list[Face], fine: np.ndarray, fine_scale: float, w: int, h: int) -> list[Face]:
+        """`faces` and the close-ups cut by the frame that no other pass found (see `closeup_long_side`).
+
+        Without this pass a client's close-up from eyebrows to chin was "no faces found", allowed; with it
+        the 16 crops at 0.5 of the face box are all found (2 without). A close-up only adds a face no other
+        pass found: the same face found in the frame has about the same box once the close-up's is cut to
+        the photo. Not "any face inside it": a close-up's box covers the photo, so every other face is
+        inside it, and a small face in a corner must not make the close-up disappear."""
+        found = np.array([f.box for f in faces]).reshape(-1, 4)
+        closeups = list(self._closeup_detections(fine, fine_scale, found))
+        if closeups and len(found):
+            closeups = [c for c in closeups if not _same_face(found, np.array(clip_box(c[0], w, h)))]
+        return faces + self._merge([(*c, "centerface@closeup") for c in closeups], w, h, rotation=0)
+
+    def _closeup_detections(self, fine: np.ndarray, fine_scale: float, found=()):
+        """Confident CenterFace detections on the photo shrunk and set on a grey border (see
+        `closeup_long_side`); in the photo's pixels, possibly reaching past its edges (clipped later).
+        Faces already `found` (photo pixels) are greyed out first: a small face in a corner otherwise
+        draws the network's attention and the close-up's score falls below the threshold."""
+        s = self.settings
+        if s.closeup_long_side <= 0:
+            return
+        h, w = fine.shape[:2]
+        scale = s.closeup_long_side / max(h, w)
+        if scale >= 1:
+            return  # a photo this small is seen whole by the other passes
+        total = scale * fine_scale  # photo pixels -> `small` pixels
+        small = _greyed_out(_resize(fine, scale), found, total)
+        pad = int(round(s.closeup_pad * s.closeup_long_side))
+        framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+        b, sc, lm = self._centerface_tile(framed, s.closeup_score)
+        least = s.closeup_min_share * min(small.shape[:2])
+        for box, score, pts in zip(b, sc, lm):
+            if score < s.closeup_score or max(box[2], box[3]) < least:
+                continue
+            box = (box - np.array([pad, pad, 0, 0])) / total
+            pts = (np.asarray(pts).reshape(-1, 2) - pad) / total
+            yield box, float(score), pts.reshape(-1)
+
+    def _add_turned_faces(self, faces: list[Face], fine: np.ndarray, fine_scale: float, w: int,
+                          h: int) -> list[Face]:
+        """`faces` and the faces found the wrong way up where the upright passes found nothing, one
+        reading per face.
+
+        Photos without EXIF orientation, people lying down, children held upside down: the turned
+        passes found the large faces of an upside-down phone photo and of a family huddled over the
+        camera (WIDER recall >= 80 px 0.929 -> 0.982, BENCHMARKS.md). Only where the upright passes
+        found nothing: CenterFace also fires on some upright faces turned upside down, and an upright
+        face must be aligned upright for matching. One face found in two turns keeps the more
+        confident reading."""
+        turned = list(self._rotated_detections(fine, fine_scale, np.array([f.box for f in faces])))
+        if not turned:
+            return faces
+        for k in (1, 2, 3):
+            mine = [(box, score, lm, f"centerface@{k * 90}") for box, score, lm, turns in turned if turns == k]
+            faces = faces + self._merge(mine, w, h, rotation=k)
+        b = np.array([f.box for f in faces])
+        return [faces[i] for i in sorted(nms(b, np.array([f.score for f in faces]), self.settings.nms_iou))]
+
+    def _rotated_detections(self, fine: np.ndarray, fine_scale: float, upright: np.ndarray):
+        """Confident CenterFace detections on the photo turned by 90, 180 and 270 degrees that do not
+        overlap a face found `upright` (`fine` is the photo resized by `fine_scale`; boxes and results are
+        in the photo's pixels)."""
+        s = self.settings
+        if s.rotated_long_side <= 0:
+            return
+        h, w = fine.shape[0] / fine_scale, fine.shape[1] / fine_scale
+        scale = min(1.0, s.rotated_long_side / max(h, w))
+        small = _resize(fine, scale / fine_scale)
+        for k in (1, 2, 3):
+            turned = np.ascontiguousarray(np.rot90(small, k))
+            rb, rs, rl = self._centerface_run(turned, s.rotated_score)
+            for box, score, lm in zip(rb, rs, rl):
+                # turning the turned image back by -k maps its points onto `small`
+                back = np.array(rotate_box(box, -k, turned.shape))
+                pts = rotate_points(lm.reshape(-1, 2), -k, turned.shape).reshape(-1)
+                # a turned box is w/h-swapped, so overlap, not IoU
+                if not len(upright) or _overlap(upright, back / scale).max() < 0.3:
+                    yield back / scale, float(score), pts / scale, k
+
+    def _drop_parts_of_larger_faces(self, faces: list[Face], fine: np.ndarray, fine_scale: float) -> list[Face]:
+        """`faces` without those that are a part of a larger face found again (see `part_outer_px`).
+
+        On phone-sized portraits CenterFace, seeing a face several hundred px tall at the analysis scale,
+        also found its chin, mouth or eyes as faces of their own: 17 extra faces on the 42 portraits at
+        2000 px, each identifiable by size. A doubtful part (`_doubtful_parts`) is dropped only when the
+        second look, at `part_face_px` tall, finds no face on it either: a child's face on an adult's
+        cheek shared a landmark with the adult in 30 of 93 composites, and scored 0.50-0.91 there."""
+        s = self.settings
+        doubtful = self._doubtful_parts(faces, fine_scale)
+        if not doubtful:
+            return faces
+        b = np.array([f.box for f in faces], dtype=np.float64)
+        looks = self._crop_detections(fine, np.array([b[i] for i, _ in doubtful]) * fine_scale, s.part_context,
+                                      s.part_face_px, True)
+        parts = {i for (i, outer), views in zip(doubtful, looks)
+                 if _score_as_itself(views, b[i], b[outer], fine_scale, s.part_iou) < s.part_score}
+        return [f for i, f in enumerate(faces) if i not in parts]
+
+    def _doubtful_parts(self, faces: list[Face], fine_scale: float) -> list:
+        """(i, the larger faces it may be a part of) for each of `faces` lying mostly within a larger face
+        at least `part_outer_px` tall in the analysis image and sharing one of its eyes, nose or mouth
+        corners. Both are also true of a face lying on another face, so this alone decides nothing."""
+        s = self.settings
+        if s.part_outer_px <= 0 or len(faces) < 2:
+            return []
+        b = np.array([f.box for f in faces], dtype=np.float64)
+        area = b[:, 2] * b[:, 3]
+        large = b[:, 3] * fine_scale >= s.part_outer_px
+        doubtful = []
+        for i in range(len(b)):
+            outer = np.flatnonzero((area > area[i]) & large & (_inside_share(b, b[i]) >= s.part_inside))
+            outer = [j for j in outer if _shares_a_landmark(faces[i], faces[j], s.part_landmark)]
+            if outer:
+                doubtful.append((i, outer))
+        return doubtful
 
     def _settled(self, faces: list[Face], rgb: np.ndarray, fine: np.ndarray, fine_scale: float, upright_pass,
                  below: float) -> list[Face]:
         """Faces shorter than `below` px with the box CenterFace reads on the photo turned so that the
-        face stands upright, at the analysis scale (see `detect`'s `settle_below`)."""
+        face stands upright, at the analysis scale (see `detect`'s `settle_below`).
+
+        A face's size decides whether it is identifiable: measured by the box of whichever pass found it,
+        one face's height differed by up to 40 % between the four turns of a photo, and flags or verdicts
+        differed in 56 of the first 102 photo/size pairs (BENCHMARKS.md)."""
         readings = {0: (*upright_pass, rgb.shape[:2])}
         every_turn = fine.shape[0] * fine.shape[1] <= self.settings.settle_every_turn_pixels
         return [f if f.height >= below else self._upright(f, every_turn, rgb, fine, fine_scale, readings)
@@ -477,40 +553,6 @@ class FaceDetector:
         return float(sc[j]), replace(f, box=clip_box(rotate_box(b[j], -k, shape), rgb.shape[1], rgb.shape[0]),
                                      landmarks=tuple((float(x), float(y)) for x, y in pts),
                                      rotation=k if turns is None else turns)
-
-    def _parts_of_larger_faces(self, faces: list[Face], fine: np.ndarray, fine_scale: float) -> set[int]:
-        """Indices of `faces` that are a part of a larger face found again (see `part_outer_px`)."""
-        s = self.settings
-        if s.part_outer_px <= 0 or len(faces) < 2:
-            return set()
-        b = np.array([f.box for f in faces], dtype=np.float64)
-        area = b[:, 2] * b[:, 3]
-        doubtful = []
-        large = b[:, 3] * fine_scale >= s.part_outer_px
-        for i in range(len(b)):
-            outer = np.flatnonzero((area > area[i]) & large & (_inside_share(b, b[i]) >= s.part_inside))
-            outer = [j for j in outer if _shares_a_landmark(faces[i], faces[j], s.part_landmark)]
-            if outer:
-                doubtful.append((i, outer))
-        if not doubtful:
-            return set()
-        looks = self._crop_detections(fine, np.array([b[i] for i, _ in doubtful]) * fine_scale, s.part_context,
-                                      s.part_face_px, True)
-        parts = set()
-        for (i, outer), views in zip(doubtful, looks):
-            best = 0.0
-            for db, ds, _ in views:
-                if not len(db):
-                    continue
-                db = db / fine_scale
-                mine = iou_matrix(db, b[i][None])[:, 0]
-                theirs = iou_matrix(db, b[outer]).max(axis=1)
-                ok = (mine >= s.part_iou) & (mine > theirs)
-                if ok.any():
-                    best = max(best, float(ds[ok].max()))
-            if best < s.part_score:
-                parts.add(i)
-        return parts
 
     def _centerface_pass(self, img: np.ndarray, scale: float, threshold: float):
         b, s, l = self._centerface_run(img, threshold)
@@ -670,6 +712,23 @@ def _same_face(found: np.ndarray, box: np.ndarray) -> bool:
     return bool(np.any(central & (found[:, 2] * found[:, 3] >= 0.2 * w * h)))
 
 
+def _score_as_itself(views, box: np.ndarray, outer: np.ndarray, fine_scale: float, min_iou: float) -> float:
+    """The best score, over the second look's views (detections in analysis pixels), of a detection that is
+    `box` itself: IoU >= `min_iou` with it and more than with any of the larger faces `outer` (photo
+    pixels). 0 if none is."""
+    best = 0.0
+    for db, ds, _ in views:
+        if not len(db):
+            continue
+        db = db / fine_scale
+        mine = iou_matrix(db, box[None])[:, 0]
+        theirs = iou_matrix(db, outer).max(axis=1)
+        ok = (mine >= min_iou) & (mine > theirs)
+        if ok.any():
+            best = max(best, float(ds[ok].max()))
+    return best
+
+
 def _shares_a_landmark(inner: Face, outer: Face, within: float) -> bool:
     """Whether one of the inner face's eyes, nose or mouth corners lies within `within` of the outer
     face's eye span from the outer's same point: both detections read that feature of one face."""
@@ -715,6 +774,32 @@ def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
     h, w = rgb.shape[:2]
     size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _square_crops(img: np.ndarray, boxes: np.ndarray, context: float, out: int):
+    """A square of `context` x each box's longer side around its centre (black past the image's edges),
+    resized to `out` px; and each crop's (x0, y0, image px per crop px) to map detections back."""
+    crops, origins = [], []
+    for x, y, bw, bh in boxes:
+        side = max(4, int(round(max(bw, bh) * context)))
+        x0 = int(round(x + bw / 2 - side / 2))
+        y0 = int(round(y + bh / 2 - side / 2))
+        crop = _crop_padded(img, x0, y0, side)
+        interp = cv2.INTER_LINEAR if side < out else cv2.INTER_AREA
+        crops.append(cv2.resize(crop, (out, out), interpolation=interp))
+        origins.append((x0, y0, side / out))
+    return crops, origins
+
+
+def _greyed_out(small: np.ndarray, boxes: np.ndarray, scale: float) -> np.ndarray:
+    """`small` with `boxes` (photo pixels; `scale` maps them onto `small`) filled grey."""
+    if not len(boxes):
+        return small
+    small = small.copy()
+    for x, y, bw, bh in boxes:
+        small[max(0, int(y * scale)):int(np.ceil((y + bh) * scale)),
+              max(0, int(x * scale)):int(np.ceil((x + bw) * scale))] = 128
+    return small
 
 
 def _crop_padded(img: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
