@@ -37,7 +37,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from .codes import NEEDS_CONSENT, SHOWABLE, Decision, Event, FaceStatusCode as S, ReasonCode, Role, Rule, Severity
+from .codes import DECISIONS, NEEDS_CONSENT, SHOWABLE, Decision, Event, FaceStatusCode as S, ReasonCode, Role, Rule, Severity
 from .errors import ConfigError
 from .results import Candidate, ConsentStatus, FaceStatus, Match, PolicyResult, Reason
 
@@ -45,10 +45,10 @@ from .results import Candidate, ConsentStatus, FaceStatus, Match, PolicyResult, 
 #: for public events): public = the crowd exception; unknown = it covers people nobody recognised, not
 #: recognised clients; private = none.
 EVENTS = tuple(e.value for e in Event)
-DECISIONS = tuple(Decision)[:3]
+__all__ = ["DECISIONS", "EVENTS", "FaceFacts", "PolicySettings", "consent_covers", "decide", "normalise_event"]
 
 
-def normalise_event(event) -> str:
+def normalise_event(event) -> Event:
     """`public`, `private` or `unknown` from a plain string (any case, surrounding spaces) or an enum of them."""
     text = str(getattr(event, "value", event)).strip().lower()
     if text not in EVENTS:
