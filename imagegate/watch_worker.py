@@ -116,7 +116,7 @@ def check_file(path: str) -> dict:
                    reason=messages.error_reason(error, _state["gate"].lang)[0])
         out["report"]["sha256"] = out["sha256"]
         if img is not None:
-            out["preview"] = _write_preview(img.rgb, None, token, message=str(error))
+            out["preview"] = _write_preview(img.rgb, None, token)
     return out
 
 
@@ -141,11 +141,11 @@ def _write_redacted(gate, img, token: str) -> str | None:
     return _stage(_state["staging"] / f"{token}.redacted{red.suffix}", red.data)
 
 
-def _write_preview(rgb, verdict, token: str, message: str | None = None) -> str:
+def _write_preview(rgb, verdict, token: str) -> str:
     """The annotated preview, staged beside the journal; fsynced so a power cut cannot empty it."""
     from .annotate import render_preview
 
-    img = render_preview(rgb, verdict) if verdict is not None else _error_preview(rgb, message or "")
+    img = render_preview(rgb, verdict) if verdict is not None else _error_preview(rgb)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=88)
     return _stage(_state["staging"] / f"{token}.preview.jpg", buf.getvalue())
@@ -163,7 +163,7 @@ def _stage(path: Path, data: bytes, times: os.stat_result | None = None) -> str:
     return str(path)
 
 
-def _error_preview(rgb, message: str):
+def _error_preview(rgb):
     """A decodable photo that could not be judged: the photo under an ERROR banner, no boxes."""
     from PIL import Image, ImageDraw
 
