@@ -37,9 +37,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from .codes import DECISIONS, NEEDS_CONSENT, SHOWABLE, Decision, Event, FaceStatusCode as S, ReasonCode, Role, Rule, Severity
+from .codes import DECISIONS, NEEDS_CONSENT, SHOWABLE, Decision, Event, ReasonCode, Role, Rule, Severity
+from .codes import FaceStatusCode as S
 from .errors import ConfigError
-from .results import Candidate, ConsentStatus, FaceStatus, Match, PolicyResult, Reason
+from .results import Candidate, ConsentStatus, FaceStatus, Match, PolicyResult, Reason, order_reasons
 
 #: Whether the photo is from a public event is known only to the person posting (rule 4's exception is
 #: for public events): public = the crowd exception; unknown = it covers people nobody recognised, not
@@ -169,9 +170,8 @@ def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings
         reasons.append(Reason(ReasonCode.FRAMES_UNCHECKED, None, Severity.CONSENT, params={"frames": frames}))
     if decision == Decision.ALLOWED and not crowd:
         reasons += _why_allowed(faces, statuses, settings, channel)
-    order = {Severity.BLOCK: 0, Severity.CONSENT: 1, Severity.INFO: 2}
-    reasons = sorted(reasons, key=lambda r: order[r.severity]) + crowd_reasons
-    return PolicyResult(decision=decision, reasons=tuple(reasons), faces=tuple(statuses), crowd=crowd)
+    return PolicyResult(decision=decision, reasons=order_reasons(reasons) + tuple(crowd_reasons),
+                        faces=tuple(statuses), crowd=crowd)
 
 
 def _rule6_and_rule4(statuses: Sequence[FaceStatus]) -> Decision:
@@ -217,7 +217,8 @@ def _crowd_exception(faces: Sequence[FaceFacts], statuses: list[FaceStatus], set
     saying what it covered or why it did not apply. Who it covers depends on the event: public, everyone
     who blends in; unknown, only people nobody recognised (a recognised client is client_in_crowd, a
     recognised person without consent needs it); private, nobody."""
-    n, refusal = _crowd_applies(faces, statuses, settings, register_empty=register_empty, event=event)
+    clients = [i for i, s in enumerate(statuses) if s.status == S.CLIENT]  # before the marking renames some
+    n, refusal = _crowd_applies(faces, len(clients), settings, register_empty=register_empty, event=event)
     if n == 0:
         return False, refusal
     sizes = _crowd_sizes(faces, settings)
@@ -226,7 +227,6 @@ def _crowd_exception(faces: Sequence[FaceFacts], statuses: list[FaceStatus], set
     others = sum(1 for f, s in zip(faces, statuses)
                  if f.identifiable and f.score >= settings.crowd_face_score and s.status != S.CLIENT)
     few_recognisable = others + 1 < settings.crowd_min_faces
-    clients = [i for i, s in enumerate(statuses) if s.status == S.CLIENT]  # before the marking renames some
     _mark_covered(faces, statuses, sizes, few_recognisable, settings, event)
     return True, _crowd_reasons(statuses, n, clients, others if few_recognisable else None, event)
 
@@ -247,7 +247,7 @@ def _mark_covered(faces: Sequence[FaceFacts], statuses: list[FaceStatus], sizes:
         statuses[i] = FaceStatus(s.status, s.person, crowd_exempt=not prominent, prominent=prominent)
 
 
-def _crowd_applies(faces: Sequence[FaceFacts], statuses: Sequence[FaceStatus], settings: PolicySettings, *,
+def _crowd_applies(faces: Sequence[FaceFacts], clients: int, settings: PolicySettings, *,
                    register_empty: bool, event: str) -> tuple[int, list[Reason]]:
     """How many faces make the crowd (0: no crowd exception) and, when there is a crowd the exception may
     not cover, why not. The crowd is counted from detections sure enough to be faces (a box on a jacket
@@ -261,7 +261,6 @@ def _crowd_applies(faces: Sequence[FaceFacts], statuses: Sequence[FaceStatus], s
         return 0, [Reason(ReasonCode.CROWD_PRIVATE, rule)]
     if register_empty:
         return 0, [Reason(ReasonCode.CROWD_NO_REGISTER, rule)]
-    clients = sum(1 for s in statuses if s.status == S.CLIENT)
     if clients > settings.crowd_max_client_share * n:
         return 0, [Reason(ReasonCode.CROWD_MANY_CLIENTS, rule, params={"clients": clients, "n": n})]
     return n, []
@@ -345,7 +344,7 @@ def _face_params(status: str, person: Candidate | None, f: FaceFacts, channel: s
     if status == S.CLIENT:
         about["identified"] = bool(f.match and f.match.identified and f.match.identified.name == person.name)
     if status == S.CONFIRM:
-        about["people"] = tuple(c.to_dict() | {"distance": c.distance} for c in f.match.candidates)
+        about["people"] = tuple({"name": c.name, "role": c.role, "distance": c.distance} for c in f.match.candidates)
     return about
 
 

@@ -196,6 +196,14 @@ class Reason:
         return out
 
 
+_ORDER = {Severity.BLOCK: 0, Severity.CONSENT: 1}
+
+
+def order_reasons(reasons) -> tuple[Reason, ...]:
+    """Blocking reasons first, then those asking for consent, the rest in their order."""
+    return tuple(sorted(reasons, key=lambda r: _ORDER.get(r.severity, 2)))
+
+
 def _plain(params: Mapping[str, Any]) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
 
@@ -311,10 +319,6 @@ class Verdict:
     @property
     def allowed(self) -> bool:
         return self.decision == Decision.ALLOWED
-
-    def messages(self, lang: str | None = None) -> list[str]:
-        """The reasons in words, in `lang` (default: the verdict's language)."""
-        return [r.text(lang or self.lang) for r in self.reasons]
 
     def to_dict(self, lang: str | None = None) -> dict:
         lang = lang or self.lang

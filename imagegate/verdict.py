@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .codes import DECISIONS, SEVERITY_OF, Decision, ReasonCode, Severity
-from .results import Caution, FaceReport, Failure, Reason, Verdict, ViewReport
+from .results import Caution, FaceReport, Failure, Reason, Verdict, ViewReport, order_reasons
 
 __all__ = ["FaceReport", "Failure", "Verdict", "ViewReport", "order_reasons", "views_reasons", "worst"]
 
@@ -17,14 +17,6 @@ __all__ = ["FaceReport", "Failure", "Verdict", "ViewReport", "order_reasons", "v
 def worst(decisions: Iterable[str]) -> Decision:
     """The most restrictive of `decisions`."""
     return Decision(max(decisions, key=DECISIONS.index))
-
-
-_ORDER = {Severity.BLOCK: 0, Severity.CONSENT: 1}
-
-
-def order_reasons(reasons) -> tuple[Reason, ...]:
-    """Blocking reasons first, then those asking for consent, the rest in their order."""
-    return tuple(sorted(reasons, key=lambda r: _ORDER.get(r.severity, 2)))
 
 
 def views_reasons(views: Iterable[ViewReport], cautions: Iterable[Caution], faces=(), *,

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
-from .codes import EMBEDDED_KINDS  # noqa: F401 (re-exported)
+from .codes import EMBEDDED_KINDS, ReasonCode, ViewKind  # noqa: F401 (EMBEDDED_KINDS re-exported)
 from .results import Caution, View
 
 #: embedded pictures (EXIF thumbnail, MPF images, HEIF thumbnails, XMP images) decoded per file; more make
@@ -185,9 +185,9 @@ def render(pil: Image.Image, to_rgb) -> Rendered:
             managed = colour_managed(pil, bytes(icc))
         except Exception:  # noqa: BLE001 - a profile lcms cannot apply: what a managed viewer shows is unknown
             managed = None
-            cautions.append(Caution("profile_unapplied"))
+            cautions.append(Caution(ReasonCode.PROFILE_UNAPPLIED))
         if managed is not None:
-            sources.append(("colour_managed", managed))
+            sources.append((ViewKind.COLOUR_MANAGED, managed))
     candidates: list[tuple[str, np.ndarray]] = []
     for kind, src in sources:
         for how, rgb in _flatten(src, to_rgb):
@@ -210,11 +210,11 @@ def _flatten(pil: Image.Image, to_rgb) -> list[tuple[str, np.ndarray]]:
         return [("", to_rgb(pil))]
     rgba = pil.convert("RGBA")
     out = []
-    for how, colour in (("", (255, 255, 255, 255)), ("on_black", (0, 0, 0, 255))):
+    for how, colour in (("", (255, 255, 255, 255)), (ViewKind.ON_BLACK, (0, 0, 0, 255))):
         base = Image.new("RGBA", rgba.size, colour)
         base.alpha_composite(rgba)
         out.append((how, to_rgb(base.convert("RGB"))))
-    out.append(("alpha_ignored", to_rgb(rgba.convert("RGB"))))
+    out.append((ViewKind.ALPHA_IGNORED, to_rgb(rgba.convert("RGB"))))
     return out
 
 
@@ -374,31 +374,31 @@ def embedded(pil: Image.Image, data: bytes | None, orientation: int, load) -> Em
     found: list[tuple[str, int, object]] = []  # (kind, number, bytes or the index of a frame/thumbnail)
     thumb = _exif_thumbnail(pil)
     if thumb:
-        found.append(("exif_thumbnail", 0, thumb))
+        found.append((ViewKind.EXIF_THUMBNAIL, 0, thumb))
     n_frames = int(getattr(pil, "n_frames", 1) or 1)
     if pil.format == "MPO" and data is not None:
-        found += [("mpf_image", i + 1, i) for i in range(1, n_frames)]
+        found += [(ViewKind.MPF_IMAGE, i + 1, i) for i in range(1, n_frames)]
     if pil.format == "HEIF" and data is not None:
-        found += [("heif_thumbnail", i + 1, i) for i in range(len(pil.info.get("thumbnails") or ()))]
+        found += [(ViewKind.HEIF_THUMBNAIL, i + 1, i) for i in range(len(pil.info.get("thumbnails") or ()))]
     for i, blob in enumerate(_xmp_pictures(pil), 1):
-        found.append(("xmp_image", i, blob))
+        found.append((ViewKind.XMP_IMAGE, i, blob))
     out = Embedded()
     if len(found) > MAX_EMBEDDED_IMAGES:
-        out.cautions.append(Caution("embedded_over_cap", len(found)))
+        out.cautions.append(Caution(ReasonCode.EMBEDDED_OVER_CAP, len(found)))
         found = found[:MAX_EMBEDDED_IMAGES]
     for kind, number, source in found:
         try:
-            if kind == "mpf_image":
+            if kind == ViewKind.MPF_IMAGE:
                 picture = _mpf_frame(data, source, load)
                 out.mpf_checked += 1
-            elif kind == "heif_thumbnail":
+            elif kind == ViewKind.HEIF_THUMBNAIL:
                 picture = _heif_thumbnail(data, source, load)
             else:
                 picture = load(source)
         except Exception:  # noqa: BLE001 - a picture a viewer may show but we cannot decode
-            out.cautions.append(Caution("embedded_unreadable"))
+            out.cautions.append(Caution(ReasonCode.EMBEDDED_UNREADABLE))
             continue
-        if kind == "exif_thumbnail" and orientation != 1:
+        if kind == ViewKind.EXIF_THUMBNAIL and orientation != 1:
             # the thumbnail is stored like the main image, before its orientation is applied
             picture = _oriented(picture, orientation)
         out.pictures.append((kind, number, picture))
