@@ -696,14 +696,14 @@ def consent_cell(status: dict, role: str, lang: str) -> dict:
     state, until = status["state"], status.get("valid_until")
     if state == ConsentState.VALID and role == Role.CLIENT and not status.get("risks_explained"):
         return {"state": "no_risks", "text": messages.web("consent_no_risks", lang)}
-    if state == "valid":
+    if state == ConsentState.VALID:
         text = messages.web("consent_until", lang, date=until) if until else messages.web("consent_yes", lang)
-        return {"state": "valid", "text": text}
-    if state == "expired":
+        return {"state": ConsentState.VALID, "text": text}
+    if state == ConsentState.EXPIRED:
         return {"state": state, "text": messages.web("consent_expired", lang, date=until)}
-    if state == "withdrawn":
+    if state == ConsentState.WITHDRAWN:
         return {"state": state, "text": messages.web("consent_withdrawn", lang)}
-    return {"state": "none", "text": "-"}
+    return {"state": ConsentState.NONE, "text": "-"}
 
 
 def role_text(role: str, lang: str) -> str:
