@@ -27,7 +27,7 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import platformdirs
@@ -243,8 +243,12 @@ def parse_date(text: str) -> dt.date:
         raise RegisterError(f"bad date {text!r}; expected YYYY-MM-DD, e.g. 2027-06-30") from None
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+def utc_now() -> dt.datetime:
+    """The register's default clock: the current time in UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+Clock = Callable[[], dt.datetime]
 
 
 def _start_day(granted_at: str) -> dt.date:
@@ -314,14 +318,14 @@ class EnrolmentBasis:
         return dict(self.__dict__)
 
 
-def _basis_row(basis: str, evidence: str | None, day: dt.date | str | None) -> tuple:
+def _basis_row(basis: str, evidence: str | None, day: dt.date | str | None, today: dt.date) -> tuple:
     if basis == UNRECORDED:
         return UNRECORDED, None, None
     if basis not in BASES:
         raise RegisterError(f"unknown enrolment basis {basis!r}; expected one of: {', '.join(BASES)}")
     if not (evidence or "").strip():
         raise RegisterError(f"an enrolment basis '{basis}' needs --evidence (e.g. the signed form's id)")
-    day = parse_date(day) if isinstance(day, str) else (day or dt.date.today())
+    day = parse_date(day) if isinstance(day, str) else (day or today)
     return basis, evidence.strip(), day.isoformat()
 
 
@@ -344,8 +348,11 @@ class Register:
     """A consent register in an SQLite file (or `":memory:"`)."""
 
     def __init__(self, path: str | os.PathLike = ":memory:", *, create: bool = True,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, clock: Clock = utc_now) -> None:
         self.path = str(path)
+        # every timestamp the register writes and every "today" it assumes comes from here, so that a
+        # test (or a replay) can fix the date instead of depending on the machine's clock
+        self.clock = clock
         self.in_memory = self.path == ":memory:"
         self.timeout = timeout
         self._local_changes = 0  # commits and restores through this object (see generation())
@@ -391,6 +398,13 @@ class Register:
                         os.chmod(f, 0o600)
                     except OSError:
                         pass
+
+    def _now(self) -> str:
+        return self.clock().astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
+    def today(self) -> dt.date:
+        """Today's local calendar day by the register's clock."""
+        return self.clock().astimezone().date()
 
     def _leave_wal(self) -> None:
         """Use a rollback journal, never WAL. A WAL file outlives its database file for as long as any
@@ -570,7 +584,7 @@ class Register:
                                   basis_date: dt.date | str | None = None) -> Person:
         """Create a person, the basis for holding their templates, and the templates, in one transaction
         (all or nothing)."""
-        basis_row = _basis_row(basis, evidence, basis_date)
+        basis_row = _basis_row(basis, evidence, basis_date, self.today())
         name = normalise_name(name)
         if not name:
             raise RegisterError("a person needs a non-empty name")
@@ -578,7 +592,7 @@ class Register:
             raise RegisterError(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}")
         rows = [(_embedding_bytes(vec), float(quality), float(face_px), sha)
                 for vec, quality, face_px, sha in templates]
-        now = _now()
+        now = self._now()
         with self._tx() as db:
             others = [n for (n,) in db.execute("SELECT name FROM people WHERE name_key != ?", (name_key(name),))]
             check_distinct(name, others)
@@ -625,12 +639,12 @@ class Register:
                   basis_date: dt.date | str | None = None) -> EnrolmentBasis:
         """Record (or correct) the basis for holding a person's template; the change is logged."""
         person = self.get(name)
-        row = _basis_row(basis, evidence, basis_date)
+        row = _basis_row(basis, evidence, basis_date, self.today())
         with self._tx() as db:
             db.execute("INSERT INTO enrolment_basis(person_id, basis, evidence, basis_date, recorded_at)"
                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(person_id) DO UPDATE SET basis = excluded.basis,"
                        " evidence = excluded.evidence, basis_date = excluded.basis_date,"
-                       " recorded_at = excluded.recorded_at", (person.id, *row, _now()))
+                       " recorded_at = excluded.recorded_at", (person.id, *row, self._now()))
         return self.enrolment_basis(person)
 
     def history(self, person: Person | str) -> list[dict]:
@@ -648,7 +662,7 @@ class Register:
             db.execute("DELETE FROM people WHERE id = ?", (person.id,))
             # that someone was erased, and when; nothing about who (their own log rows went with them)
             db.execute("INSERT INTO register_log(person_id, at, action, detail) VALUES (NULL, ?, 'forgotten', NULL)",
-                       (_now(),))
+                       (self._now(),))
         self._scrub()
 
     def _scrub(self) -> None:
@@ -688,7 +702,7 @@ class Register:
                                 hint="check the --from and --until dates")
         until = until.isoformat() if until else None
         # a date alone (YYYY-MM-DD) marks the day it was given; a timestamp the moment it was recorded
-        now = start.isoformat() if start else _now()
+        now = start.isoformat() if start else self._now()
         with self._tx() as db:
             for ch in chans:
                 db.execute(
@@ -705,7 +719,7 @@ class Register:
         with self._tx() as db:
             cur = db.execute(
                 f"UPDATE consents SET withdrawn_at = ? WHERE person_id = ? AND withdrawn_at IS NULL"
-                f" AND channel IN ({marks})", (_now(), person.id, *chans))
+                f" AND channel IN ({marks})", (self._now(), person.id, *chans))
         return cur.rowcount
 
     def consents(self, name: str) -> list[Consent]:
@@ -731,7 +745,7 @@ class Register:
                 raise RegisterError("a person matched in this photo was changed or removed in the register "
                                     "during the check", hint="check the photo again")
         channel = normalise_channel(channel)
-        day = day or dt.date.today()
+        day = day or self.today()
         rows = self._query(
             "SELECT channel, granted_at, valid_until, risks_explained, evidence, withdrawn_at,"
             f" {', '.join(CHECKSUMMED['consents'])}, checksum FROM consents WHERE person_id = ? ORDER BY id",

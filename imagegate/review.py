@@ -22,6 +22,7 @@ from . import messages
 from .register import Register
 
 NOTICE_EVERY_SECONDS = 24 * 3600
+ENDED = frozenset({"withdrawn", "expired"})
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def months_before(day: dt.date, months: int) -> dt.date:
 
 
 def due_for_review(register: Register, months: int, today: dt.date | None = None) -> list[ReviewItem]:
-    today = today or dt.date.today()
+    today = today or register.today()
     cutoff = months_before(today, months)
     out = []
     for person in register.people():
@@ -59,7 +60,8 @@ def due_for_review(register: Register, months: int, today: dt.date | None = None
         if dt.datetime.fromisoformat(last).date() < cutoff:
             reasons.append("review_overdue")
         consents = register.consents(person.name)
-        if consents and all(c.state_on(today) != "valid" for c in consents):
+        # a consent that has not started yet has not ended: only withdrawn or expired ones have
+        if consents and all(c.state_on(today) in ENDED for c in consents):
             reasons.append("consents_ended")
         if not basis.recorded:
             reasons.append("basis_unrecorded")

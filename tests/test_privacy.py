@@ -120,7 +120,8 @@ def test_review_lists_old_enrolments_ended_consents_and_unrecorded_bases(tmp_pat
     assert months_before(dt.date(2027, 3, 31), 1) == dt.date(2027, 2, 28)
     path = tmp_path / "old.sqlite3"
     main_schema_register(path)
-    with Register(path) as r:
+    # the register's clock is fixed: the answer must not depend on the day the test runs
+    with Register(path, clock=lambda: dt.datetime(2026, 11, 20, 10, tzinfo=dt.timezone.utc)) as r:
         r.add_person("New Person", "staff", basis="consent", evidence="f-1")
         r.add_consent("New Person", ["facebook"], valid_until="2099-01-01")
         due = {d.name: d.reasons for d in due_for_review(r, 24, dt.date(2026, 12, 2))}
@@ -131,6 +132,19 @@ def test_review_lists_old_enrolments_ended_consents_and_unrecorded_bases(tmp_pat
         assert "Old Client" not in due
         assert [d.name for d in due_for_review(r, 1, dt.date(2099, 6, 1))] == ["New Person", "Old Client",
                                                                               "Old Staff"]
+
+
+def test_review_does_not_call_a_consent_that_has_not_started_ended(tmp_path):
+    from imagegate.review import due_for_review
+
+    clock = lambda: dt.datetime(2026, 12, 7, 9, tzinfo=dt.timezone.utc)  # noqa: E731
+    with Register(tmp_path / "r.sqlite3", clock=clock) as r:
+        r.add_person("Future Consent", "staff", basis="consent", evidence="f-2")
+        r.add_consent("Future Consent", ["facebook"], valid_from="2027-03-01", valid_until="2027-12-31")
+        assert due_for_review(r, 24) == []  # today, by the register's clock
+        assert [d.reasons for d in due_for_review(r, 24, dt.date(2028, 1, 2))] == [("consents_ended",)]
+        r.withdraw("Future Consent")
+        assert [d.reasons for d in due_for_review(r, 24)] == [("consents_ended",)]
 
 
 def test_cli_review_gives_the_command_to_forget_each(tmp_path):
