@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from imagegate.detect import DetectorSettings, FaceDetector
+from imagegate.vision.detect import DetectorSettings, FaceDetector
 
 ROOT = Path(__file__).resolve().parents[1]
 CUTS = (0.5, 0.6, 0.7, 0.8, 1.0, 1.5)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from imagegate.detect import FaceDetector
-from imagegate.geometry import iou_matrix
-from imagegate.loader import load_image
+from imagegate.vision.detect import FaceDetector
+from imagegate.vision.geometry import iou_matrix
+from imagegate.image.loader import load_image
 
 BANDS = (0.0, 0.35, 0.40, 0.45, 0.50, 0.60, 0.80, 1.01)
 IOU = 0.3

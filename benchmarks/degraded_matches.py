@@ -28,7 +28,7 @@ import numpy as np
 from identities import largest_faces  # noqa: E402 - the sibling script, run from benchmarks/
 
 from imagegate.config import Settings
-from imagegate.embed import FaceEmbedder
+from imagegate.vision.embed import FaceEmbedder
 
 SIZES = (None, 120, 80, 60, 40)
 QUALITIES = (None, 30, 10)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from imagegate.detect import DetectorSettings, FaceDetector
-from imagegate.geometry import iou_matrix
-from imagegate.loader import load_image
+from imagegate.vision.detect import DetectorSettings, FaceDetector
+from imagegate.vision.geometry import iou_matrix
+from imagegate.image.loader import load_image
 
 BUCKETS = [("<20", 0, 20), ("20-40", 20, 40), ("40-80", 40, 80), (">=80", 80, 1e9)]
 IOU = 0.3

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-import imagegate.register as register_mod
-from imagegate.register import Register
+import imagegate.register.store as register_mod
+from imagegate.register.store import Register
 
 
 def commit_ms(folder: Path, wal: bool, n: int = 100) -> float:

@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from imagegate.embed import FaceEmbedder
+from imagegate.vision.embed import FaceEmbedder
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
-from imagegate.register import Register
+from imagegate.register.store import Register
 
 ROOT = Path(__file__).resolve().parents[1]
 

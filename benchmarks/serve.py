@@ -37,7 +37,7 @@ from make_upscaled import upscale  # noqa: E402
 def build_register(path: Path, photo: Path) -> None:
     from imagegate.enrol import enrol
     from imagegate.gate import Gate
-    from imagegate.register import Register
+    from imagegate.register.store import Register
 
     with Register(path) as reg, Gate(register=reg) as gate:
         enrol(gate, "Grace Hopper", "client", [str(photo)])

@@ -60,8 +60,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
     from imagegate.gate import Gate
-    from imagegate.loader import load_image
-    from imagegate.register import Register
+    from imagegate.image.loader import load_image
+    from imagegate.register.store import Register
 
     old_gate, old_loader, old_register = old_package(args.old)
     gates = {"old": old_gate.Gate(register=old_register.Register(":memory:")),

@@ -74,7 +74,7 @@ def make_photos(folder: Path) -> dict[str, Path]:
 def run_one(photos: dict[str, str], repeat: int) -> dict:
     """In a fresh process of the checkout on sys.path: seconds per check of each photo."""
     from imagegate.gate import Gate
-    from imagegate.loader import load_image
+    from imagegate.image.loader import load_image
 
     gate = Gate(lang="en")
     gate.check(photos["plain"], channel="facebook")  # warm-up: models, caches

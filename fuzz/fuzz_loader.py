@@ -2,7 +2,7 @@
 
     python fuzz/fuzz_loader.py [--seconds 60] [--engine auto|atheris|random] [--detect-every 1]
 
-Bytes go into `imagegate.loader.load_image`; whatever loads goes through
+Bytes go into `imagegate.image.loader.load_image`; whatever loads goes through
 `FaceDetector.detect`. `ImageLoadError` / `ImagegateError` are the expected
 outcomes for bad bytes; any other exception is a crash: the input is saved to
 `fuzz/crashes/crash-<sha1>.bin` with the traceback beside it (`.txt`), and the
@@ -83,9 +83,9 @@ class Target:
     """One input through the loader and the detector; unexpected exceptions are recorded."""
 
     def __init__(self, detect_every: int) -> None:
-        from imagegate.detect import FaceDetector
+        from imagegate.vision.detect import FaceDetector
         from imagegate.errors import ImagegateError
-        from imagegate.loader import Limits, load_image
+        from imagegate.image.loader import Limits, load_image
 
         self.load_image = load_image
         self.limits = Limits(max_pixels=MAX_PIXELS, max_file_bytes=MAX_FILE_BYTES)
@@ -219,9 +219,9 @@ def main() -> int:
             # before anything imports them: coverage feedback from Pillow's and imagegate's Python code
             with atheris.instrument_imports(include=["PIL", "imagegate"]):
                 import PIL.Image  # noqa: F401
-                import imagegate.loader  # noqa: F401
-                import imagegate.metadata  # noqa: F401
-    from imagegate import quiet  # noqa: F401 - silence native logs before mediapipe loads
+                import imagegate.image.loader  # noqa: F401
+                import imagegate.image.metadata  # noqa: F401
+    from imagegate.vision import quiet  # noqa: F401 - silence native logs before mediapipe loads
     corpus = seed_corpus()
     target = Target(ns.detect_every)
     print(f"fuzzing load_image + FaceDetector.detect with {engine} for {ns.seconds:.0f} s "

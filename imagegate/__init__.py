@@ -16,7 +16,7 @@ no model runtime and no database; see docs/ARCHITECTURE.md.
 
 from importlib import import_module as _import_module
 
-from . import quiet as _quiet  # noqa: F401  (sets native log levels before mediapipe loads)
+from .vision import quiet as _quiet  # noqa: F401  (sets native log levels before mediapipe loads)
 from .codes import Decision, Event, FaceStatusCode, Role, Severity
 from .errors import ConfigError, EnrolmentError, ImagegateError, ImageLoadError, ModelError, RegisterError
 
@@ -24,7 +24,7 @@ from .errors import ConfigError, EnrolmentError, ImagegateError, ImageLoadError,
 _LAZY = {
     "Analysis": "gate", "Gate": "gate", "check": "gate",
     "Settings": "config", "load_settings": "config",
-    "Register": "register", "ROLES": "register",
+    "Register": "register.store", "ROLES": "register.store",
     "CHANNELS": "channels", "Channel": "channels",
     "FaceReport": "results", "Failure": "results", "Reason": "results", "Verdict": "results",
 }

@@ -24,10 +24,10 @@ from typing import Any, Mapping
 import platformdirs
 
 from .channels import PUBLISH_LONG_SIDE, PUBLISH_LONG_SIDE_BY_CHANNEL
-from .detect import DetectorSettings
+from .vision.detect import DetectorSettings
 from .errors import ConfigError
-from .loader import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, Limits
-from .policy import EVENTS, PolicySettings
+from .image.loader import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, Limits
+from .policy.rules import EVENTS, PolicySettings
 
 APP = "imagegate"
 _POLICY = PolicySettings()  # the pure policy module owns its defaults

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .embed import FaceEmbedder
+from .vision.embed import FaceEmbedder
 from .errors import EnrolmentError
 from .gate import Gate
-from .loader import LoadedImage
-from .match import match_faces
-from .names import normalise_name
-from .register import Person
+from .image.loader import LoadedImage
+from .vision.match import match_faces
+from .register.names import normalise_name
+from .results import Person
 
 #: smallest face height (px) accepted on a reference photo
 MIN_ENROL_PX = 80.0

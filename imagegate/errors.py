@@ -25,7 +25,7 @@ class ImagegateError(Exception):
     @classmethod
     def coded(cls, code: str, **params) -> "ImagegateError":
         """The error whose English text is `messages.ERRORS[code]` filled with `params`."""
-        from .messages import error_parts
+        from .words.messages import error_parts
 
         message, hint = error_parts(code, "en", params)
         return cls(message, hint=hint, code=code, params=params)
@@ -63,7 +63,7 @@ class ImageLoadError(ImagegateError):
     @classmethod
     def coded(cls, code: str, *, source: str, **params) -> "ImageLoadError":  # type: ignore[override]
         """The error about `source` whose English text is `messages.ERRORS[code]` filled with `params`."""
-        from .messages import error_parts
+        from .words.messages import error_parts
 
         reason, hint = error_parts(code, "en", params)
         return cls(source, reason, hint=hint, code=code, params=params)

@@ -13,22 +13,22 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Iterable, Iterator
 
-from . import messages
+from .words import messages
 from .config import Settings, load_settings
 from .codes import Decision
-from .detect import FaceDetector
-from .embed import FaceEmbedder
+from .vision.detect import FaceDetector
+from .vision.embed import FaceEmbedder
 from .errors import ImagegateError, ImageLoadError, RegisterError, internal_error
-from .loader import ImageInput, LoadedImage, describe, load_image
-from .metadata import reasons as metadata_reasons
-from .match import match_faces
-from .measure import measure, publish_scale
-from .policy import FaceFacts, PolicySettings, decide, normalise_event
+from .image.loader import ImageInput, LoadedImage, describe, load_image
+from .image.metadata import reasons as metadata_reasons
+from .vision.match import match_faces
+from .vision.measure import measure, publish_scale
+from .policy.rules import FaceFacts, PolicySettings, decide, normalise_event
 from .channels import normalise_channel
-from .register import Register, RegisterLocation, locate_register
+from .register.store import Register, RegisterLocation, locate_register
 from .results import NO_MATCH, Face, FaceReport, Failure, Match, Measurement, Verdict, ViewReport
-from .verdict import order_reasons, views_reasons, worst
-from .views import MAX_EMBEDDED_IMAGES
+from .policy.verdict import order_reasons, views_reasons, worst
+from .image.views import MAX_EMBEDDED_IMAGES
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ import numpy as np
 
 from .codes import Category
 from .errors import ImagegateError, RedactionError
-from .loader import ImageInput, LoadedImage, load_image
-from .metadata import FORMATS, encode, write_new
+from .image.loader import ImageInput, LoadedImage, load_image
+from .image.metadata import FORMATS, encode, write_new
 from .results import Verdict
 
 STYLES = ("blur", "pixelate", "box")

@@ -20,6 +20,35 @@ import numpy as np
 from .codes import (EMBEDDED_KINDS, NEEDS_CONSENT, Category, ConsentState, Decision, FaceStatusCode, MatchLevel,
                     Severity)
 
+# -- people in the register, as matching sees them ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    role: str
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "role": self.role, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """All templates of one model, loaded once for matching."""
+
+    person_ids: np.ndarray
+    vectors: np.ndarray = field(repr=False)
+    people: dict[int, Person]
+
+    def __repr__(self) -> str:
+        return f"Gallery(people={len(self.people)}, templates={len(self.person_ids)})"
+
+    def __len__(self) -> int:
+        return len(self.person_ids)
+
+
 # -- a face and how identifiable it is ------------------------------------------------------------------
 
 
@@ -179,7 +208,7 @@ class Reason:
 
     def text(self, lang: str = "en") -> str:
         """The reason in words (fi or en); see imagegate.wording."""
-        from .wording import reason_text  # the words live above this layer
+        from .words.wording import reason_text  # the words live above this layer
 
         return reason_text(self, lang)
 

@@ -45,7 +45,7 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def detector():
-    from imagegate.detect import FaceDetector
+    from imagegate.vision.detect import FaceDetector
 
     det = FaceDetector()
     yield det
@@ -54,7 +54,7 @@ def detector():
 
 @pytest.fixture(scope="session")
 def embedder():
-    from imagegate.embed import FaceEmbedder
+    from imagegate.vision.embed import FaceEmbedder
 
     return FaceEmbedder()
 

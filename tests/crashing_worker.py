@@ -11,7 +11,7 @@ import os
 def check_or_die(target, job):
     if "crash" in os.path.basename(target.path):
         os._exit(139)  # as abrupt as a segfault: no exception, no cleanup, the pool breaks
-    from imagegate.batch import _worker_check
+    from imagegate.runs.batch import _worker_check
 
     return _worker_check(target, job)
 
@@ -23,7 +23,7 @@ def check_or_hang(target, job):
 
         while True:
             time.sleep(60)
-    from imagegate.batch import _worker_check
+    from imagegate.runs.batch import _worker_check
 
     return _worker_check(target, job)
 
@@ -32,7 +32,7 @@ def slow_init(*args):
     """A worker start slower than a photo's time limit (a loaded machine, a slow disk)."""
     import time
 
-    from imagegate.batch import _worker_init
+    from imagegate.runs.batch import _worker_init
 
     time.sleep(15)
     _worker_init(*args)

@@ -10,7 +10,7 @@ from PIL import Image, ImageCms
 
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
-from imagegate.register import Register
+from imagegate.register.store import Register
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 GPS_LAT = (60, 10, 0)  # a position in Helsinki

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from imagegate.annotate import ATTENTION, COLOURS, _font, kind, layout, render_preview
+from imagegate.outputs.annotate import ATTENTION, COLOURS, _font, kind, layout, render_preview
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
-from imagegate.register import Register
+from imagegate.register.store import Register
 
 from .conftest import SAMPLES, shared_data
 from .publish_helpers import sample_crowd
@@ -70,7 +70,7 @@ def test_a_recognised_client_in_a_crowd_has_its_own_colour_and_the_only_worded_l
 
 
 def test_a_real_crowd_preview_has_numbers_beside_the_faces_and_none_on_them(gate):
-    from imagegate.loader import load_image
+    from imagegate.image.loader import load_image
 
     img = load_image(shared_data() / "faces-detect" / "20_Family_Group_Family_Group_20_64.jpg")
     v = gate.check(img, channel="facebook")

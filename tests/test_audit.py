@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from imagegate import audit
+from imagegate.register import audit
 from imagegate.cli.main import app
 
 from .conftest import CliRunner

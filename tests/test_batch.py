@@ -8,12 +8,12 @@ import shutil
 
 import pytest
 
-from imagegate.batch import Batch, Job
+from imagegate.runs.batch import Batch, Job
 from imagegate.config import Settings
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
-from imagegate.paths import collect
-from imagegate.register import Register
+from imagegate.image.paths import collect
+from imagegate.register.store import Register
 
 from .conftest import SAMPLES, SHARED
 
@@ -108,7 +108,7 @@ def test_an_identical_file_is_reported_under_its_own_name(photos):
 ])
 def test_a_photo_that_kills_or_hangs_its_worker_fails_and_the_photos_beside_it_are_checked(
         photos, tmp_path, monkeypatch, kind, entry, error):
-    from imagegate import batch as batch_module
+    from imagegate.runs import batch as batch_module
 
     from . import crashing_worker
 
@@ -135,7 +135,7 @@ def test_a_photo_that_kills_or_hangs_its_worker_fails_and_the_photos_beside_it_a
 def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, monkeypatch):
     # Spawned workers take seconds to load the models; a limit shorter than that must still let
     # quick photos through, or every photo of a batch would fail twice on a fresh pool.
-    from imagegate import batch as batch_module
+    from imagegate.runs import batch as batch_module
 
     from . import crashing_worker
 

@@ -175,7 +175,7 @@ def test_every_file_written_is_named_and_a_clash_becomes_name_2(tmp_path):
 
 def test_the_watchers_console_line_names_every_file_it_wrote(capsys):
     from imagegate.cli.watch_cmd import _printer
-    from imagegate.journal import Outcome
+    from imagegate.runs.journal import Outcome
 
     _printer("en")(Outcome(id="1", name="a.jpg", decision="needs_consent", destination="needs_consent/a.jpg",
                            preview="needs_consent/a.jpg.preview.jpg", report="needs_consent/a.jpg.json",
@@ -335,7 +335,7 @@ def test_json_lines_arrive_as_each_photo_finishes():
 
 
 def test_a_file_uri_naming_another_machine_is_never_read_as_a_local_path(tmp_path):
-    from imagegate.paths import parse_dropped
+    from imagegate.image.paths import parse_dropped
 
     assert parse_dropped("file://server/share/a.jpg") == ["file://server/share/a.jpg"]  # reported as not found
     assert parse_dropped("file://localhost/tmp/a%20b.jpg") == ["/tmp/a b.jpg"]
@@ -384,7 +384,7 @@ def test_error_messages_and_audit_verify_escape_names(tmp_path):
     assert r.exit_code == 4 and "\r" not in r.output and "\u202e" not in r.output
     assert "x\\rALLOWED" in r.output
     log = tmp_path / f"{forged}.jsonl"
-    from imagegate import audit
+    from imagegate.register import audit
 
     audit.append(log, {"file": "a.jpg"})
     r = runner.invoke(app, ["--lang", "en", "audit", "verify", str(log)])
@@ -396,7 +396,7 @@ def test_error_messages_and_audit_verify_escape_names(tmp_path):
 
 
 def test_settings_config_and_register_lines_escape_paths(tmp_path):
-    from imagegate.register import Register
+    from imagegate.register.store import Register
 
     forged = "x\rALLOWED        party.jpg -> allowed\u202e"
     conf = tmp_path / f"{forged}.toml"

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from imagegate.geometry import iou, iou_matrix
-from imagegate.loader import load_image
-from imagegate.measure import measure
+from imagegate.vision.geometry import iou, iou_matrix
+from imagegate.image.loader import load_image
+from imagegate.vision.measure import measure
 
 from .conftest import SAMPLES, shared_data
 
@@ -87,7 +87,7 @@ def test_measurement_at_publish_size(detector):
 
 
 def test_no_mediapipe_noise_on_stderr():
-    code = ("from imagegate.detect import FaceDetector; from imagegate.loader import load_image; "
+    code = ("from imagegate.vision.detect import FaceDetector; from imagegate.image.loader import load_image; "
             f"d = FaceDetector(); print(len(d.detect(load_image({str(SAMPLES / 'grace_hopper.jpg')!r}).rgb)))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0
@@ -97,7 +97,7 @@ def test_no_mediapipe_noise_on_stderr():
 
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_faces_the_wrong_way_up_are_found_where_they_are(detector, k):
-    from imagegate.geometry import rotate_box
+    from imagegate.vision.geometry import rotate_box
 
     img = load_image(SAMPLES / "grace_hopper.jpg").rgb
     [upright] = detector.detect(img)
@@ -118,7 +118,7 @@ def test_a_close_up_cut_by_the_frame_is_still_a_face(detector, gate_parts, perso
     from PIL import Image
 
     from imagegate.gate import Gate
-    from imagegate.register import Register
+    from imagegate.register.store import Register
 
     img = load_image(shared_data() / "identities" / "people" / person / photo)
     [whole] = detector.detect(img.rgb)

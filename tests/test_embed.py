@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagegate.loader import load_image
-from imagegate.modelfiles import model_file
+from imagegate.image.loader import load_image
+from imagegate.vision.modelfiles import model_file
 
 from .conftest import SAMPLES, SHARED, shared_data
 
@@ -56,7 +56,7 @@ def test_descriptor_is_the_mean_of_chip_and_mirror(chips, embedder):
 
 
 def test_batches_larger_than_one_forward_pass_give_the_same_descriptors(chips, embedder):
-    from imagegate import embed
+    from imagegate.vision import embed
 
     many = (chips * 3)[: embed.FORWARD_BATCH + 5]  # more views than one forward pass takes
     together = embedder.describe(many)

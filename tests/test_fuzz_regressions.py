@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from imagegate.errors import ImageLoadError
-from imagegate.loader import load_image
+from imagegate.image.loader import load_image
 
 from .conftest import ROOT, CliRunner, json_lines
 

@@ -11,7 +11,7 @@ from PIL import Image
 from imagegate.enrol import enrol
 from imagegate.errors import EnrolmentError, RegisterError
 from imagegate.gate import Gate
-from imagegate.register import Register
+from imagegate.register.store import Register
 
 from .conftest import SAMPLES
 
@@ -52,7 +52,7 @@ def test_library_works_from_a_plain_script_on_a_photo_with_many_faces(tmp_path):
     import subprocess
     import sys
 
-    from imagegate.register import Register
+    from imagegate.register.store import Register
 
     from .conftest import SAMPLES, shared_data
 
@@ -143,7 +143,7 @@ def test_a_gate_reads_a_register_file_replaced_under_it(tmp_path, detector, embe
 
 def test_a_gate_on_the_default_register_sees_the_first_enrolment(tmp_path, monkeypatch, detector, embedder):
     # Zero configuration: no register file yet, so the gate starts with an empty one in memory.
-    from imagegate.register import default_register_path
+    from imagegate.register.store import default_register_path
 
     monkeypatch.delenv("IMAGEGATE_REGISTER", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imagegate.geometry import iou_matrix, nms
+from imagegate.vision.geometry import iou_matrix, nms
 
 
 def reference_nms(boxes, scores, threshold):

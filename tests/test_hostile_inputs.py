@@ -161,7 +161,7 @@ def test_a_directory_named_like_a_photo_inside_a_folder_is_not_a_photo(tmp_path)
 
 def test_a_photo_whose_name_does_not_say_photo_is_still_checked_in_a_folder(tmp_path):
     # Skipping these silently would let a folder of client photos come out "allowed".
-    from imagegate.loader import looks_like_image
+    from imagegate.image.loader import looks_like_image
 
     for name, make in FORMATS.items():
         assert looks_like_image(make()[:32]), name
@@ -442,7 +442,7 @@ def enrolled_register(tmp_path):
 
 
 def test_an_internal_failure_deep_in_the_check_leaks_nothing_and_fails_closed(enrolled_register, monkeypatch):
-    from imagegate.embed import FaceEmbedder
+    from imagegate.vision.embed import FaceEmbedder
 
     secret = np.random.default_rng(2).standard_normal(128).astype(np.float32)
 
@@ -510,7 +510,7 @@ def test_a_fifo_is_refused_by_what_was_opened_without_blocking(tmp_path):
     import threading
 
     from imagegate.errors import ImageLoadError
-    from imagegate.loader import SpecialFile, load_image, sha256_file
+    from imagegate.image.loader import SpecialFile, load_image, sha256_file
 
     fifo = tmp_path / "x.jpg"
     os.mkfifo(fifo)
@@ -533,8 +533,8 @@ def test_a_fifo_is_refused_by_what_was_opened_without_blocking(tmp_path):
 def test_the_main_process_reads_no_file_outside_the_photo_time_limit_beyond_the_size_limit(tmp_path):
     # with workers, the main process hashes files to spot copies; that read has no time limit, so it
     # must never touch a FIFO or device, nor read more than max_file_bytes
-    from imagegate.batch import Job, _digest
-    from imagegate.paths import Target
+    from imagegate.runs.batch import Job, _digest
+    from imagegate.image.paths import Target
 
     (tmp_path / "small.jpg").write_bytes(b"x" * 10)
     (tmp_path / "big.jpg").write_bytes(b"x" * 11)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from imagegate.errors import ImageLoadError
-from imagegate.loader import Limits, load_image
+from imagegate.image.loader import Limits, load_image
 
 from .conftest import SAMPLES
 
@@ -202,7 +202,7 @@ def test_every_coded_error_has_both_languages_with_the_same_placeholders():
     import string
     from pathlib import Path
 
-    from imagegate import messages
+    from imagegate.words import messages
 
     def fields(template):
         return {f for _, f, _, _ in string.Formatter().parse(template) if f}
@@ -212,14 +212,14 @@ def test_every_coded_error_has_both_languages_with_the_same_placeholders():
         if "hint" in entry:
             assert fields(entry["hint"]["en"]) == fields(entry["hint"]["fi"]), code
     # and every code the package raises is in the table
-    package = Path(messages.__file__).parent
+    package = Path(messages.__file__).parent.parent
     used = {m for f in package.rglob("*.py") for m in re.findall(r'\.coded\(\s*"(\w+)"', f.read_text())}
     assert used and used <= set(messages.ERRORS), used - set(messages.ERRORS)
 
 
 def test_every_text_people_read_exists_in_both_languages_with_the_same_placeholders():
 
-    from imagegate import messages
+    from imagegate.words import messages
     from imagegate.policy import FaceStatus
 
     from .test_messages import fields, forms
@@ -243,7 +243,7 @@ def test_a_coded_error_keeps_its_code_across_processes():
     import pickle
 
     from imagegate.errors import ImageLoadError
-    from imagegate.messages import error_text
+    from imagegate.words.messages import error_text
 
     err = pickle.loads(pickle.dumps(ImageLoadError.coded("file_too_big", source="a.jpg", size=10, limit=5)))
     assert str(err) == "a.jpg: the file is 10 bytes, above the limit of 5"
@@ -254,7 +254,7 @@ def test_a_coded_error_keeps_its_code_across_processes():
 def test_only_dithered_black_and_white_is_smoothed_not_a_thresholded_photo():
     # Blurring a high-contrast (thresholded) photo lost faces (2 of 12, fourth review); dither is what
     # needs it (dot noise to the detector).
-    from imagegate.loader import _smooth_if_bilevel
+    from imagegate.image.loader import _smooth_if_bilevel
 
     grey = np.asarray(hopper().convert("L"))
     thresholded = np.repeat(((grey > 128) * 255).astype(np.uint8)[..., None], 3, axis=2)

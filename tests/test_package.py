@@ -33,9 +33,9 @@ def test_errors_are_defined_once_and_keep_the_names_they_had():
 
     from imagegate import errors
 
-    for module, name in [("metadata", "OutputError"), ("redact", "RedactionError"), ("audit", "AuditError"),
-                         ("journal", "JournalError"), ("journal", "SourceChanged"),
-                         ("watch", "WatchError")]:
+    for module, name in [("image.metadata", "OutputError"), ("redact", "RedactionError"),
+                         ("register.audit", "AuditError"), ("runs.journal", "JournalError"),
+                         ("runs.journal", "SourceChanged"), ("runs.watch", "WatchError")]:
         cls = getattr(errors, name)
         assert issubclass(cls, errors.ImagegateError) and cls.__module__ == "imagegate.errors"
         assert getattr(importlib.import_module(f"imagegate.{module}"), name) is cls

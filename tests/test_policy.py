@@ -13,11 +13,11 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from imagegate import messages
-from imagegate.match import NO_MATCH, Candidate, Match
+from imagegate.words import messages
+from imagegate.vision.match import NO_MATCH, Candidate, Match
 from imagegate.errors import ConfigError
 from imagegate.policy import DECISIONS, EVENTS, FaceFacts, FaceStatus, PolicySettings, decide, normalise_event
-from imagegate.register import ConsentStatus
+from imagegate.register.store import ConsentStatus
 
 CH = "facebook"
 RANK = {"allowed": 0, "needs_consent": 1, "blocked": 2}
@@ -52,7 +52,7 @@ def face(h: float = 100.0, match: Match | None = NO_MATCH, consents: dict | None
 
 
 class Said(NamedTuple):
-    """A reason as the policy gives it, worded (decide() returns codes; imagegate.wording words them)."""
+    """A reason as the policy gives it, worded (decide() returns codes; imagegate.words.wording words them)."""
 
     code: str
     rule: str | None

@@ -15,10 +15,10 @@ import time
 import numpy as np
 import pytest
 
-from imagegate import audit
+from imagegate.register import audit
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
-from imagegate.register import _SCHEMA_V1, _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION, Register
+from imagegate.register.store import _SCHEMA_V1, _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION, Register
 
 from .conftest import SAMPLES, CliRunner
 
@@ -114,7 +114,7 @@ def test_a_register_from_the_previous_schema_migrates_to_basis_unrecorded(tmp_pa
 
 
 def test_review_lists_old_enrolments_ended_consents_and_unrecorded_bases(tmp_path):
-    from imagegate.review import due_for_review, months_before
+    from imagegate.register.review import due_for_review, months_before
 
     assert months_before(dt.date(2026, 12, 2), 24) == dt.date(2024, 12, 2)
     assert months_before(dt.date(2027, 3, 31), 1) == dt.date(2027, 2, 28)
@@ -135,7 +135,7 @@ def test_review_lists_old_enrolments_ended_consents_and_unrecorded_bases(tmp_pat
 
 
 def test_review_does_not_call_a_consent_that_has_not_started_ended(tmp_path):
-    from imagegate.review import due_for_review
+    from imagegate.register.review import due_for_review
 
     clock = lambda: dt.datetime(2026, 12, 7, 9, tzinfo=dt.timezone.utc)  # noqa: E731
     with Register(tmp_path / "r.sqlite3", clock=clock) as r:
@@ -163,7 +163,7 @@ def test_cli_review_gives_the_command_to_forget_each(tmp_path):
 
 
 def test_the_review_notice_is_said_once_a_day(tmp_path):
-    from imagegate.review import daily_notice
+    from imagegate.register.review import daily_notice
 
     path = tmp_path / "old.sqlite3"
     main_schema_register(path)

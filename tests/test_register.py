@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import imagegate.register as register_mod
+import imagegate.register.store as register_mod
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
-from imagegate.register import (_SCHEMA_V1, APPLICATION_ID, CHANNELS, SCHEMA_VERSION, ConsentStatus, Register,
+from imagegate.register.store import (_SCHEMA_V1, APPLICATION_ID, CHANNELS, SCHEMA_VERSION, ConsentStatus, Register,
                                 expand_channels, normalise_channel, parse_date)
 
 from .conftest import CliRunner
@@ -562,7 +562,7 @@ def test_forget_in_memory(reg):
 
 WRITER = textwrap.dedent("""
     import os, sys, time
-    from imagegate.register import Register
+    from imagegate.register.store import Register
     path, go, tag = sys.argv[1:4]
     reg = Register(path)
     deadline = time.monotonic() + 30
@@ -945,7 +945,7 @@ def test_different_names_and_accents_stay_different(reg):
 
 
 def test_skeleton_sees_the_cyrillic_a_in_grace_hopper():
-    from imagegate.names import skeleton
+    from imagegate.register.names import skeleton
 
     assert skeleton("Gr\u0430ce Hopper") == skeleton("GRACE HOPPER") != skeleton("Grace Hoppers")
 

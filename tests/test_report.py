@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 
 from imagegate.cli.main import app
-from imagegate.metadata import OutputError, metadata_blocks
-from imagegate.report_html import write_html
+from imagegate.image.metadata import OutputError, metadata_blocks
+from imagegate.outputs.sheet import write_html
 
 from .conftest import SAMPLES, CliRunner
 from .publish_helpers import build_register

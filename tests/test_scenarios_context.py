@@ -14,7 +14,7 @@ from PIL import Image
 
 from imagegate.cli.main import app
 from imagegate.gate import Gate
-from imagegate.register import Register
+from imagegate.register.store import Register
 
 from .conftest import CliRunner, json_lines, shared_data
 from .publish_helpers import build_register
@@ -197,7 +197,7 @@ def test_the_watcher_takes_the_event_of_its_inbox(tmp_path):
 
     from imagegate.config import Settings
     from imagegate.errors import ConfigError
-    from imagegate.watch import Watcher
+    from imagegate.runs.watch import Watcher
 
     inbox, out = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()

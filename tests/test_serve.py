@@ -13,8 +13,8 @@ from PIL import Image
 
 from imagegate.cli.main import app as cli
 from imagegate.config import Settings
-from imagegate.register import Register
-from imagegate.serve import CSP, GateThread, Server
+from imagegate.register.store import Register
+from imagegate.web.serve import CSP, GateThread, Server
 
 from .conftest import SAMPLES, CliRunner, json_lines
 from .publish_helpers import build_register
@@ -266,10 +266,10 @@ def test_uploads_held_in_memory_are_bounded(served):
 
 
 def test_a_full_queue_answers_busy_never_a_verdict(served, monkeypatch):
-    import imagegate.serve
+    import imagegate.web.serve
 
     _, client = served
-    monkeypatch.setattr(imagegate.serve, "MAX_PENDING", 0)
+    monkeypatch.setattr(imagegate.web.serve, "MAX_PENDING", 0)
     r = client.post("/api/check", files=photo("grace_hopper.jpg"), data={"lang": "fi"})
     assert r.status_code == 503 and "decision" not in r.json()
     assert r.json()["error"]["message"].startswith("imagegate tarkistaa nyt monta kuvaa")

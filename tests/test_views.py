@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagegate import messages, views
+from imagegate.words import messages
+from imagegate.image import views
 from imagegate.cli.main import app
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
-from imagegate.loader import load_image
-from imagegate.register import Register
+from imagegate.image.loader import load_image
+from imagegate.register.store import Register
 
 from . import view_inputs as vi
 from .conftest import SAMPLES, CliRunner, json_lines
@@ -233,7 +234,7 @@ def test_difference_ignores_resampling_and_bars_but_not_a_face():
 
 
 def test_a_heic_photos_own_thumbnails_are_read_and_add_no_rendering():
-    from imagegate.loader import Limits, _open_embedded
+    from imagegate.image.loader import Limits, _open_embedded
 
     buf = io.BytesIO()
     Image.open(vi.HOPPER).save(buf, "HEIF", quality=90, thumbnails=[128, 256])

@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imagegate import audit
+from imagegate.register import audit
 from imagegate.cli.main import app
-from imagegate.journal import JOURNAL_DIR, TMP_SUFFIX, Journal
-from imagegate.watch import is_candidate_name
+from imagegate.runs.journal import JOURNAL_DIR, TMP_SUFFIX, Journal
+from imagegate.runs.watch import is_candidate_name
 
 from .conftest import SAMPLES, CliRunner, json_lines, shared_data
 
@@ -635,8 +635,8 @@ def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, register)
     # A short --photo-timeout must not reject an innocent photo retried right after a restart just
     # because the fresh workers were still loading the models.
     from imagegate.config import Settings
-    from imagegate.watch_worker import CheckPool
-    from imagegate.workers import WORKER_START_SECONDS, running_for
+    from imagegate.runs.watch_worker import CheckPool
+    from imagegate.runs.workers import WORKER_START_SECONDS, running_for
 
     pool = CheckPool(1, settings=Settings(), register=register, lang="en", channel="facebook", staging=tmp_path)
     try:
@@ -658,8 +658,8 @@ def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, register)
 
 def test_a_photo_swapped_for_another_of_the_same_size_and_time_after_its_check_is_not_sorted(tmp_path):
     # `cp -p` / rsync -t of a same-sized photo keeps size and time: only the content tells them apart.
-    from imagegate.loader import sha256_file
-    from imagegate.watch import Watcher
+    from imagegate.image.loader import sha256_file
+    from imagegate.runs.watch import Watcher
 
     photo = tmp_path / "a.bmp"
     photo.write_bytes(b"BM" + b"A" * 100)
@@ -808,7 +808,7 @@ def test_the_sorted_photo_is_a_copy_of_the_checked_bytes_not_the_writers_file(tm
 
 
 def test_a_file_open_for_writing_is_seen_by_a_lease_and_by_proc(tmp_path, monkeypatch):
-    from imagegate import writers
+    from imagegate.runs import writers
 
     writers.ignore_lease_breaks()
     photo = tmp_path / "x.jpg"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from imagegate.workers import WorkerPool, Workers, WorkerStopped
+from imagegate.runs.workers import WorkerPool, Workers, WorkerStopped
 
 from . import crashing_worker
 
 PACKAGE = Path(__file__).resolve().parent.parent / "imagegate"
-POOL_MODULE = PACKAGE / "workers.py"
+POOL_MODULE = PACKAGE / "runs" / "workers.py"
 
 #: modules whose only use here is to start processes
 PROCESS_MODULES = {"multiprocessing", "subprocess", "pty"}
@@ -80,7 +80,7 @@ def test_a_pool_that_broke_since_its_last_result_fails_the_next_photo_instead_of
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    from imagegate.workers import submit_to
+    from imagegate.runs.workers import submit_to
 
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     try:

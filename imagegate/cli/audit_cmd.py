@@ -26,7 +26,7 @@ def verify(
     json_out: JsonOpt = False,
 ) -> None:
     """Verify the hash chain. Exit 0 when intact, 4 when broken (the first broken line is printed)."""
-    from .. import audit
+    from ..register import audit
 
     with reported():
         result = audit.verify(path)

@@ -9,11 +9,11 @@ from typing import Annotated, Iterable, Optional
 
 import typer
 
-from .. import messages
-from ..batch import PHOTO_TIMEOUT_SECONDS
+from ..words import messages
+from ..runs.batch import PHOTO_TIMEOUT_SECONDS
 from ..codes import Decision
-from ..metadata import exists_error
-from ..paths import Target, collect, parse_dropped
+from ..image.metadata import exists_error
+from ..image.paths import Target, collect, parse_dropped
 from ..results import Failure, Verdict
 from .common import (EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
                      RegisterOpt, channel_option, collect_targets, display_path, event_or_fail, for_terminal,
@@ -81,7 +81,7 @@ def check(
     lang, channel, day, gate = open_gate(ctx, lang, channel, on, register, config)
     say_review_notice(lambda: (gate.register, lambda: None), gate.settings.review_months, lang)
     sheet = _sheet(gate, lang) if report is not None else None
-    from ..batch import Batch, Job
+    from ..runs.batch import Batch, Job
 
     job = Job(channel=channel, on=day, annotate=annotate, thumbnail=sheet is not None, event=event)
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
@@ -104,7 +104,7 @@ def check(
 def _refuse_photos_as_preview_folder(folder: Path) -> None:
     """`check --annotate photos` meant "check photos, with previews", but takes `photos` as the preview
     folder and opens the drop prompt: a folder of photos given as the only folder is refused."""
-    from ..annotate import PREVIEW_NAME
+    from ..outputs.annotate import PREVIEW_NAME
 
     if not folder.is_dir():
         return
@@ -117,7 +117,7 @@ def _refuse_photos_as_preview_folder(folder: Path) -> None:
 
 
 def _sheet(gate, lang):
-    from ..report_html import ReviewSheet
+    from ..outputs.sheet import ReviewSheet
 
     return ReviewSheet(lang, version=gate.versions()["imagegate"])
 

@@ -11,11 +11,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import messages
+from ..words import messages
 from ..codes import Decision
 from ..errors import ImagegateError
 from ..filenames import for_terminal, printable  # the CLI's one escaping mechanism
-from ..paths import Target, collect
+from ..image.paths import Target, collect
 from ..results import Failure, Verdict
 
 # Exit codes (documented in the README). A batch exits with its worst outcome,
@@ -56,7 +56,7 @@ EventOpt = Annotated[Optional[str], typer.Option(
 
 
 def event_or_fail(event: str | None) -> str | None:
-    from ..policy import normalise_event
+    from ..policy.rules import normalise_event
 
     if event is None:
         return None
@@ -123,7 +123,7 @@ def pick(local, ctx: typer.Context, name: str):
 def register_location(ctx: typer.Context, local: Path | None):
     """The register for this command: its own --register or the global one (naming two different files is
     a usage error, not a guess), then IMAGEGATE_REGISTER, then the per-user default."""
-    from ..register import locate_register
+    from ..register.store import locate_register
 
     given = state(ctx).register
     if local is not None and given is not None and os.path.abspath(local) != os.path.abspath(given):
@@ -214,7 +214,7 @@ def open_gate(ctx, lang, channel: str, on: str | None, register, config):
     from ..config import load_settings
     from ..gate import Gate
     from ..channels import normalise_channel
-    from ..register import parse_date
+    from ..register.store import parse_date
 
     lang = chosen_lang(ctx, lang)
     try:
@@ -271,7 +271,7 @@ def display_path(path: str) -> str:
 def say_review_notice(open_register, months: int, lang: str) -> None:
     """Once a day (per user), say on stderr that people are due for a retention review. Never stops a
     check: a register that cannot be read is reported by the check itself."""
-    from ..review import daily_notice
+    from ..register.review import daily_notice
 
     try:
         reg, close = open_register()

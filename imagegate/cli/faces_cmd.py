@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .. import messages
+from ..words import messages
 from ..errors import ImagegateError
 from .common import (
     EXIT_ERROR,

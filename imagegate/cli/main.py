@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import quiet  # noqa: F401  (quiet native logs before mediapipe loads)
+from ..vision import quiet  # noqa: F401  (quiet native logs before mediapipe loads)
 from . import audit_cmd, check_cmd, config_cmd, faces_cmd, redact_cmd, register_cmd, serve_cmd, watch_cmd
 from .common import CONFIG_HELP, EXIT_ERROR, RegisterOpt, State
 

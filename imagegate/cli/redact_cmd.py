@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import messages
+from ..words import messages
 from ..codes import Decision
 from ..errors import ImagegateError, internal_error
 from ..results import Failure

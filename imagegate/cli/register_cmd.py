@@ -12,7 +12,7 @@ import typer
 from ..errors import ImagegateError, RegisterDamagedError
 from ..channels import CHANNELS, expand_channels
 from ..codes import Role
-from ..register import ROLES, Register, parse_date, restore_over
+from ..register.store import ROLES, Register, parse_date, restore_over
 from .common import (config_file, ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, register_location,
                      reported)
 
@@ -64,7 +64,7 @@ def _basis_command(name: str) -> str:
 
 def _basis(basis: str, evidence: str | None, day: str | None) -> dict:
     """Checked before any photo is read: a usage error (exit 2) changes nothing."""
-    from ..register import BASES
+    from ..register.store import BASES
 
     if basis not in BASES:
         raise typer.BadParameter(f"expected one of {', '.join(BASES)}, found {basis!r}", param_hint="--basis")
@@ -137,8 +137,8 @@ def review(
     """List people due for review: enrolled (or reviewed) longer ago than review_months, every consent
     ended, or no recorded basis; with the command to forget each. Exit 0 when nobody is due, 1 otherwise."""
     from ..config import load_settings
-    from ..messages import ui
-    from ..review import due_for_review
+    from ..words.messages import ui
+    from ..register.review import due_for_review
 
     lang = command_lang(ctx)
     with reported():
@@ -307,7 +307,7 @@ def export(
     register: RegisterOpt = None,
 ) -> None:
     """Write what the register holds about one person (for their access request): JSON and an HTML page."""
-    from ..export import person_record, write_export
+    from ..register.export import person_record, write_export
 
     with _open(ctx, register, create=False) as reg, reported():
         record = person_record(reg, name, audit_logs=audit_log or [], include_templates=include_templates)

@@ -35,7 +35,7 @@ def serve(
     import uvicorn
 
     from ..config import load_settings
-    from ..serve import GateThread, Server, needs_token, new_access_token
+    from ..web.serve import GateThread, Server, needs_token, new_access_token
 
     lang = chosen_lang(ctx, lang)
     channel = channel_or_fail(channel)

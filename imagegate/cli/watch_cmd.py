@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import messages
-from ..batch import PHOTO_TIMEOUT_SECONDS
+from ..words import messages
+from ..runs.batch import PHOTO_TIMEOUT_SECONDS
 from ..codes import Decision
 from .common import (ConfigOpt, EventOpt, LangOpt, RegisterOpt, channel_option, channel_or_fail, chosen_lang,
                      config_file, event_or_fail, for_terminal, heading_width, note_settings, print_heading,
@@ -47,7 +47,7 @@ def _text(key: str, lang: str, **params) -> str:
 
 
 def _printer(lang: str, notice=lambda: None):
-    from ..journal import Outcome
+    from ..runs.journal import Outcome
 
     def show(outcome: Outcome) -> None:
         notice()
@@ -71,7 +71,7 @@ def _review_notice(reg, months: int, lang: str):
     then at most hourly, as photos are sorted."""
     import time
 
-    from ..register import Register
+    from ..register.store import Register
 
     last = [float("-inf")]
 
@@ -117,8 +117,8 @@ def watch(
     completed, never duplicated. Every decision is appended to OUT/audit.jsonl.
     """
     from ..config import load_settings
-    from ..register import Register
-    from ..watch import Watcher, WatchSettings
+    from ..register.store import Register
+    from ..runs.watch import Watcher, WatchSettings
 
     lang = chosen_lang(ctx, lang)
     event = event_or_fail(event)

@@ -1,0 +1,355 @@
+"""Rules 4 and 6 as a pure function: facts about faces in, a verdict out.
+
+No IO, no models, no clock: everything the decision depends on is in the
+arguments, so it can be tested exhaustively (tests/test_policy*.py).
+
+Per identifiable face:
+  within the loose threshold of a client without a valid
+    consent for the channel with the risks explained ... client (blocks, rule 6)
+  strictly and unambiguously identified (closer than
+    consent_strict), with consent (a client's informed),
+    and everyone else within the loose threshold
+    covered too ...................................... client_consented / consented (rule 4)
+  strictly identified without valid consent ........... no_consent (needs consent, rule 4)
+  only loose / ambiguous matches, or a strict one not
+    closer than consent_strict, all of them people
+    with consent ..................................... confirm (needs consent: "confirm it is X")
+  only loose / ambiguous, someone without consent ..... uncertain (needs consent)
+  no match ........................................... unknown (needs consent)
+  too small or blurred to match ...................... unmatchable (needs consent: fail closed)
+Faces below the identifiability threshold need nothing.
+
+Crowd exception (rule 4): with at least `crowd_min_faces` detections sure to be
+faces (score >= `crowd_face_score`) and clients few (share <=
+`crowd_max_client_share`), the faces that blend into the crowd are covered by the
+public-event exception. A face that stands out (>= `crowd_prominent_ratio` x the
+upper quartile of all the crowd's face heights) is judged on its own, client or
+not; a client also when among the `crowd_prominent_top` largest faces or among
+few other recognisable people. Whom it covers depends on the event (EVENTS):
+public, everyone who blends in; unknown, only people nobody recognised (a
+recognised client in it is client_in_crowd: needs consent); private, nobody.
+See `_crowd_exception`; each rule is a function named for it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from ..codes import DECISIONS, NEEDS_CONSENT, SHOWABLE, Decision, Event, ReasonCode, Role, Rule, Severity
+from ..codes import FaceStatusCode as S
+from ..errors import ConfigError
+from ..results import Candidate, ConsentStatus, FaceStatus, Match, PolicyResult, Reason, order_reasons
+
+#: Whether the photo is from a public event is known only to the person posting (rule 4's exception is
+#: for public events): public = the crowd exception; unknown = it covers people nobody recognised, not
+#: recognised clients; private = none.
+EVENTS = tuple(e.value for e in Event)
+__all__ = ["DECISIONS", "EVENTS", "FaceFacts", "PolicySettings", "consent_covers", "decide", "normalise_event"]
+
+
+def normalise_event(event) -> Event:
+    """`public`, `private` or `unknown` from a plain string (any case, surrounding spaces) or an enum of them."""
+    text = str(getattr(event, "value", event)).strip().lower()
+    if text not in EVENTS:
+        raise ConfigError(f"unknown event {event!r}; expected one of: {', '.join(EVENTS)}",
+                          hint="public for a public event (a seminar, a forum), private otherwise; unknown when "
+                               "not known")
+    return Event(text)
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    crowd_min_faces: int = 10
+    crowd_max_client_share: float = 0.2
+    crowd_prominent_top: int = 3
+    crowd_prominent_ratio: float = 2.0
+    #: detections scoring below this do not count towards crowd_min_faces: 17 of 28 such detections on
+    #: data/faces-detect were faces, 346 of 360 above it (benchmarks/crowd_scores.py)
+    crowd_face_score: float = 0.4
+    identifiable_px: float = 30.0
+    #: a consent allows only a match closer than this. The strict threshold (0.49) has no margin for a
+    #: sibling: degraded faces (40-120 px, JPEG q10/q30) of data/identities matched a sibling at 0.478-0.488,
+    #: and nobody else closer (benchmarks/degraded_matches.py); a consenting staff member's own photo in the
+    #: scenario suite is at 0.465
+    consent_strict: float = 0.47
+
+    @classmethod
+    def from_settings(cls, s) -> "PolicySettings":
+        return cls(crowd_min_faces=s.crowd_min_faces, crowd_max_client_share=s.crowd_max_client_share,
+                   crowd_prominent_top=s.crowd_prominent_top, crowd_prominent_ratio=s.crowd_prominent_ratio,
+                   crowd_face_score=s.crowd_face_score, identifiable_px=s.identifiable_px,
+                   consent_strict=s.consent_strict)
+
+
+@dataclass(frozen=True)
+class FaceFacts:
+    """What the policy needs to know about one face."""
+
+    publish_height_px: float
+    identifiable: bool
+    matchable: bool = True
+    match: Match | None = None
+    #: consent status for the channel of every person named in `match`
+    consents: Mapping[str, ConsentStatus] = field(default_factory=dict)
+    #: the detector's confidence that this is a face (weak detections do not make a crowd)
+    score: float = 1.0
+
+
+def consent_covers(person: Candidate, consents: Mapping[str, ConsentStatus]) -> bool:
+    """Whether `person` may be shown: a valid consent for the channel, for a client with the risks
+    explained (rule 4)."""
+    st = consents.get(person.name)
+    return st is not None and st.valid and (st.risks_explained or person.role != Role.CLIENT)
+
+
+def _classify(f: FaceFacts, consent_strict: float) -> FaceStatus:
+    """One face on its own (the table at the top), before any crowd is considered."""
+    if not f.identifiable:
+        return FaceStatus(S.NOT_IDENTIFIABLE)
+    if not f.matchable or f.match is None:
+        return FaceStatus(S.UNMATCHABLE)
+    m = f.match
+    covered = [consent_covers(c, f.consents) for c in m.candidates]
+    client = _possible_client(m, covered)
+    if client is not None:
+        return FaceStatus(S.CLIENT, client)
+    if m.identified is not None:
+        return _identified(m.identified, covered, f.consents, consent_strict)
+    return _not_identified(m, covered)
+
+
+def _possible_client(m: Match, covered: Sequence[bool]) -> Candidate | None:
+    """Rule 6 errs towards the client: anyone within the loose threshold of a client who may not be shown
+    is treated as that client (a loose match is enough to block)."""
+    return next((c for c, ok in zip(m.candidates, covered) if c.role == Role.CLIENT and not ok), None)
+
+
+def _identified(who: Candidate, covered: Sequence[bool], consents: Mapping[str, ConsentStatus],
+                consent_strict: float) -> FaceStatus:
+    """Rule 4 for a strict, unambiguous match: consented only when the consent covers them, nobody else
+    near could be who this is, and the match is closer than degraded look-alikes came
+    (`consent_strict`, benchmarks/degraded_matches.py)."""
+    if not consent_covers(who, consents):
+        return FaceStatus(S.NO_CONSENT, who)
+    # Another person within the loose threshold (a sibling, a look-alike) may be who this is:
+    # the consent counts only if theirs would too.
+    if not all(covered):
+        return FaceStatus(S.UNCERTAIN, who)
+    if who.distance >= consent_strict:
+        # close, but not as close as degraded look-alikes never came: ask, do not allow
+        return FaceStatus(S.CONFIRM, who)
+    return FaceStatus(S.CLIENT_CONSENTED if who.role == Role.CLIENT else S.CONSENTED, who)
+
+
+def _not_identified(m: Match, covered: Sequence[bool]) -> FaceStatus:
+    """Only loose or ambiguous matches, or none: never enough for a consent to count (fail closed)."""
+    if m.candidates:
+        if all(covered):
+            # only people who may be shown are near: ask which one it is rather than guess (or block)
+            return FaceStatus(S.CONFIRM, m.candidates[0])
+        return FaceStatus(S.UNCERTAIN, next(c for c, ok in zip(m.candidates, covered) if not ok))
+    if m.ambiguous:
+        return FaceStatus(S.UNCERTAIN, m.nearest)
+    return FaceStatus(S.UNKNOWN)
+
+
+def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings(), *,
+           channel: str, frames: int = 1, register_empty: bool = False, event: str = "unknown") -> PolicyResult:
+    """The verdict for one photo's faces, in codes (imagegate.wording words them). `register_empty`: nobody
+    is enrolled (no register found, or an empty one), so a client would pass as an unknown face: the crowd
+    exception is then off. `event`: public / private / unknown (EVENTS)."""
+    event = normalise_event(event)
+    statuses = [_classify(f, settings.consent_strict) for f in faces]
+    crowd, crowd_reasons = _crowd_exception(faces, statuses, settings, register_empty=register_empty, event=event)
+    reasons = _face_reasons(faces, statuses, channel)
+    decision = _rule6_and_rule4(statuses)
+    if frames > 1:
+        decision = _unchecked_frames(decision)
+        reasons.append(Reason(ReasonCode.FRAMES_UNCHECKED, None, Severity.CONSENT, params={"frames": frames}))
+    if decision == Decision.ALLOWED and not crowd:
+        reasons += _why_allowed(faces, statuses, settings, channel)
+    return PolicyResult(decision=decision, reasons=order_reasons(reasons) + tuple(crowd_reasons),
+                        faces=tuple(statuses), crowd=crowd)
+
+
+def _rule6_and_rule4(statuses: Sequence[FaceStatus]) -> Decision:
+    """Rule 6: a client the crowd does not cover blocks. Rule 4: anyone else who needs consent and is not
+    covered by the crowd makes the photo need consent."""
+    if any(s.status == S.CLIENT and not s.crowd_exempt for s in statuses):
+        return Decision.BLOCKED
+    if any(s.status in NEEDS_CONSENT and not s.crowd_exempt for s in statuses):
+        return Decision.NEEDS_CONSENT
+    return Decision.ALLOWED
+
+
+def _unchecked_frames(decision: Decision) -> Decision:
+    """Fail closed: GIF frames and TIFF pages beyond the first were not looked at, so at best needs consent."""
+    return Decision.NEEDS_CONSENT if decision == Decision.ALLOWED else decision
+
+
+def _why_allowed(faces: Sequence[FaceFacts], statuses: Sequence[FaceStatus], settings: PolicySettings,
+                 channel: str) -> list[Reason]:
+    """Why an allowed photo (not a crowd's) is allowed: no faces, none identifiable, or everyone consented."""
+    if not faces:
+        return [Reason(ReasonCode.NO_FACES)]
+    if not any(f.identifiable for f in faces):
+        return [Reason(ReasonCode.NOT_IDENTIFIABLE, params={"n": len(faces), "px": settings.identifiable_px})]
+    if all(s.status in SHOWABLE for s in statuses):
+        return [Reason(ReasonCode.ALL_CONSENTED, Rule.CONSENT_OR_CROWD, params={"channel": channel})]
+    return []
+
+
+# -- rule 4's crowd exception ------------------------------------------------------------------------------
+
+
+def _may_be_client(f: FaceFacts) -> bool:
+    m = f.match
+    return m is not None and any(c.role == Role.CLIENT for c in (*m.candidates, *filter(None, [m.identified])))
+
+
+def _crowd_exception(faces: Sequence[FaceFacts], statuses: list[FaceStatus], settings: PolicySettings, *,
+                     register_empty: bool, event: str) -> tuple[bool, list[Reason]]:
+    """Rule 4: pictures of public events may be shared when the client is among many other people.
+
+    Marks the faces it covers in `statuses` (in place); returns whether a crowd was found and the reasons
+    saying what it covered or why it did not apply. Who it covers depends on the event: public, everyone
+    who blends in; unknown, only people nobody recognised (a recognised client is client_in_crowd, a
+    recognised person without consent needs it); private, nobody."""
+    clients = [i for i, s in enumerate(statuses) if s.status == S.CLIENT]  # before the marking renames some
+    n, refusal = _crowd_applies(faces, len(clients), settings, register_empty=register_empty, event=event)
+    if n == 0:
+        return False, refusal
+    sizes = _crowd_sizes(faces, settings)
+    # Rule 4 lets a client through among *many other people*: those one can recognise must be many too,
+    # not a small group in front of a distant background crowd.
+    others = sum(1 for f, s in zip(faces, statuses)
+                 if f.identifiable and f.score >= settings.crowd_face_score and s.status != S.CLIENT)
+    few_recognisable = others + 1 < settings.crowd_min_faces
+    _mark_covered(faces, statuses, sizes, few_recognisable, settings, event)
+    return True, _crowd_reasons(statuses, n, clients, others if few_recognisable else None, event)
+
+
+def _mark_covered(faces: Sequence[FaceFacts], statuses: list[FaceStatus], sizes: Sequence[float],
+                  few_recognisable: bool, settings: PolicySettings, event: str) -> None:
+    """Each face that needs something is covered by the crowd (crowd_exempt) or stands out (prominent);
+    at an event not stated as public a recognised client or person without consent who blends in is not
+    covered but asked about (client_in_crowd, no_consent)."""
+    typical = sizes[math.ceil(len(sizes) / 4) - 1] if sizes else 0.0
+    for i, s in enumerate(statuses):
+        if s.status != S.CLIENT and s.status not in NEEDS_CONSENT:
+            continue
+        prominent = _stands_out(faces[i].publish_height_px, s, sizes, typical, few_recognisable, settings)
+        if not prominent and event == Event.UNKNOWN and s.status in (S.CLIENT, S.NO_CONSENT):
+            statuses[i] = FaceStatus(S.CLIENT_IN_CROWD if s.status == S.CLIENT else s.status, s.person)
+            continue
+        statuses[i] = FaceStatus(s.status, s.person, crowd_exempt=not prominent, prominent=prominent)
+
+
+def _crowd_applies(faces: Sequence[FaceFacts], clients: int, settings: PolicySettings, *,
+                   register_empty: bool, event: str) -> tuple[int, list[Reason]]:
+    """How many faces make the crowd (0: no crowd exception) and, when there is a crowd the exception may
+    not cover, why not. The crowd is counted from detections sure enough to be faces (a box on a jacket
+    must not make nine people ten, benchmarks/crowd_scores.py). Off at a private event, with an empty
+    register (a client could not be told from the crowd) and when clients are more than a few."""
+    n = sum(1 for f in faces if f.score >= settings.crowd_face_score)
+    if n < settings.crowd_min_faces or not any(f.identifiable for f in faces):
+        return 0, []
+    rule = Rule.CONSENT_OR_CROWD
+    if event == Event.PRIVATE:
+        return 0, [Reason(ReasonCode.CROWD_PRIVATE, rule)]
+    if register_empty:
+        return 0, [Reason(ReasonCode.CROWD_NO_REGISTER, rule)]
+    if clients > settings.crowd_max_client_share * n:
+        return 0, [Reason(ReasonCode.CROWD_MANY_CLIENTS, rule, params={"clients": clients, "n": n})]
+    return n, []
+
+
+def _crowd_sizes(faces: Sequence[FaceFacts], settings: PolicySettings) -> list[float]:
+    """The crowd's face heights, largest first, without the faces that may be clients: a client's own size
+    never helps anyone (that client, another client, an unknown face) blend in, so enlarging a client never
+    relaxes a verdict (a property test found the case where it did)."""
+    return sorted((f.publish_height_px for f in faces
+                   if f.score >= settings.crowd_face_score and not _may_be_client(f)), reverse=True)
+
+
+def _stands_out(height: float, s: FaceStatus, sizes: Sequence[float], typical: float, few_recognisable: bool,
+                settings: PolicySettings) -> bool:
+    """Whether a face is judged on its own rather than as part of the crowd.
+
+    Anyone whose face is well above the crowd's typical size (the upper quartile: the near rows of an
+    audience are the crowd, a speaker in front of it is not). A client also when among the largest faces
+    (fewer than the upper quartile's count of the others larger, at least `crowd_prominent_top`: a client as
+    large as the faces that set `typical` is always judged on their own), or among few recognisable people."""
+    if height >= settings.crowd_prominent_ratio * typical:
+        return True
+    if s.status != S.CLIENT:
+        return False
+    top_rank = max(settings.crowd_prominent_top, math.ceil((len(sizes) + 1) / 4))
+    return sum(1 for x in sizes if x > height) < top_rank or few_recognisable
+
+
+def _crowd_reasons(statuses: Sequence[FaceStatus], n: int, clients: list[int], others: int | None,
+                   event: str) -> list[Reason]:
+    """What the crowd exception did: clients among too few recognisable people (`others` is their count
+    then), faces that stand out, and the crowd itself."""
+    rule = Rule.CONSENT_OR_CROWD
+    reasons = []
+    few_clients = tuple(clients) if others is not None else ()
+    if few_clients:
+        reasons.append(Reason(ReasonCode.CROWD_FEW_RECOGNISABLE, rule, faces=few_clients, params={"k": others + 1}))
+    prominent = tuple(i for i, s in enumerate(statuses) if s.prominent and i not in few_clients)
+    if prominent:
+        reasons.append(Reason(ReasonCode.CROWD_PROMINENT, rule, faces=prominent))
+    if event == Event.UNKNOWN:
+        reasons.append(Reason(ReasonCode.CROWD_UNKNOWN_EVENT, rule, params={"n": n}))
+    # the crowd message says no client stands out, so it must not accompany one who does
+    elif not any(statuses[i].prominent for i in clients):
+        reasons.append(Reason(ReasonCode.CROWD, rule, params={"n": n, "clients": len(clients)}))
+    return reasons
+
+
+# -- one reason per person ---------------------------------------------------------------------------------
+
+
+_SEVERITY = {S.CLIENT: Severity.BLOCK, S.CLIENT_CONSENTED: Severity.INFO, S.CONSENTED: Severity.INFO}
+
+
+def _face_reasons(faces: Sequence[FaceFacts], statuses: Sequence[FaceStatus], channel: str) -> list[Reason]:
+    """One reason per (status, person) group, naming the faces concerned."""
+    groups: dict[tuple, list[int]] = {}
+    for i, s in enumerate(statuses):
+        if s.status == S.NOT_IDENTIFIABLE or s.crowd_exempt:
+            continue
+        key = (s.status, s.person.name if s.person else None)
+        groups.setdefault(key, []).append(i)
+    out = []
+    for (status, name), idx in groups.items():
+        first = faces[idx[0]]
+        params = _face_params(status, statuses[idx[0]].person, first, channel)
+        rule = Rule.NO_CLIENT_PICTURES if status == S.CLIENT else Rule.CONSENT_OR_CROWD
+        out.append(Reason(status, rule, _SEVERITY.get(status, Severity.CONSENT), tuple(idx), params))
+    return out
+
+
+def _face_params(status: str, person: Candidate | None, f: FaceFacts, channel: str) -> dict:
+    """What the words for a face reason need: who, how close, their consent for the channel."""
+    if person is None:
+        return {}
+    consent = f.consents.get(person.name)
+    about = {"name": person.name, "role": person.role, "distance": person.distance, "channel": channel}
+    if status in (S.CLIENT, S.NO_CONSENT, S.CLIENT_CONSENTED):
+        about.update(_consent_params(consent))
+    if status == S.CLIENT:
+        about["identified"] = bool(f.match and f.match.identified and f.match.identified.name == person.name)
+    if status == S.CONFIRM:
+        about["people"] = tuple({"name": c.name, "role": c.role, "distance": c.distance} for c in f.match.candidates)
+    return about
+
+
+def _consent_params(consent: ConsentStatus | None) -> dict:
+    if consent is None:
+        return {"state": None}
+    return {"state": consent.state, "until": consent.valid_until, "start": consent.valid_from,
+            "risks": consent.risks_explained, "evidence": consent.evidence}

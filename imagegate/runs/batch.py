@@ -1,0 +1,226 @@
+"""Checking many photos: in this process, or in worker processes that each load
+the models once. Results always come back in input order, so output does not
+depend on which worker finished first.
+
+The neural networks run in ONNX Runtime and OpenCV, which have their own thread
+pools; dlib's landmark step holds the GIL. So parallelism across photos is per
+process (`workers.py` starts them and gives each its share of the cores).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..config import Settings
+from ..errors import ImagegateError, ModelError, internal_error
+from ..image.loader import load_image, sha256_file
+from ..image.paths import Target
+from ..register.store import locate_register
+from ..results import Failure, Verdict
+from .workers import (
+    PHOTO_TIMEOUT_SECONDS,
+    WORKER_START_SECONDS,  # noqa: F401 - its old home; callers may import it from here
+    Done,
+    WorkerPool,
+    Workers,
+    WorkerStopped,
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to do with each photo of a batch."""
+
+    channel: str
+    on: dt.date | None = None
+    event: str | None = None
+    annotate: Path | None = None
+    #: also make a review-sheet thumbnail (made where the pixels are, so they never travel)
+    thumbnail: bool = False
+
+
+@dataclass(frozen=True)
+class Checked:
+    result: Verdict | Failure
+    thumbnail: bytes | None = None
+    #: the preview written for it (--annotate), to be named on the output
+    preview: Path | None = None
+
+
+def check_target(gate, target: Target, job: Job) -> Checked:
+    """One photo through the gate; every failure becomes a Failure (fail closed)."""
+    if target.error:
+        return Checked(Failure(target.path, target.error))
+    try:
+        img = load_image(target.path, gate.settings.limits)
+        verdict = gate.check(img, channel=job.channel, on=job.on, event=job.event)
+        preview = None
+        if job.annotate is not None:
+            from ..outputs.annotate import write_preview
+
+            preview = write_preview(img.rgb, verdict, job.annotate, icc_profile=img.icc_profile)
+        thumb = None
+        if job.thumbnail:
+            from ..outputs.sheet import thumbnail
+
+            thumb = thumbnail(img.rgb, verdict)
+        return Checked(verdict, thumb, preview)
+    except ImagegateError as exc:
+        return Checked(Failure(target.path, exc))
+    except Exception as exc:  # noqa: BLE001 - a crash on one photo must not pass it
+        return Checked(Failure(target.path, internal_error(exc)))
+
+
+def _digest(target: Target, job: Job, limit: int) -> str | None:
+    """The key under which an identical file's result is reused, or None when it must be checked
+    on its own: an unreadable file, a FIFO or device, a file above `limit` bytes (the check will say
+    why, within its time limit: this read is outside it), or a preview to write per file."""
+    if target.error or job.annotate:
+        return None
+    try:
+        if os.stat(target.path).st_size > limit:
+            return None
+        return sha256_file(target.path)
+    except OSError:
+        return None
+
+
+#: below this many photos, starting workers (each loads the models, ~2 s) costs more than it saves
+POOL_MIN_PHOTOS = 4
+
+
+class Batch:
+    """Checks lists of targets with `jobs` processes (1 = in this process, using `gate`)."""
+
+    def __init__(self, *, settings: Settings, register: str | os.PathLike | None, lang: str,
+                 jobs: int = 1, gate=None, photo_timeout: float = PHOTO_TIMEOUT_SECONDS) -> None:
+        self.settings = settings
+        self.register = locate_register(register)  # chosen here once; the workers are given the choice
+        self.lang = lang
+        self.jobs = max(1, int(jobs))
+        # Only worker processes can be stopped: a photo checked in this process has no limit.
+        self.photo_timeout = float(photo_timeout)
+        self._gate = gate
+        self._pool: WorkerPool | None = None
+
+    def run(self, targets: Iterable[Target], job: Job) -> Iterator[Checked]:
+        """Results in input order. Identical files (same bytes) are checked once per run."""
+        targets = list(targets)
+        if self.jobs == 1 or len(targets) < POOL_MIN_PHOTOS:
+            yield from self._run_here(targets, job)
+        else:
+            yield from self._run_pool(targets, job)
+
+    def close(self) -> None:
+        """Stop the workers (after the photos they are on) and close a gate made here."""
+        if self._pool is not None:
+            self._pool.close(wait=True)
+            self._pool = None
+        if self._gate is not None and self._owns_gate:
+            self._gate.close()
+            self._gate = None
+
+    def __enter__(self) -> "Batch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- in this process ---------------------------------------------------------------
+
+    _owns_gate = False
+
+    def _here(self):
+        if self._gate is None:
+            from ..gate import Gate
+
+            self._gate = Gate(register=self.register, settings=self.settings, lang=self.lang)
+            self._owns_gate = True
+        return self._gate
+
+    def _run_here(self, targets: list[Target], job: Job) -> Iterator[Checked]:
+        done: dict[str, Checked] = {}
+        for t in targets:
+            digest = _digest(t, job, self.settings.limits.max_file_bytes)
+            if digest in done:
+                yield _for_file(done[digest], t.path)
+                continue
+            result = check_target(self._here(), t, job)
+            if digest is not None:
+                done[digest] = result
+            yield result
+
+    # -- worker processes ----------------------------------------------------------------
+
+    def _run_pool(self, targets: list[Target], job: Job) -> Iterator[Checked]:
+        pool = self._get_pool()
+        limit = self.settings.limits.max_file_bytes
+        window = 2 * self.jobs  # bounded: at most this many photos between handed out and yielded
+        digests: list[str | None] = []
+        first: dict[str, int] = {}  # digest -> index of the first file with those bytes
+        results: dict[int, Checked] = {}  # by index, as they finish (in any order)
+        kept: dict[str, Checked] = {}  # a first file's result, for its copies later in the run
+        sent = 0
+        try:
+            for i, t in enumerate(targets):
+                while sent < len(targets) and sent - i < window and pool.has_room():
+                    digest = _digest(targets[sent], job, limit)
+                    digests.append(digest)
+                    if digest is None or first.setdefault(digest, sent) == sent:
+                        pool.submit(sent, targets[sent], job)
+                    sent += 1
+                digest = digests[i]
+                if digest is not None and first[digest] != i:
+                    yield _for_file(kept[digest], t.path)  # a copy: the first one's result
+                    continue
+                while i not in results:
+                    for done in pool.collect(timeout=1.0):
+                        results[done.task.key] = self._checked(done)
+                result = results.pop(i)
+                if digest is not None:
+                    kept[digest] = result
+                yield result
+        finally:
+            pool.forget()  # a run left early: its photos must not turn up in the next run's results
+
+    def _checked(self, done: Done) -> Checked:
+        """A photo's result from the pool; a worker that stopped on it twice fails it (never passes it)."""
+        if done.error is None:
+            return done.result
+        target = done.task.args[0]
+        err = done.error
+        if isinstance(err, WorkerStopped):
+            error = (ModelError.coded("worker_timeout", seconds=self.photo_timeout) if err.hung
+                     else ModelError.coded("worker_stopped", detail=err.cause))
+        else:
+            error = internal_error(err)
+        return Checked(Failure(target.path, error))
+
+    def _get_pool(self) -> WorkerPool:
+        if self._pool is None:
+            workers = Workers(self.jobs, _worker_init, (self.settings, self.register, self.lang))
+            self._pool = WorkerPool(workers, _worker_check, photo_timeout=self.photo_timeout)
+        return self._pool
+
+
+def _for_file(checked: Checked, path: str) -> Checked:
+    """The result of an identical file, reported under this file's name."""
+    return replace(checked, result=replace(checked.result, file=path))
+
+
+_GATE = None
+
+
+def _worker_init(settings: Settings, register, lang: str) -> None:
+    global _GATE
+    from ..gate import Gate
+
+    _GATE = Gate(register=register, settings=settings, lang=lang)
+
+
+def _worker_check(target: Target, job: Job) -> Checked:
+    return check_target(_GATE, target, job)

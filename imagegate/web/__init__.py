@@ -1,0 +1,2 @@
+"""`imagegate serve`: the local web page (the app, its guard, request parsing, the checking thread).
+"""

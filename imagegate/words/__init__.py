@@ -1,0 +1,3 @@
+"""Every word people read, in Finnish and English: reasons, decisions, errors, the command line's and the
+web page's strings. Codes come in, text goes out; nothing here decides anything.
+"""
