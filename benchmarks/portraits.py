@@ -98,7 +98,7 @@ def client_register(data: Path):
     from imagegate.register.store import Register
 
     labels = json.loads((data / "identities" / "labels.json").read_text())
-    gate = Gate(register=Register(":memory:"), embedder=FaceEmbedder(), lang="en")
+    gate = Gate(register=Register(":memory:"), embedder=FaceEmbedder())
     for name, photos in labels["people"].items():
         enrol(gate, name, "client", [str(data / "identities" / p) for p in photos], None)
     return gate

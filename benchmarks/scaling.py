@@ -50,7 +50,7 @@ def main() -> int:
     group = args.data / "identities" / "groups" / "ms_identification1.jpg"  # a family of four
 
     reg = Register(":memory:")
-    gate = Gate(register=reg, embedder=FaceEmbedder(), lang="en")
+    gate = Gate(register=reg, embedder=FaceEmbedder())
     enrol(gate, "Grace Hopper", "client", [str(ROOT / "sample_images" / "grace_hopper.jpg")], None)
     enrol(gate, "Eileen Collins", "staff", [str(ROOT / "sample_images" / "astronaut.png")], None)
     gate.check(ROOT / "sample_images" / "grace_hopper.jpg", channel="facebook")  # warm-up

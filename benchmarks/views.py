@@ -76,7 +76,7 @@ def run_one(photos: dict[str, str], repeat: int) -> dict:
     from imagegate.gate import Gate
     from imagegate.image.loader import load_image
 
-    gate = Gate(lang="en")
+    gate = Gate()
     gate.check(photos["plain"], channel="facebook")  # warm-up: models, caches
     times, loads, views = {}, {}, {}
     for name, path in photos.items():

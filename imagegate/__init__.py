@@ -3,12 +3,13 @@
     import imagegate
     verdict = imagegate.check("event.jpg", channel="facebook")
     verdict.decision      # "allowed" | "needs_consent" | "blocked"  (imagegate.Decision)
+    imagegate.report(verdict, "fi")   # the JSON report, every reason worded in Finnish (or "en")
 
 For many photos reuse a Gate (models load once, the register opens once):
 
     with imagegate.Gate(register="register.sqlite3") as gate:
         for path in paths:
-            print(gate.check(path, channel="instagram").to_dict())
+            print(imagegate.report(gate.check(path, channel="instagram")))
 
 The parts load when first used, so `import imagegate.policy` (a pure function) pulls in
 no model runtime and no database; see docs/ARCHITECTURE.md.
@@ -27,12 +28,14 @@ _LAZY = {
     "Register": "register.store", "ROLES": "register.store",
     "CHANNELS": "channels", "Channel": "channels",
     "FaceReport": "results", "Failure": "results", "Reason": "results", "Verdict": "results",
+    "report": "words.report", "reason_text": "words.wording",
 }
 
 __all__ = [
     "Analysis", "CHANNELS", "Channel", "ConfigError", "Decision", "EnrolmentError", "Event", "FaceReport",
     "FaceStatusCode", "Failure", "Gate", "ImageLoadError", "ImagegateError", "ModelError", "ROLES", "Reason",
     "Register", "RegisterError", "Role", "Settings", "Severity", "Verdict", "check", "load_settings",
+    "reason_text", "report",
 ]
 
 

@@ -8,6 +8,7 @@ for people are chosen at the edges (imagegate.wording, imagegate.messages).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -20,8 +21,18 @@ class Decision(StrEnum):
     ERROR = "error"
 
 
+#: outcomes from least to most severe: the one order in which a batch's or a photo's worst outcome is
+#: taken (a photo that could not be checked is worse than a blocked one: nobody knows what it shows)
+OUTCOMES: tuple[Decision, ...] = (Decision.ALLOWED, Decision.NEEDS_CONSENT, Decision.BLOCKED, Decision.ERROR)
 #: verdicts from least to most restrictive (ERROR is not one: a Failure is kept apart)
-DECISIONS: tuple[Decision, ...] = (Decision.ALLOWED, Decision.NEEDS_CONSENT, Decision.BLOCKED)
+DECISIONS: tuple[Decision, ...] = OUTCOMES[:3]
+#: the order people are shown outcomes in (review sheet, web page): what needs them first
+ATTENTION_ORDER: tuple[Decision, ...] = (Decision.BLOCKED, Decision.NEEDS_CONSENT, Decision.ERROR, Decision.ALLOWED)
+
+
+def worst(outcomes: Iterable[str]) -> Decision:
+    """The most severe of `outcomes` (OUTCOMES' order)."""
+    return Decision(max(outcomes, key=OUTCOMES.index))
 
 
 class Severity(StrEnum):

@@ -6,6 +6,13 @@ what the user can do about it. Messages never contain embeddings or pixels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from .results import Failure
+
+T = TypeVar("T")
+
 
 class ImagegateError(Exception):
     """Base class: catch this to handle every imagegate failure."""
@@ -133,14 +140,33 @@ class WatchError(ImagegateError):
     kind = "watch_error"
 
 
+#: what was being done when an unexpected exception happened, and the message code that says so
+_DOING = {"checking": "internal_checking", "redacting": "internal_redacting", "running the command": "internal_command"}
+
+
 def internal_error(exc: BaseException, doing: str = "checking") -> ModelError:
     """An unexpected exception as a ModelError that names only its type.
 
     The original message is dropped on purpose: an exception raised deep in decoding,
     detection or matching can carry pixel values, embeddings or names in its text.
     """
-    return ModelError(f"internal error ({type(exc).__name__}) while {doing}; details are not shown "
-                      "because they could contain personal data")
+    return ModelError.coded(_DOING[doing], type=type(exc).__name__)
+
+
+def fail_closed(source: str, work: Callable[[], T], *, doing: str = "checking",
+                passes: tuple[type[BaseException], ...] = ()) -> T | Failure:
+    """`work()`, or the Failure of `source` when it raised: the one rule every door follows, so that
+    no error ever turns into a verdict. An ImagegateError says what went wrong; anything unexpected
+    becomes `internal_error` (its type only). Exceptions in `passes` are not failures of the photo
+    (a file still being written, one that vanished) and reach the caller."""
+    try:
+        return work()
+    except passes:
+        raise
+    except ImagegateError as exc:
+        return Failure(source, exc)
+    except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
+        return Failure(source, internal_error(exc, doing))
 
 
 def _restore(cls: type, state: dict) -> ImagegateError:

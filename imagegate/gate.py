@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Iterable, Iterator
 
-from .words import messages
 from .config import Settings, load_settings
-from .codes import Decision
+from .codes import Decision, worst
 from .vision.detect import FaceDetector
 from .vision.embed import FaceEmbedder
-from .errors import ImagegateError, ImageLoadError, RegisterError, internal_error
+from .errors import ImageLoadError, RegisterError, fail_closed
 from .image.loader import ImageInput, LoadedImage, describe, load_image
 from .image.metadata import reasons as metadata_reasons
 from .vision.match import match_faces
@@ -27,7 +26,7 @@ from .policy.rules import FaceFacts, PolicySettings, decide, normalise_event
 from .channels import normalise_channel
 from .register.store import Register, RegisterLocation, locate_register
 from .results import NO_MATCH, Face, FaceReport, Failure, Match, Measurement, Verdict, ViewReport
-from .policy.verdict import order_reasons, views_reasons, worst
+from .policy.verdict import order_reasons, views_reasons
 from .image.views import MAX_EMBEDDED_IMAGES
 
 
@@ -60,15 +59,13 @@ def _package_version() -> str:
 class Gate:
     """Checks photos against the consent register. Reuse one Gate for many photos.
 
-    `lang` (fi/en, default from the locale) is only the language a verdict's `to_dict()` words its
-    reasons in: the verdict itself is codes (`Verdict.to_dict(lang)` or `Reason.text(lang)` for another)."""
+    A verdict is codes; words are chosen where people read them (`imagegate.report(verdict, lang)`)."""
 
     def __init__(self, *, register: Register | RegisterLocation | str | os.PathLike | None = None,
                  settings: Settings | None = None, config: str | os.PathLike | None = None,
-                 lang: str | None = None, detector: FaceDetector | None = None,
+                 detector: FaceDetector | None = None,
                  embedder: FaceEmbedder | None = None) -> None:
         self.settings = settings if settings is not None else load_settings(config)
-        self.lang = messages.check_lang(lang)
         self._detector = detector
         self._owns_detector = False  # a detector passed in is the caller's to close
         self._embedder = embedder
@@ -212,7 +209,7 @@ class Gate:
         reasons = order_reasons(result.reasons + extra) + metadata_reasons(img.metadata)
         return Verdict(file=img.source, sha256=img.sha256, decision=decision, reasons=reasons,
                        faces=tuple(reports), channel=channel, width=img.width, height=img.height,
-                       crowd=result.crowd, lang=self.lang, checked_on=day.isoformat(), versions=self.versions(),
+                       crowd=result.crowd, checked_on=day.isoformat(), versions=self.versions(),
                        views=tuple(views), event=event)
 
     def _judge(self, img: LoadedImage, channel: str, day: dt.date, frames: int, event: str):
@@ -255,23 +252,21 @@ class Gate:
 
     def check_many(self, images: Iterable[ImageInput], *, channel: str, on: dt.date | None = None,
                    event: str | None = None) -> Iterator[Verdict | Failure]:
-        """Check each image; a photo that cannot be checked yields a Failure, never a verdict."""
+        """Check each image; a photo that cannot be checked yields a Failure, never a verdict (the
+        rule every door follows: `errors.fail_closed`)."""
         channel = normalise_channel(channel)
         event = normalise_event(self.settings.event if event is None else event)
         for image in images:
-            try:
-                yield self.check(image, channel=channel, on=on, event=event)
-            except ImagegateError as exc:
-                yield Failure(describe(image), exc)
-            except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
-                yield Failure(describe(image), internal_error(exc))
+            yield fail_closed(describe(image),
+                              lambda image=image: self.check(image, channel=channel, on=on, event=event))
 
 
 def check(image: ImageInput, *, channel: str = "facebook", register: Register | str | os.PathLike | None = None,
-          config: str | os.PathLike | Settings | None = None, lang: str | None = None,
+          config: str | os.PathLike | Settings | None = None,
           on: dt.date | None = None, event: str | None = None) -> Verdict:
     """Check one photo. For many photos, create one `Gate` and reuse it (models load once). `event`: public,
-    private or unknown (default: the `event` setting, unknown); see README, "The crowd exception"."""
+    private or unknown (default: the `event` setting, unknown); see README, "The crowd exception".
+    The verdict is codes: `imagegate.report(verdict, lang)` words it in Finnish or English."""
     settings = config if isinstance(config, Settings) else None
-    with Gate(register=register, settings=settings, config=None if settings else config, lang=lang) as gate:
+    with Gate(register=register, settings=settings, config=None if settings else config) as gate:
         return gate.check(image, channel=channel, on=on, event=event)

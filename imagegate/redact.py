@@ -15,6 +15,8 @@ saved by `save()`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import datetime as dt
 import os
 from dataclasses import dataclass, field
@@ -86,11 +88,13 @@ class Redaction:
     def suffix(self) -> str:
         return FORMATS[self.format]
 
-    def to_dict(self) -> dict:
+    def to_dict(self, verdict_dict: Callable[[Verdict], dict] = Verdict.to_dict) -> dict:
+        """The copy and its verdicts; `verdict_dict` turns each verdict into JSON (default: codes only;
+        `words.report.verdict_json` adds the reasons in words)."""
         return {"file": self.source, "decision": self.after.decision, "style": self.style, "format": self.format,
                 "rounds": self.rounds, "hidden": [i + 1 for i in self.hidden],
                 "areas": [a.to_dict() for a in self.areas],
-                "before": self.before.to_dict(), "after": {**self.after.to_dict(), "file": None}}
+                "before": verdict_dict(self.before), "after": {**verdict_dict(self.after), "file": None}}
 
 
 def faces_to_hide(verdict: Verdict) -> list[int]:

@@ -5,9 +5,9 @@ image -> Face -> Measurement -> Match (Candidate, ConsentStatus) -> FaceStatus, 
 Frozen dataclasses with `to_dict()`; the bottom of the package next to `codes`,
 importing nothing else of imagegate, so a stage can hand its result on without
 pulling in the stage that made it (policy needs no detector, verdicts no model).
-Reasons carry codes and parameters, never words: `imagegate.wording` renders
-them in Finnish or English at the edges; `to_dict()` of a Verdict renders them
-in the verdict's language, so JSON keeps its `message` fields.
+Reasons carry codes and parameters, never words: `imagegate.words` renders
+them in Finnish or English at the edges (`imagegate.report(verdict, lang)` is
+the JSON people and tools read, with a `message` in words for every reason).
 """
 
 from __future__ import annotations
@@ -206,22 +206,12 @@ class Reason:
     params: Mapping[str, Any] = field(default_factory=dict, hash=False)
     inner: Reason | None = None
 
-    def text(self, lang: str = "en") -> str:
-        """The reason in words (fi or en); see imagegate.wording."""
-        from .words.wording import reason_text  # the words live above this layer
-
-        return reason_text(self, lang)
-
-    @property
-    def message(self) -> str:
-        """The reason in English; `text(lang)` for Finnish."""
-        return self.text("en")
-
-    def to_dict(self, lang: str = "en") -> dict:
+    def to_dict(self) -> dict:
+        """The reason as codes and parameters; `imagegate.words.report` adds its `message` in words."""
         out = {"code": self.code, "rule": self.rule, "severity": self.severity,
-               "faces": [i + 1 for i in self.faces], "message": self.text(lang), "params": _plain(self.params)}
+               "faces": [i + 1 for i in self.faces], "params": _plain(self.params)}
         if self.inner is not None:
-            out["inner"] = self.inner.to_dict(lang)
+            out["inner"] = self.inner.to_dict()
         return out
 
 
@@ -336,8 +326,6 @@ class Verdict:
     width: int
     height: int
     crowd: bool = False
-    #: the language `to_dict()` words the reasons in (the Gate's)
-    lang: str = "en"
     checked_on: str = ""
     versions: dict = field(default_factory=dict)
     #: other renderings and embedded pictures that differed from the photo, each judged on its own
@@ -349,21 +337,20 @@ class Verdict:
     def allowed(self) -> bool:
         return self.decision == Decision.ALLOWED
 
-    def to_dict(self, lang: str | None = None) -> dict:
-        lang = lang or self.lang
+    def to_dict(self) -> dict:
+        """The verdict as codes; `imagegate.report(verdict, lang)` gives it with every reason in words."""
         return {
             "file": self.file,
             "sha256": self.sha256,
             "decision": self.decision,
             "channel": self.channel,
             "event": self.event,
-            "reasons": [r.to_dict(lang) for r in self.reasons],
+            "reasons": [r.to_dict() for r in self.reasons],
             "faces": [f.to_dict() for f in self.faces],
             "width": self.width,
             "height": self.height,
             "crowd": self.crowd,
             "checked_on": self.checked_on,
-            "lang": lang,
             "versions": self.versions,
             "views": [v.to_dict() for v in self.views],
         }
@@ -376,16 +363,18 @@ class Failure:
     file: str
     error: Exception
     decision: str = Decision.ERROR
+    #: of the bytes that could not be checked, where they were read (the watcher sorts by it)
+    sha256: str | None = None
 
     @property
     def allowed(self) -> bool:
         return False
 
-    def to_dict(self, lang: str | None = None) -> dict:
+    def to_dict(self) -> dict:
         to_dict = getattr(self.error, "to_dict", None)  # an ImagegateError says what kind it is
         if callable(to_dict):
             err = to_dict()
-        else:
-            err = {"kind": "internal_error", "message": f"{type(self.error).__name__}: {self.error}"}
-        return {"file": self.file, "sha256": None, "decision": Decision.ERROR, "reasons": [], "faces": [],
+        else:  # only the type: an unexpected exception's text can carry pixels, embeddings or names
+            err = {"kind": "internal_error", "message": f"internal error ({type(self.error).__name__})"}
+        return {"file": self.file, "sha256": self.sha256, "decision": Decision.ERROR, "reasons": [], "faces": [],
                 "error": err}

@@ -19,7 +19,7 @@ from .publish_helpers import sample_crowd
 @pytest.fixture(scope="module")
 def gate(gate_parts):
     reg = Register(":memory:")
-    g = Gate(register=reg, lang="en", **gate_parts)
+    g = Gate(register=reg, **gate_parts)
     enrol(g, "Grace Hopper", "client", [str(SAMPLES / "grace_hopper.jpg")], None)
     yield g
     reg.close()
@@ -32,7 +32,7 @@ def labels_of(verdict, size):
         tb = draw.textbbox((0, 0), text, font=font)
         return tb[2] - tb[0] + 4, tb[3] - tb[1] + 4
 
-    return layout(verdict, 1.0, size, measure, verdict.lang)
+    return layout(verdict, 1.0, size, measure, "en")
 
 
 def assert_no_label_covers_a_face(verdict, labels, size):

@@ -77,7 +77,7 @@ def _sample_photos(tmp, detector, embedder):
 
 
 def run(reg_path, folder, day, jobs, **kwargs):
-    with Batch(settings=Settings(), register=reg_path, lang="en", jobs=jobs, **kwargs) as batch:
+    with Batch(settings=Settings(), register=reg_path, jobs=jobs, **kwargs) as batch:
         return [c.result for c in batch.run(list(collect([folder])), Job(channel="facebook", on=day))]
 
 
@@ -94,7 +94,7 @@ def test_two_workers_give_the_same_verdicts_in_the_same_order(photos):
 
 def test_an_identical_file_is_reported_under_its_own_name(photos):
     reg_path, folder, day = photos
-    with Batch(settings=Settings(), register=reg_path, lang="en", jobs=1) as batch:
+    with Batch(settings=Settings(), register=reg_path, jobs=1) as batch:
         targets = [t for t in collect([folder]) if "grace" in t.path]
         a, b = (c.result for c in batch.run(targets, Job(channel="facebook", on=day)))
     assert a.file.endswith("50_grace.jpg") and b.file.endswith("51_grace_copy.jpg")
@@ -144,10 +144,10 @@ def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, monkeypat
             (tmp_path / f"{i}_{name}").write_bytes((SAMPLES / name).read_bytes() + bytes([i]))  # not copies
     targets = list(collect([tmp_path]))
     job = Job(channel="facebook", on=dt.date(2026, 12, 1))
-    with Batch(settings=Settings(), register=None, lang="en", jobs=1) as here:
+    with Batch(settings=Settings(), register=None, jobs=1) as here:
         expected = [c.result.to_dict() for c in here.run(targets, job)]
     monkeypatch.setattr(batch_module, "_worker_init", crashing_worker.slow_init)  # 15 s before models load
-    with Batch(settings=Settings(), register=None, lang="en", jobs=2, photo_timeout=10) as pool:
+    with Batch(settings=Settings(), register=None, jobs=2, photo_timeout=10) as pool:
         got = [c.result.to_dict() for c in pool.run(targets, job)]
     assert [r["decision"] for r in got] == ["allowed", "needs_consent"] * 4
     assert got == expected

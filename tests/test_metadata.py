@@ -16,6 +16,7 @@ from imagegate.gate import Gate
 from imagegate.image.loader import load_image
 from imagegate.image.metadata import MetadataSummary, OutputError, metadata_blocks
 from imagegate.redact import redact
+from imagegate.words.wording import reason_text
 
 from .conftest import SAMPLES, CliRunner, json_lines
 from .publish_helpers import (GPS_LAT, OWNER, PEOPLE_XMP, PERSON, SERIAL, srgb_icc, tagged_jpeg, xmp_packet)
@@ -102,14 +103,14 @@ def test_gps_version_tag_alone_is_not_a_position(tmp_path):
 def test_check_warns_but_decision_is_unchanged(tagged, tmp_path, gate_parts):
     plain = tmp_path / "plain.jpg"
     Image.fromarray(load_image(tagged).rgb).save(plain, quality=95)
-    gate = Gate(lang="en", **gate_parts)
+    gate = Gate(**gate_parts)
     with_tags, without = gate.check(tagged, channel="facebook"), gate.check(plain, channel="facebook")
     assert with_tags.decision == without.decision == "needs_consent"
     extra = [r for r in with_tags.reasons if r not in without.reasons]
     assert [(r.code, r.rule, r.severity) for r in extra] == [("metadata_gps", "4", "warning"),
                                                              ("metadata_people", "4", "warning")]
     assert [r.code for r in with_tags.reasons[:len(without.reasons)]] == [r.code for r in without.reasons]
-    assert "where a client lives" in extra[0].message and "(mwg-rs)" in extra[1].message
+    assert "where a client lives" in reason_text(extra[0], "en") and "(mwg-rs)" in reason_text(extra[1], "en")
 
 
 def test_check_cli_shows_the_warning_in_both_languages(tagged):
@@ -126,7 +127,7 @@ def test_check_cli_shows_the_warning_in_both_languages(tagged):
 
 
 def test_redacted_copy_carries_no_metadata_keeps_icc_and_bakes_orientation(tagged, gate_parts):
-    gate = Gate(lang="en", **gate_parts)
+    gate = Gate(**gate_parts)
     before = tagged.read_bytes()
     red = redact(gate, tagged, channel="facebook")
     assert red.allowed and red.hidden == (0,)

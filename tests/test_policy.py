@@ -18,6 +18,7 @@ from imagegate.vision.match import NO_MATCH, Candidate, Match
 from imagegate.errors import ConfigError
 from imagegate.policy import DECISIONS, EVENTS, FaceFacts, FaceStatus, PolicySettings, decide, normalise_event
 from imagegate.register.store import ConsentStatus
+from imagegate.words.wording import reason_text
 
 CH = "facebook"
 RANK = {"allowed": 0, "needs_consent": 1, "blocked": 2}
@@ -62,7 +63,7 @@ class Said(NamedTuple):
 
 
 def words(result, lang: str = "en") -> tuple[Said, ...]:
-    return tuple(Said(r.code, r.rule, r.text(lang), r.faces, r.severity) for r in result.reasons)
+    return tuple(Said(r.code, r.rule, reason_text(r, lang), r.faces, r.severity) for r in result.reasons)
 
 
 def codes(result) -> list[str]:
@@ -157,7 +158,7 @@ def test_confirm_names_everyone_the_face_may_be():
                                 "but the match is not certain: confirm who it is before publishing; if it is "
                                 "someone else, ask them for consent.", (0,), "consent"),)
     fi = decide([face(90, ambiguous(a, b), {"Sam": cs("valid"), "Pia": cs("valid")})], channel=CH)
-    assert fi.reasons[0].text("fi").startswith("Kasvot #1: voi olla Sam (staff) tai Pia (partner), joilla kaikilla")
+    assert reason_text(fi.reasons[0], "fi").startswith("Kasvot #1: voi olla Sam (staff) tai Pia (partner), joilla kaikilla")
     # one of them without consent: not a question of which; consent is needed
     r = decide([face(90, ambiguous(a, b), {"Sam": cs("valid"), "Pia": cs("withdrawn")})], channel=CH)
     assert r.decision == "needs_consent" and codes(r) == ["uncertain"]
@@ -265,7 +266,7 @@ def test_mixed_photo_worst_face_wins_and_reasons_are_ordered_by_severity():
     assert r.decision == "blocked"
     assert [(x.code, x.faces, x.severity) for x in r.reasons] == [
         ("client", (2,), "block"), ("unknown", (1, 3), "consent"), ("consented", (0,), "info")]
-    assert r.reasons[1].message.startswith("Faces #2, #4: identifiable people not in")
+    assert reason_text(r.reasons[1], "en").startswith("Faces #2, #4: identifiable people not in")
 
 
 # -- crowd rule (rule 4) --------------------------------------------------------------------------------
@@ -383,7 +384,7 @@ def test_a_consent_counts_only_if_everyone_the_face_may_also_be_has_one():
     both = Match(nearest=d, candidates=(d, s), identified=d, ambiguous=False)
     r = decide([face(100, both, {"Daughter": cs("valid"), "Son": cs("none")})], channel=CH, event="public")
     assert r.decision == "needs_consent" and r.faces[0].status == "uncertain"
-    assert r.reasons[0].message.startswith("Face #1: identifiable, but the match to Daughter is not certain")
+    assert reason_text(r.reasons[0], "en").startswith("Face #1: identifiable, but the match to Daughter is not certain")
     r = decide([face(100, both, {"Daughter": cs("valid"), "Son": cs("valid")})], channel=CH, event="public")
     assert r.decision == "allowed" and r.faces[0].status == "consented"
 
@@ -391,7 +392,7 @@ def test_a_consent_counts_only_if_everyone_the_face_may_also_be_has_one():
 def test_blocked_crowd_does_not_claim_no_client_is_prominent():
     r = decide(crowd(11, [face(60, loose("Cara", "client"))]), channel=CH, event="public")
     assert r.decision == "blocked"
-    assert not any("no client prominent" in x.message for x in r.reasons)
+    assert not any("no client prominent" in reason_text(x, "en") for x in r.reasons)
 
 
 # -- languages ------------------------------------------------------------------------------------------
@@ -403,10 +404,10 @@ def test_finnish_messages():
     assert fi.decision == en.decision == "blocked"
     assert [(r.code, r.rule, r.faces, r.severity) for r in fi.reasons] == \
         [(r.code, r.rule, r.faces, r.severity) for r in en.reasons]
-    assert fi.reasons[0].text("fi") == "Kasvot #1: Cara on rekisterissä asiakkaana (suostumusta ei ole kirjattu). Älä julkaise."
-    assert fi.reasons[0].text("fi") != en.reasons[0].text("en")
+    assert reason_text(fi.reasons[0], "fi") == "Kasvot #1: Cara on rekisterissä asiakkaana (suostumusta ei ole kirjattu). Älä julkaise."
+    assert reason_text(fi.reasons[0], "fi") != reason_text(en.reasons[0], "en")
     # the rule text is not pasted into reason messages; it comes from messages.rule_text
-    assert "Sääntö" not in fi.reasons[0].text("fi") and "Rule" not in en.reasons[0].text("en")
+    assert "Sääntö" not in reason_text(fi.reasons[0], "fi") and "Rule" not in reason_text(en.reasons[0], "en")
     assert messages.rule_text("6", "fi").startswith("Sääntö 6:")
     assert "asiakkaista" in messages.rule_text("6", "fi")
     assert messages.rule_text("6", "en").startswith("Rule 6:")
@@ -415,14 +416,14 @@ def test_finnish_messages():
 
 def test_finnish_crowd_and_consent_messages():
     r = decide(crowd(11, [face(36, loose("Cara", "client"))]), channel=CH, event="public")
-    assert r.reasons[0].text("fi") == ("Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): 12 henkilöä, joista "
+    assert reason_text(r.reasons[0], "fi") == ("Julkisen tapahtuman väkijoukko (tilaisuus: julkinen): 12 henkilöä, joista "
                                     "yksi on asiakas; hän ei erotu joukosta.")
     r = decide([face(90, strict("Sam", "staff"), {"Sam": cs("withdrawn")})], channel=CH)
     # the role in Finnish too: (työntekijä), not (staff)
-    assert r.reasons[0].text("fi") == ("Kasvot #1: Sam (työntekijä) on tunnistettavissa: suostumus on peruttu. "
+    assert reason_text(r.reasons[0], "fi") == ("Kasvot #1: Sam (työntekijä) on tunnistettavissa: suostumus on peruttu. "
                                     "Pyydä suostumus ja kerro riskeistä.")
     r = decide([], channel=CH)
-    assert r.reasons[0].text("fi") == "Kasvoja ei löytynyt."
+    assert reason_text(r.reasons[0], "fi") == "Kasvoja ei löytynyt."
 
 
 # -- hypothesis properties ------------------------------------------------------------------------------
@@ -555,7 +556,7 @@ def test_property_decision_does_not_depend_on_face_order(raw, registry, data, la
     assert sorted((r.code, r.rule, r.severity, len(r.faces)) for r in b.reasons) == \
         sorted((r.code, r.rule, r.severity, len(r.faces)) for r in a.reasons)
     # and in either language every reason has words
-    assert all(r.text(lang) for r in b.reasons)
+    assert all(reason_text(r, lang) for r in b.reasons)
 
 
 # -- only faces that blend into a crowd are exempt (issue 14, item 1) -----------------------------------
@@ -623,9 +624,19 @@ def test_the_crowd_client_share_counts_sure_faces_only():
 @settings(max_examples=300, deadline=None)
 @given(raw=any_photo_st, registry=registry_st, data=st.data())
 def test_property_enlarging_a_clients_face_never_relaxes(raw, registry, data):
-    clients = [i for i, (_h, (kind, *_rest)) in enumerate(raw) if kind in ("strict_client", "loose_client")]
+    # A client whose consent is valid and informed is, once recognisable, one of the "many other people"
+    # (test_crowd_losing_a_client_consent_can_end_the_crowd_exception); enlarging them may legitimately
+    # make a crowd, as enlarging anyone else may (test_a_consented_client_coming_into_view_...). Every
+    # other client's size must never help.
+    def consented(situation) -> bool:
+        return any(registry.get(n) is not None and registry[n].state == "valid" and registry[n].risks_explained
+                   for n in situation[2])
+
+    clients = [i for i, (_h, (kind, *rest)) in enumerate(raw)
+               if kind in ("strict_client", "loose_client") and not consented((kind, *rest))]
     if not clients:
         raw = raw + [(data.draw(height_st), ("loose_client", loose("C1", "client"), ("C1",), True))]
+        registry = {**registry, "C1": cs("valid", False)}  # a client without informed consent
         clients = [len(raw) - 1]
     i = data.draw(st.sampled_from(clients))
     h, situation = raw[i]
@@ -635,6 +646,19 @@ def test_property_enlarging_a_clients_face_never_relaxes(raw, registry, data):
     after = decide(build(raw[:i] + [(bigger, situation)] + raw[i + 1:], registry), channel=CH, event=ev)
     event(f"crowd before/after: {before.crowd}/{after.crowd}; {before.decision} -> {after.decision}")
     assert RANK[after.decision] >= RANK[before.decision], (i, h, bigger, before, after)
+
+
+def test_a_consented_client_coming_into_view_counts_among_the_other_people():
+    # 8 unknown faces and a client without informed consent (C1) at a public event; a second client (C2)
+    # with valid, informed consent is too small to recognise, then large enough: ten recognisable people,
+    # the crowd exception covers C1, as it would for any tenth person coming into view.
+    def photo(c2_height: float):
+        return [face(30, NO_MATCH) for _ in range(5)] + [face(32, NO_MATCH) for _ in range(3)] + [
+            face(c2_height, strict("C2", "client"), {"C2": cs("valid", risks=True)}),
+            face(30, strict("C1", "client"), {"C1": cs("valid", risks=False)})]
+    assert decide(photo(10), channel=CH, event="public").decision == "blocked"
+    big = decide(photo(30), channel=CH, event="public")
+    assert big.decision == "allowed" and big.faces[9].crowd_exempt and big.faces[8].status == "client_consented"
 
 
 # -- the event context (issue 14, item 2) ---------------------------------------------------------------
@@ -674,17 +698,17 @@ def test_a_recognised_client_in_a_crowd_at_an_unknown_event_is_asked_with_how_to
                "unknown): people nobody recognised need no consent; recognised people are judged on their own.",
                (), "info"))
     fi = decide(crowd(11, [face(36, strict("Cara", "client"))]), channel=CH)
-    assert fi.reasons[0].text("fi").startswith("Kasvot #12: voi olla asiakas Cara väkijoukossa.")
-    assert "--event public" in fi.reasons[0].text("fi")
+    assert reason_text(fi.reasons[0], "fi").startswith("Kasvot #12: voi olla asiakas Cara väkijoukossa.")
+    assert "--event public" in reason_text(fi.reasons[0], "fi")
 
 
 def test_a_private_event_has_no_crowd_exception_and_says_so():
     r = decide(crowd(12, []), channel=CH, event="private")
     assert r.decision == "needs_consent" and r.crowd is False
     assert codes(r) == ["unknown", "crowd_private"]
-    assert r.reasons[-1].message == ("Private event (event: private): the crowd exception does not apply; everyone "
-                                     "identifiable is judged on their own.")
-    assert decide(crowd(12, []), channel=CH, event="private").reasons[-1].text("fi").startswith(
+    assert reason_text(r.reasons[-1], "en") == ("Private event (event: private): the crowd exception does not "
+                                                "apply; everyone identifiable is judged on their own.")
+    assert reason_text(decide(crowd(12, []), channel=CH, event="private").reasons[-1], "fi").startswith(
         "Yksityinen tilaisuus (tilaisuus: yksityinen)")
 
 

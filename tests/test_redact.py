@@ -48,7 +48,7 @@ def reg_path(tmp_path_factory, gate_parts):
 @pytest.fixture(scope="module")
 def gate(reg_path, gate_parts):
     # not used as a context manager: closing would close the session's shared detector
-    return Gate(register=reg_path, lang="en", **gate_parts)
+    return Gate(register=reg_path, **gate_parts)
 
 
 def outside(shape, regions) -> np.ndarray:

@@ -638,7 +638,7 @@ def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, register)
     from imagegate.runs.watch_worker import CheckPool
     from imagegate.runs.workers import WORKER_START_SECONDS, running_for
 
-    pool = CheckPool(1, settings=Settings(), register=register, lang="en", channel="facebook", staging=tmp_path)
+    pool = CheckPool(1, settings=Settings(), register=register, channel="facebook", staging=tmp_path)
     try:
         assert pool.ready_at is None  # spawning, loading the models
         wait_for(lambda: pool.ready_at is not None, START_TIMEOUT, "the worker to load the models")
@@ -660,12 +660,13 @@ def test_a_photo_swapped_for_another_of_the_same_size_and_time_after_its_check_i
     # `cp -p` / rsync -t of a same-sized photo keeps size and time: only the content tells them apart.
     from imagegate.image.loader import sha256_file
     from imagegate.runs.watch import Watcher
+    from imagegate.runs.watch_worker import FileResult
 
     photo = tmp_path / "a.bmp"
     photo.write_bytes(b"BM" + b"A" * 100)
     st = os.stat(photo)
-    result = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": [st.st_dev, st.st_ino],
-              "sha256": sha256_file(photo)}
+    result = FileResult(str(photo), size=st.st_size, mtime_ns=st.st_mtime_ns, file_id=(st.st_dev, st.st_ino),
+                        sha256=sha256_file(photo))
     assert Watcher._still_what_was_checked(str(photo), result)
     with open(photo, "r+b") as fh:  # same file, same size, time put back
         fh.write(b"BM" + b"B" * 100)

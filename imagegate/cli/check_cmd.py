@@ -11,11 +11,12 @@ import typer
 
 from ..words import messages
 from ..runs.batch import PHOTO_TIMEOUT_SECONDS
-from ..codes import Decision
+from ..codes import OUTCOMES, Decision
 from ..image.metadata import exists_error
 from ..image.paths import Target, collect, parse_dropped
-from ..results import Failure, Verdict
-from .common import (EXIT_FOR, SEVERITY, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
+from ..runs.batch import Checked
+from ..words.report import report as report_of
+from .common import (EXIT_FOR, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
                      RegisterOpt, channel_option, collect_targets, display_path, event_or_fail, for_terminal,
                      open_gate, print_human, reported, say_no_photos, say_review_notice, stderr_is_tty, worse)
 
@@ -23,14 +24,14 @@ PROMPT = {"en": "Drop photos or folders here and press Enter (q to quit): ",
           "fi": "Pudota kuvia tai kansioita tähän ja paina Enter (q lopettaa): "}
 
 
-def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable[Verdict | Failure]:
+def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable[Checked]:
     """Results in input order, with a progress bar on stderr for long batches."""
     results = batch.run(targets, job)
     if not progress or len(targets) < 2:
         for checked in results:
             yield checked
         return
-    with typer.progressbar(length=len(targets), label=messages.ui("progress_checking", batch.lang), file=sys.stderr,
+    with typer.progressbar(length=len(targets), label=messages.ui("progress_checking", job.lang), file=sys.stderr,
                            show_pos=True) as bar:
         for checked in results:
             bar.update(1)
@@ -83,10 +84,10 @@ def check(
     sheet = _sheet(gate, lang) if report is not None else None
     from ..runs.batch import Batch, Job
 
-    job = Job(channel=channel, on=day, annotate=annotate, thumbnail=sheet is not None, event=event)
+    job = Job(channel=channel, on=day, annotate=annotate, thumbnail=sheet is not None, event=event, lang=lang)
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
     out = JsonStream(lines=json_out, array=json_array)
-    with gate, Batch(settings=gate.settings, register=gate.register_location, lang=lang,
+    with gate, Batch(settings=gate.settings, register=gate.register_location,
                      jobs=workers, gate=gate, photo_timeout=photo_timeout) as batch:
         if paths:
             worst = _check_batch(batch, job, paths, out, details, lang, sheet)
@@ -125,7 +126,7 @@ def _sheet(gate, lang):
 def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) -> str:
     """Check and print one batch; its worst outcome."""
     targets = collect_targets(paths, lang)
-    counts = {k: 0 for k in SEVERITY}
+    counts = {k: 0 for k in OUTCOMES}
     worst = Decision.ALLOWED
     for checked in run_checks(batch, targets, job, progress=stderr_is_tty() and len(targets) > 3):
         result = checked.result
@@ -135,7 +136,7 @@ def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) 
         worst = worse(worst, result.decision)
         if out.on:
             preview = str(checked.preview) if checked.preview else None
-            out.emit(result.to_dict() | ({"preview": preview} if job.annotate else {}))
+            out.emit(report_of(result, lang) | ({"preview": preview} if job.annotate else {}))
         else:
             print_human(result, lang, details)
             if checked.preview is not None:

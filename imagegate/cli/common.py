@@ -12,7 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..words import messages
-from ..codes import Decision
+from ..words.wording import reason_text
+from ..codes import Decision, worst
 from ..errors import ImagegateError
 from ..filenames import for_terminal, printable  # the CLI's one escaping mechanism
 from ..image.paths import Target, collect
@@ -26,14 +27,13 @@ EXIT_USAGE = 2  # click/Typer's own code for bad arguments
 EXIT_BLOCKED = 3
 EXIT_ERROR = 4
 
-SEVERITY = {Decision.ALLOWED: 0, Decision.NEEDS_CONSENT: 1, Decision.BLOCKED: 2, Decision.ERROR: 3}
 EXIT_FOR = {Decision.ALLOWED: EXIT_ALLOWED, Decision.NEEDS_CONSENT: EXIT_NEEDS_CONSENT, Decision.BLOCKED: EXIT_BLOCKED,
             Decision.ERROR: EXIT_ERROR}
 
 
 def worse(a: str, b: str) -> str:
-    """The worse of two decisions, the one a batch exits with."""
-    return b if SEVERITY[b] > SEVERITY[a] else a
+    """The worse of two outcomes, the one a batch exits with."""
+    return worst((a, b))
 
 
 # No envvar= here: Typer would fill the option from IMAGEGATE_REGISTER, and a variable would then beat
@@ -228,7 +228,7 @@ def open_gate(ctx, lang, channel: str, on: str | None, register, config):
         note_settings(settings, config)
         reg = register_location(ctx, register)
         require_register(reg)
-        return lang, channel, day, Gate(register=reg, settings=settings, lang=lang)
+        return lang, channel, day, Gate(register=reg, settings=settings)
 
 
 def collect_targets(paths, lang: str) -> list[Target]:
@@ -315,7 +315,7 @@ def print_body(result: Verdict | Failure, lang: str, details: bool) -> None:
         return
     for r in result.reasons:
         rule = f"[{messages.ui('report_rule', lang)} {r.rule}] " if r.rule else ""
-        typer.echo(f"    - {rule}{for_terminal(r.text(lang))}")
+        typer.echo(f"    - {rule}{for_terminal(reason_text(r, lang))}")
     if details:
         width = max(16, *(len(messages.category_text(c, lang)) for c in messages.CATEGORIES))
         for f in result.faces:

@@ -9,8 +9,9 @@ import typer
 
 from ..words import messages
 from ..codes import Decision
-from ..errors import ImagegateError, internal_error
+from ..errors import fail_closed
 from ..results import Failure
+from ..words.report import report, verdict_json
 from .common import (EXIT_FOR, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt, RegisterOpt,
                      channel_option, collect_targets, display_path, event_or_fail, open_gate, print_body,
                      print_heading, print_human, say_no_photos, worse)
@@ -20,13 +21,12 @@ def _one(gate, path: str, out: Path, *, channel: str, style: str, on, event):
     """Redact one photo; returns (Redaction or Failure, saved path or None)."""
     from ..redact import redact, save
 
-    try:
+    def work():
         red = redact(gate, path, channel=channel, style=style, on=on, event=event)
         return red, (save(red, out) if red.allowed else None)
-    except ImagegateError as exc:
-        return Failure(path, exc), None
-    except Exception as exc:  # noqa: BLE001 - fail closed: a crash is an error result, never a copy
-        return Failure(path, internal_error(exc, "redacting")), None
+
+    done = fail_closed(path, work, doing="redacting")  # a crash is an error result, never a copy
+    return (done, None) if isinstance(done, Failure) else done
 
 
 def _print(result, saved: Path | None, lang: str, details: bool) -> None:
@@ -86,7 +86,9 @@ def redact(
                 result, saved = _one(gate, t.path, out, channel=channel, style=style, on=day, event=event)
             worst = worse(worst, result.decision)
             if stream.on:
-                stream.emit({**result.to_dict(), "output": str(saved) if saved else None})
+                worded = (report(result) if isinstance(result, Failure)
+                          else result.to_dict(lambda v: verdict_json(v, lang)))
+                stream.emit({**worded, "output": str(saved) if saved else None})
             else:
                 _print(result, saved, lang, details)
     stream.close()

@@ -123,8 +123,10 @@ def layout(verdict: Verdict, scale: float, size: tuple[int, int], measure, lang:
     return sorted(labels, key=lambda lb: lb.face)
 
 
-def render_preview(rgb: np.ndarray, verdict: Verdict, *, long_side: int = PREVIEW_LONG_SIDE,
+def render_preview(rgb: np.ndarray, verdict: Verdict, lang: str = "en", *, long_side: int = PREVIEW_LONG_SIDE,
                    legend: bool = True) -> Image.Image:
+    """The photo with every face boxed in its category's colour, and the verdict and what each face that
+    needs attention is, in `lang`, on a legend below it (or, without one, on a banner above)."""
     h, w = rgb.shape[:2]
     scale = min(1.0, long_side / max(w, h))
     if scale < 1:
@@ -132,7 +134,6 @@ def render_preview(rgb: np.ndarray, verdict: Verdict, *, long_side: int = PREVIE
         # verdict waits for its preview) and as free of aliasing when shrinking
         rgb = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     photo = Image.fromarray(rgb)
-    lang = verdict.lang
     line = max(2, round(max(photo.size) / 400))
     font = _font(max(12, round(max(photo.size) / 60)))
     draw = ImageDraw.Draw(photo)
@@ -153,17 +154,18 @@ def render_preview(rgb: np.ndarray, verdict: Verdict, *, long_side: int = PREVIE
             draw.rectangle(lb.box, fill=COLOURS[k])
             tb = draw.textbbox((0, 0), lb.text, font=font)
             draw.text((lb.box[0] + pad, lb.box[1] + pad - tb[1]), lb.text, fill=(255, 255, 255), font=font)
-    return _with_legend(photo, verdict, labels, font, line) if legend else _with_banner(photo, verdict, line)
+    return (_with_legend(photo, verdict, labels, font, line, lang) if legend
+            else _with_banner(photo, verdict, line, lang))
 
 
 def _banner_font(img: Image.Image):
     return _font(max(14, round(max(img.size) / 40)))
 
 
-def _with_banner(photo: Image.Image, verdict: Verdict, line: int) -> Image.Image:
+def _with_banner(photo: Image.Image, verdict: Verdict, line: int, lang: str) -> Image.Image:
     """The verdict in a strip above the photo (a small thumbnail has no room for a legend)."""
     bfont = _banner_font(photo)
-    word = decision_text(verdict.decision, verdict.lang).upper()
+    word = decision_text(verdict.decision, lang).upper()
     probe = ImageDraw.Draw(photo).textbbox((0, 0), word, font=bfont)
     pad = max(4, line * 2)
     strip = probe[3] - probe[1] + 2 * pad
@@ -173,9 +175,9 @@ def _with_banner(photo: Image.Image, verdict: Verdict, line: int) -> Image.Image
     return out
 
 
-def _with_legend(photo: Image.Image, verdict: Verdict, labels: list[Label], font, line: int) -> Image.Image:
+def _with_legend(photo: Image.Image, verdict: Verdict, labels: list[Label], font, line: int,
+                 lang: str) -> Image.Image:
     """The photo above a white panel: the verdict, the colours present, and what each attention face is."""
-    lang = verdict.lang
     bfont = _banner_font(photo)
     probe = ImageDraw.Draw(photo)
     pad = max(4, line * 2)
@@ -238,9 +240,9 @@ def preview_name(source: str) -> str:
     return f"{Path(source).stem or 'photo'}.preview.jpg"
 
 
-def write_preview(rgb: np.ndarray, verdict: Verdict, out_dir: str | os.PathLike, *,
+def write_preview(rgb: np.ndarray, verdict: Verdict, out_dir: str | os.PathLike, *, lang: str = "en",
                   icc_profile: bytes | None = None) -> Path:
     """Write the preview as `stem.preview.jpg`, or `stem.preview (2).jpg`, ... beside another photo's
     (the naming rule of every file imagegate writes); returns the path written."""
-    data = metadata.encode(render_preview(rgb, verdict), format="JPEG", icc_profile=icc_profile, quality=88)
+    data = metadata.encode(render_preview(rgb, verdict, lang), format="JPEG", icc_profile=icc_profile, quality=88)
     return metadata.write_new(data, out_dir, preview_name(verdict.file))

@@ -19,12 +19,11 @@ import numpy as np
 
 from ..words import messages
 from .annotate import render_preview
-from ..codes import Decision
+from ..codes import ATTENTION_ORDER
 from ..image.metadata import OutputError, encode, write_whole
 from ..results import Failure, Verdict
 
 #: section order: what needs a person's attention first
-ORDER = (Decision.BLOCKED, Decision.NEEDS_CONSENT, Decision.ERROR, Decision.ALLOWED)
 THUMB_LONG_SIDE = 640
 THUMB_QUALITY = 80
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -36,8 +35,8 @@ class SheetEntry:
     thumbnail: bytes | None = field(default=None, repr=False)  # clean JPEG of the annotated preview
 
 
-def thumbnail(rgb: np.ndarray, verdict: Verdict) -> bytes:
-    return encode(render_preview(rgb, verdict, long_side=THUMB_LONG_SIDE, legend=False), format="JPEG",
+def thumbnail(rgb: np.ndarray, verdict: Verdict, lang: str = "en") -> bytes:
+    return encode(render_preview(rgb, verdict, lang, long_side=THUMB_LONG_SIDE, legend=False), format="JPEG",
                   quality=THUMB_QUALITY)
 
 
@@ -50,7 +49,7 @@ class ReviewSheet:
         self.entries: list[SheetEntry] = []
 
     def add(self, result: Verdict | Failure, rgb: np.ndarray | None = None) -> None:
-        thumb = thumbnail(rgb, result) if rgb is not None and isinstance(result, Verdict) else None
+        thumb = thumbnail(rgb, result, self.lang) if rgb is not None and isinstance(result, Verdict) else None
         self.add_checked(result, thumb)
 
     def add_checked(self, result: Verdict | Failure, thumb: bytes | None) -> None:
@@ -68,7 +67,7 @@ class ReviewSheet:
 
 
 def count(entries: list[SheetEntry]) -> dict[str, int]:
-    out = {k: 0 for k in ORDER}
+    out = {k: 0 for k in ATTENTION_ORDER}
     for e in entries:
         out[e.result.decision] += 1
     return out
@@ -78,9 +77,9 @@ def render(entries: list[SheetEntry], lang: str, *, version: str = "") -> str:
     from .templating import render as render_template
 
     verdicts = [e.result for e in entries if isinstance(e.result, Verdict)]
-    groups = [(d, [e for e in entries if e.result.decision == d]) for d in ORDER]
+    groups = [(d, [e for e in entries if e.result.decision == d]) for d in ATTENTION_ORDER]
     return render_template(
-        "sheet.html", lang=lang, csp=CSP, entries=entries, counts=count(entries), order=ORDER, version=version,
+        "sheet.html", lang=lang, csp=CSP, entries=entries, counts=count(entries), order=ATTENTION_ORDER, version=version,
         groups=[(d, g) for d, g in groups if g],  # empty groups are left out
         channels=sorted({v.channel for v in verdicts}), days=sorted({v.checked_on for v in verdicts if v.checked_on}),
         events=sorted({messages.event_text(v.event, lang) for v in verdicts}))

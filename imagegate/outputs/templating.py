@@ -1,4 +1,4 @@
-"""The Jinja2 templates shared by the review sheet (report_html.py) and the web page (serve.py).
+"""The Jinja2 templates shared by the review sheet (sheet.py) and the web page (web/).
 
 Autoescaping is on for every template: file and person names are user data, and a
 name like `<img onerror=...>` must come out as text on the sheet and on the page alike.
@@ -14,6 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..words import messages
+from ..words.wording import reason_text
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -27,7 +28,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(decision_text=messages.decision_text, category_text=messages.category_text,
-                       error_text=messages.error_text, ui=messages.ui, web=messages.web, basename=os.path.basename)
+                       error_text=messages.error_text, reason_text=reason_text, ui=messages.ui, web=messages.web, basename=os.path.basename)
     env.filters["data_uri"] = data_uri
     return env
 

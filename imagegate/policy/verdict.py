@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..codes import DECISIONS, SEVERITY_OF, Decision, ReasonCode, Severity
+from ..codes import SEVERITY_OF, ReasonCode, Severity
 from ..results import Caution, FaceReport, Failure, Reason, Verdict, ViewReport, order_reasons
 
-__all__ = ["FaceReport", "Failure", "Verdict", "ViewReport", "order_reasons", "views_reasons", "worst"]
-
-
-def worst(decisions: Iterable[str]) -> Decision:
-    """The most restrictive of `decisions`."""
-    return Decision(max(decisions, key=DECISIONS.index))
+__all__ = ["FaceReport", "Failure", "Verdict", "ViewReport", "order_reasons", "views_reasons"]
 
 
 def views_reasons(views: Iterable[ViewReport], cautions: Iterable[Caution], faces=(), *,

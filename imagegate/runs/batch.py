@@ -16,18 +16,17 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..config import Settings
-from ..errors import ImagegateError, ModelError, internal_error
-from ..image.loader import load_image, sha256_file
+from ..image.loader import sha256_file
 from ..image.paths import Target
 from ..register.store import locate_register
 from ..results import Failure, Verdict
+from .one import check_one, stopped
 from .workers import (
     PHOTO_TIMEOUT_SECONDS,
     WORKER_START_SECONDS,  # noqa: F401 - its old home; callers may import it from here
     Done,
     WorkerPool,
     Workers,
-    WorkerStopped,
 )
 
 
@@ -41,6 +40,8 @@ class Job:
     annotate: Path | None = None
     #: also make a review-sheet thumbnail (made where the pixels are, so they never travel)
     thumbnail: bool = False
+    #: the language of the words drawn on previews and thumbnails (the verdicts themselves are codes)
+    lang: str = "en"
 
 
 @dataclass(frozen=True)
@@ -52,27 +53,26 @@ class Checked:
 
 
 def check_target(gate, target: Target, job: Job) -> Checked:
-    """One photo through the gate; every failure becomes a Failure (fail closed)."""
+    """One photo of a batch through the one fail-closed path, with its preview and thumbnail."""
     if target.error:
         return Checked(Failure(target.path, target.error))
-    try:
-        img = load_image(target.path, gate.settings.limits)
-        verdict = gate.check(img, channel=job.channel, on=job.on, event=job.event)
-        preview = None
+
+    def outputs(img, verdict: Verdict) -> tuple[Path | None, bytes | None]:
+        preview = thumb = None
         if job.annotate is not None:
             from ..outputs.annotate import write_preview
 
-            preview = write_preview(img.rgb, verdict, job.annotate, icc_profile=img.icc_profile)
-        thumb = None
+            preview = write_preview(img.rgb, verdict, job.annotate, lang=job.lang, icc_profile=img.icc_profile)
         if job.thumbnail:
             from ..outputs.sheet import thumbnail
 
-            thumb = thumbnail(img.rgb, verdict)
-        return Checked(verdict, thumb, preview)
-    except ImagegateError as exc:
-        return Checked(Failure(target.path, exc))
-    except Exception as exc:  # noqa: BLE001 - a crash on one photo must not pass it
-        return Checked(Failure(target.path, internal_error(exc)))
+            thumb = thumbnail(img.rgb, verdict, job.lang)
+        return preview, thumb
+
+    done = check_one(gate, target.path, source=target.path, channel=job.channel, on=job.on, event=job.event,
+                     then=outputs)
+    preview, thumb = done.made or (None, None)
+    return Checked(done.result, thumb, preview)
 
 
 def _digest(target: Target, job: Job, limit: int) -> str | None:
@@ -96,11 +96,10 @@ POOL_MIN_PHOTOS = 4
 class Batch:
     """Checks lists of targets with `jobs` processes (1 = in this process, using `gate`)."""
 
-    def __init__(self, *, settings: Settings, register: str | os.PathLike | None, lang: str,
+    def __init__(self, *, settings: Settings, register: str | os.PathLike | None,
                  jobs: int = 1, gate=None, photo_timeout: float = PHOTO_TIMEOUT_SECONDS) -> None:
         self.settings = settings
         self.register = locate_register(register)  # chosen here once; the workers are given the choice
-        self.lang = lang
         self.jobs = max(1, int(jobs))
         # Only worker processes can be stopped: a photo checked in this process has no limit.
         self.photo_timeout = float(photo_timeout)
@@ -138,7 +137,7 @@ class Batch:
         if self._gate is None:
             from ..gate import Gate
 
-            self._gate = Gate(register=self.register, settings=self.settings, lang=self.lang)
+            self._gate = Gate(register=self.register, settings=self.settings)
             self._owns_gate = True
         return self._gate
 
@@ -191,18 +190,11 @@ class Batch:
         """A photo's result from the pool; a worker that stopped on it twice fails it (never passes it)."""
         if done.error is None:
             return done.result
-        target = done.task.args[0]
-        err = done.error
-        if isinstance(err, WorkerStopped):
-            error = (ModelError.coded("worker_timeout", seconds=self.photo_timeout) if err.hung
-                     else ModelError.coded("worker_stopped", detail=err.cause))
-        else:
-            error = internal_error(err)
-        return Checked(Failure(target.path, error))
+        return Checked(stopped(done.task.args[0].path, done.error, self.photo_timeout))
 
     def _get_pool(self) -> WorkerPool:
         if self._pool is None:
-            workers = Workers(self.jobs, _worker_init, (self.settings, self.register, self.lang))
+            workers = Workers(self.jobs, _worker_init, (self.settings, self.register))
             self._pool = WorkerPool(workers, _worker_check, photo_timeout=self.photo_timeout)
         return self._pool
 
@@ -215,11 +207,11 @@ def _for_file(checked: Checked, path: str) -> Checked:
 _GATE = None
 
 
-def _worker_init(settings: Settings, register, lang: str) -> None:
+def _worker_init(settings: Settings, register) -> None:
     global _GATE
     from ..gate import Gate
 
-    _GATE = Gate(register=register, settings=settings, lang=lang)
+    _GATE = Gate(register=register, settings=settings)
 
 
 def _worker_check(target: Target, job: Job) -> Checked:

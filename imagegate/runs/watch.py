@@ -29,16 +29,16 @@ from pathlib import Path
 from typing import Callable
 
 from ..words import messages
-from ..codes import Decision
 from ..config import Settings, settings_sources, to_toml
-from ..errors import ImagegateError, ModelError, WatchError
+from ..errors import WatchError
 from ..filenames import for_terminal, stored_name
 from .journal import FOLDERS, Journal, Outcome, sha256_file
 from ..policy.rules import normalise_event
 from ..register.store import locate_register
-from ..results import Failure
-from .watch_worker import CheckPool, check_file
-from .workers import PHOTO_TIMEOUT_SECONDS, Done, Task, WorkerPool, WorkerStopped
+from ..words.report import worded
+from .one import stopped
+from .watch_worker import CheckPool, FileResult, check_file, failed_file
+from .workers import PHOTO_TIMEOUT_SECONDS, Done, Task, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +166,9 @@ class Watcher:
         """
         self.out.mkdir(parents=True, exist_ok=True)
         self._journal = Journal(self.out)
-        workers = CheckPool(self.watch.jobs, settings=self.settings, register=self.register, lang=self.lang,
+        workers = CheckPool(self.watch.jobs, settings=self.settings, register=self.register,
                             channel=self.channel, staging=self._journal.staging, redact=self.watch.redact,
-                            event=self.event)
+                            event=self.event, preview_lang=self.lang)
         self._pool = WorkerPool(workers, check_file, photo_timeout=self.watch.photo_timeout_seconds,
                                 on_hang=_log_hang)
         self._start_observer()
@@ -309,71 +309,53 @@ class Watcher:
         for done in self._pool.collect(timeout, retry=retry):
             self._sort(done.task.key, self._result(done), deaths=done.task.deaths)
 
-    def _result(self, done: Done) -> dict:
+    def _result(self, done: Done) -> FileResult:
         """The worker's result, or a rejection: a photo that stopped its worker twice or could not be
         checked at all is never passed."""
-        path, err = done.task.key, done.error
-        if err is None:
+        if done.error is None:
             return done.result
-        if isinstance(err, WorkerStopped):
-            what = (f"the checking process died {err.deaths} times on this photo" if not err.timeouts else
-                    f"checking this photo stopped {err.deaths} times, {err.timeouts} of them still running "
-                    f"after the {self.watch.photo_timeout_seconds:.0f} s limit")
-            return self._failure(path, ModelError(what, hint="check it by hand; it is kept in rejected/"))
-        return self._failure(path, ModelError(f"the check could not run: {type(err).__name__}: {err}"))
+        path = done.task.key
+        return failed_file(path, stopped(path, done.error, self.watch.photo_timeout_seconds).error)
 
-    def _failure(self, path: str, error: ImagegateError) -> dict:
-        try:
-            st = os.lstat(path)
-            sha = sha256_file(Path(path))
-        except OSError:
-            return {"path": path, "vanished": True}
-        report = Failure(path, error).to_dict()
-        report["sha256"] = sha
-        reason = messages.error_reason(error, self.lang)[0]
-        return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": [st.st_dev, st.st_ino],
-                "sha256": sha, "decision": Decision.ERROR, "report": report, "preview": None, "versions": {},
-                "reason": reason}
-
-    def _sort(self, path: str, result: dict, *, deaths: int = 0) -> None:
+    def _sort(self, path: str, result: FileResult, *, deaths: int = 0) -> None:
         self._queued.discard(path)
-        staged = result.get("preview")
-        if result.get("vanished"):
+        staged = result.preview
+        if result.vanished:
             return
-        if result.get("busy"):
+        if result.busy:
             # still open for writing (a stalled download): looked at again once it has settled anew
             self._consider(path, time.monotonic())
             return
         if not self._still_what_was_checked(path, result):
             # written to again (or removed) while being checked: what was checked is not what is there
-            for leftover in (staged, result.get("redacted"), result.get("staged_photo")):
+            for leftover in (staged, result.redacted, result.staged_photo):
                 if leftover:
                     Path(leftover).unlink(missing_ok=True)
             self._consider(path, time.monotonic())
             return
         journal = self._journal
-        intent = journal.plan(source=path, sha256=result["sha256"], decision=result["decision"],
-                              report={**result["report"], "watch": self._watch_block(path, deaths)},
-                              audit_entry=self._audit_entry(path, result), staged_preview=staged,
-                              staged_redacted=result.get("redacted"), staged_photo=result.get("staged_photo"),
-                              source_stat=[result["size"], result["mtime_ns"], *result["file_id"]],
-                              reason=result.get("reason"))
+        report = worded(result.report, self.lang)
+        reason = messages.error_reason(result.error, self.lang)[0] if result.error is not None else None
+        intent = journal.plan(source=path, sha256=result.sha256, decision=result.decision,
+                              report={**report, "watch": self._watch_block(path, deaths)},
+                              audit_entry=self._audit_entry(path, result, report), staged_preview=staged,
+                              staged_redacted=result.redacted, staged_photo=result.staged_photo,
+                              source_stat=[result.size, result.mtime_ns, *result.file_id], reason=reason)
         journal.record(intent)
         self._emit(journal.complete(intent))
 
     @staticmethod
-    def _still_what_was_checked(path: str, result: dict) -> bool:
+    def _still_what_was_checked(path: str, result: FileResult) -> bool:
         """Whether the file at `path` is the one the verdict is about. Size and time alone miss a
         different photo of the same size copied over it with its time kept (`cp -p`, rsync -t,
         FAT's 2-second clock); the content is read again (milliseconds for a phone photo)."""
         try:
             st = os.lstat(path)
-            if ((st.st_size, st.st_mtime_ns, [st.st_dev, st.st_ino])
-                    != (result["size"], result["mtime_ns"], result.get("file_id"))):
+            if (st.st_size, st.st_mtime_ns, (st.st_dev, st.st_ino)) != (result.size, result.mtime_ns, result.file_id):
                 return False
             if stat.S_ISLNK(st.st_mode):
                 return True  # refused as a link whatever it points to; its target is not read
-            return sha256_file(Path(path)) == result["sha256"]
+            return sha256_file(Path(path)) == result.sha256
         except OSError:
             return False
 
@@ -383,14 +365,13 @@ class Watcher:
                 "config_sha256": self.config_sha256, "worker_deaths": deaths,
                 "sorted_at": _utc_now()}
 
-    def _audit_entry(self, path: str, result: dict) -> dict:
-        report = result["report"]
-        entry = {"time": _utc_now(), **stored_name(os.path.basename(path)), "sha256": result["sha256"],
-                 "decision": result["decision"],
+    def _audit_entry(self, path: str, result: FileResult, report: dict) -> dict:
+        entry = {"time": _utc_now(), **stored_name(os.path.basename(path)), "sha256": result.sha256,
+                 "decision": result.decision,
                  "reasons": [{"code": r.get("code"), "rule": r.get("rule"), "message": r.get("message")}
                              for r in report.get("reasons", [])],
                  "channel": self.channel, "event": self.event, "config_sha256": self.config_sha256,
-                 "versions": report.get("versions") or result.get("versions") or {}}
+                 "versions": report.get("versions") or result.versions or {}}
         if "error" in report:
             entry["error"] = {"kind": report["error"].get("kind"), "message": report["error"].get("message")}
         return entry

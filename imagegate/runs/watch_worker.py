@@ -1,9 +1,11 @@
 """Checking photos in worker processes for the watcher.
 
 Each worker builds one Gate when it starts (models load once per worker) and
-returns, per photo, a plain dict: the report (`Verdict.to_dict()` or
-`Failure.to_dict()`), the sha256 and stat of the bytes it checked, a staged
-copy of those bytes (what gets sorted) and the staged preview it wrote, if any.
+returns, per photo, a FileResult: the report in codes (`Verdict.to_dict()` or
+`Failure.to_dict()`, worded by the watcher), the sha256 and stat of the bytes it
+checked, a staged copy of those bytes (what gets sorted) and the staged preview
+it wrote, if any. The previews are drawn here, where the pixels are, in the
+watcher's language (`preview_lang`).
 A file still open for writing is not read (`writers.py`); the result says
 "busy". Pixels never travel back to the main process, so its memory stays flat
 however big the photos are. The main process alone
@@ -26,11 +28,14 @@ import time
 import uuid
 from pathlib import Path
 
-from ..words import messages
+from dataclasses import dataclass, field
+
 from ..codes import Decision
-from ..errors import ImagegateError, ImageLoadError, internal_error
+from ..errors import ImagegateError, ImageLoadError
+from ..image.loader import sha256_file
 from ..register.store import locate_register
 from ..results import Failure
+from .one import check_one
 from .workers import Workers
 from .writers import StillWriting, ignore_lease_breaks, read_when_done
 
@@ -41,8 +46,46 @@ ERROR_BANNER = (170, 30, 170)
 _state: dict = {}
 
 
-def _init(settings, register, lang: str, channel: str, staging: str, redact: bool = False,
-          event: str | None = None) -> None:
+@dataclass(frozen=True)
+class FileResult:
+    """What checking one inbox file found: its verdict's or failure's report (codes, worded by the
+    watcher), the bytes' identity, and the staged files to sort. Never pixels."""
+
+    path: str
+    #: the file was gone (renamed or deleted) before or while it was read
+    vanished: bool = False
+    #: the file is still open for writing: looked at again once it settles
+    busy: bool = False
+    decision: str = Decision.ERROR
+    #: `Verdict.to_dict()` or `Failure.to_dict()`: codes
+    report: dict = field(default_factory=dict)
+    #: why it could not be checked (a failure only)
+    error: ImagegateError | None = None
+    sha256: str = ""
+    size: int = 0
+    mtime_ns: int = 0
+    file_id: tuple[int, int] = (0, 0)
+    staged_photo: str | None = None
+    preview: str | None = None
+    redacted: str | None = None
+    versions: dict = field(default_factory=dict)
+
+
+def failed_file(path: str, error: ImagegateError, *, sha256: str | None = None,
+                st: os.stat_result | None = None, **staged) -> FileResult:
+    """The result of a file that could not be checked (vanished when it cannot even be looked at)."""
+    try:
+        st = st or os.lstat(path)
+        sha256 = sha256 or sha256_file(path)
+    except OSError:
+        return FileResult(path, vanished=True)
+    failure = Failure(path, error, sha256=sha256)
+    return FileResult(path, decision=Decision.ERROR, report=failure.to_dict(), error=error, sha256=sha256,
+                      **_identity(st), **staged)
+
+
+def _init(settings, register, channel: str, staging: str, redact: bool = False, event: str | None = None,
+          preview_lang: str = "en") -> None:
     from ..gate import Gate
 
     # Ctrl-C reaches the whole process group; the main process decides when workers stop.
@@ -50,16 +93,16 @@ def _init(settings, register, lang: str, channel: str, staging: str, redact: boo
     # by systemd along with the watcher only leaves its photo in the inbox for the next run).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ignore_lease_breaks()
-    gate = Gate(register=register, settings=settings, lang=lang)
+    gate = Gate(register=register, settings=settings)
     gate.detector  # noqa: B018 - load now, so model versions are known and the first photo is not slow
     # The gate notices enrolments, forgets and a replaced register file by itself (Gate.gallery).
-    _state.update(gate=gate, channel=channel, staging=Path(staging), redact=redact, event=event)
+    _state.update(gate=gate, channel=channel, staging=Path(staging), redact=redact, event=event,
+                  preview_lang=preview_lang)
 
 
-def check_file(path: str) -> dict:
-    """Check one file; never raises for a bad photo (that is a Failure result, fail closed)."""
-    from ..image.loader import load_image, reading, sha256_file
-
+def check_file(path: str) -> FileResult:
+    """Check one file through the one fail-closed path; never raises for a bad photo (that is a
+    failure result, rejected)."""
     # Staged files are named per try: a retried photo's earlier worker may still be writing its own.
     token = uuid.uuid4().hex
     name = os.path.basename(path)
@@ -74,54 +117,56 @@ def check_file(path: str) -> dict:
     try:
         st = os.lstat(path)
     except FileNotFoundError:
-        return {"path": path, "vanished": True}
-    out = {"path": path, "preview": None, "staged_photo": None, "versions": gate.versions()}
-    _stat_into(out, st)
-    img = data = None
-    try:
+        return FileResult(path, vanished=True)
+    seen: dict = {"st": st}  # what reading found, also when the check then fails
+
+    def read():
+        from ..image.loader import load_image, reading
+
         if stat.S_ISLNK(st.st_mode):
             # a link's target can change after the check, so what was checked would not be what is posted
-            out["sha256"] = hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
+            seen["sha256"] = hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
             raise ImageLoadError.coded("symlink", source=path)
         limit = gate.settings.limits.max_file_bytes
         with reading(path):
-            data, st = read_when_done(path, limit) if st.st_size <= limit else (None, st)
+            data, now = read_when_done(path, limit) if st.st_size <= limit else (None, st)
+        seen["st"] = now
         if data is None or len(data) > limit:  # not read whole: sorted (rejected) as the file it is
-            raise ImageLoadError.coded("file_too_big", source=path, size=max(st.st_size, len(data or b"")),
+            raise ImageLoadError.coded("file_too_big", source=path, size=max(now.st_size, len(data or b"")),
                                        limit=limit)
-        _stat_into(out, st)
-        out["sha256"] = hashlib.sha256(data).hexdigest()
+        seen["sha256"] = hashlib.sha256(data).hexdigest()
         # What is sorted is a copy of exactly these bytes, never the inbox file, which a writer
         # could still change after the check.
-        out["staged_photo"] = _stage(_state["staging"] / f"{token}.photo", data, st)
-        img = load_image(data, gate.settings.limits, source=path)
-        verdict = gate.check(img, channel=_state["channel"], event=_state.get("event"))
-        out.update(decision=verdict.decision, report=verdict.to_dict())
-        if not verdict.allowed:
-            out["preview"] = _write_preview(img.rgb, verdict, token)
+        seen["staged_photo"] = _stage(_state["staging"] / f"{token}.photo", data, now)
+        seen["img"] = img = load_image(data, gate.settings.limits, source=path)
+        return img
+
+    def outputs(img, verdict) -> dict:
+        made = {"preview": _write_preview(img.rgb, verdict, token) if not verdict.allowed else None}
         if verdict.decision == Decision.NEEDS_CONSENT and _state.get("redact"):
-            out["redacted"] = _write_redacted(gate, img, token)
+            made["redacted"] = _write_redacted(gate, img, token)
+        return made
+
+    try:
+        done = check_one(gate, read, source=path, channel=_state["channel"], event=_state.get("event"),
+                         then=outputs, passes=(FileNotFoundError, StillWriting))
     except FileNotFoundError:
-        return {"path": path, "vanished": True}
+        return FileResult(path, vanished=True)
     except StillWriting:
-        return {"path": path, "busy": True}
-    except Exception as exc:  # noqa: BLE001 - anything unexpected rejects the photo, never passes it
-        error = exc if isinstance(exc, ImagegateError) else internal_error(exc)
-        if "sha256" not in out:
-            try:
-                out["sha256"] = sha256_file(path)
-            except FileNotFoundError:
-                return {"path": path, "vanished": True}
-        out.update(decision=Decision.ERROR, report=Failure(path, error).to_dict(),
-                   reason=messages.error_reason(error, _state["gate"].lang)[0])
-        out["report"]["sha256"] = out["sha256"]
-        if img is not None:
-            out["preview"] = _write_preview(img.rgb, None, token)
-    return out
+        return FileResult(path, busy=True)
+    staged = {"staged_photo": seen.get("staged_photo"), "versions": gate.versions()}
+    if isinstance(done.result, Failure):
+        img = seen.get("img")
+        preview = _write_preview(img.rgb, None, token) if img is not None else None
+        return failed_file(path, done.result.error, sha256=seen.get("sha256"), st=seen["st"], preview=preview,
+                           **staged)
+    verdict = done.result
+    return FileResult(path, decision=verdict.decision, report=verdict.to_dict(), sha256=seen["sha256"],
+                      **_identity(seen["st"]), **done.made, **staged)
 
 
-def _stat_into(out: dict, st: os.stat_result) -> None:
-    out.update(size=st.st_size, mtime_ns=st.st_mtime_ns, file_id=[st.st_dev, st.st_ino])
+def _identity(st: os.stat_result) -> dict:
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "file_id": (st.st_dev, st.st_ino)}
 
 
 def _write_redacted(gate, img, token: str) -> str | None:
@@ -145,7 +190,8 @@ def _write_preview(rgb, verdict, token: str) -> str:
     """The annotated preview, staged beside the journal; fsynced so a power cut cannot empty it."""
     from ..outputs.annotate import render_preview
 
-    img = render_preview(rgb, verdict) if verdict is not None else _error_preview(rgb)
+    lang = _state.get("preview_lang", "en")
+    img = render_preview(rgb, verdict, lang) if verdict is not None else _error_preview(rgb, lang)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=88)
     return _stage(_state["staging"] / f"{token}.preview.jpg", buf.getvalue())
@@ -163,7 +209,7 @@ def _stage(path: Path, data: bytes, times: os.stat_result | None = None) -> str:
     return str(path)
 
 
-def _error_preview(rgb):
+def _error_preview(rgb, lang: str):
     """A decodable photo that could not be judged: the photo under an ERROR banner, no boxes."""
     from PIL import Image, ImageDraw
 
@@ -175,7 +221,6 @@ def _error_preview(rgb):
     if scale < 1:
         img = img.resize((round(img.width * scale), round(img.height * scale)))
     draw = ImageDraw.Draw(img)
-    lang = _state["gate"].lang
     font = _font(max(14, round(max(img.size) / 40)))
     text = decision_text(Decision.ERROR, lang).upper()
     box = draw.textbbox((0, 0), text, font=font)
@@ -188,7 +233,7 @@ def _error_preview(rgb):
 class CheckPool(Workers):
     """The watcher's workers: each loads the models once, then checks files (`check_file`)."""
 
-    def __init__(self, jobs: int, *, settings, register, lang: str, channel: str, staging: Path,
-                 redact: bool = False, event: str | None = None) -> None:
-        super().__init__(jobs, _init, (settings, locate_register(register), lang, channel, str(staging),
-                                       redact, event))
+    def __init__(self, jobs: int, *, settings, register, channel: str, staging: Path,
+                 redact: bool = False, event: str | None = None, preview_lang: str = "en") -> None:
+        super().__init__(jobs, _init, (settings, locate_register(register), channel, str(staging),
+                                       redact, event, preview_lang))

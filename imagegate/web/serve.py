@@ -16,7 +16,6 @@ Security (the page shows clients' faces and changes biometric data): see `Guard`
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import hmac
 import secrets
@@ -42,7 +41,8 @@ from ..config import Settings
 from ..errors import ImagegateError, RegisterError, internal_error
 from ..policy.rules import EVENTS, normalise_event
 from ..register.store import ROLES, Register, default_register_path, parse_date
-from ..results import Failure, Verdict
+from ..results import Verdict
+from ..words.report import report
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: photos waiting for the gate thread before new ones are refused with 503
@@ -138,17 +138,13 @@ class GateThread:
     # everything below runs on the gate thread
 
     def check(self, data: bytes, name: str, channel: str, event: str, lang: str, thumbnail: bool):
-        from ..image.loader import load_image
+        """One photo through the one fail-closed path; its thumbnail (words in `lang`) made here."""
         from ..outputs.sheet import thumbnail as make_thumbnail
+        from ..runs.one import check_one
 
-        try:
-            img = load_image(data, self.settings.limits, source=name)
-            verdict = dataclasses.replace(self.gate.check(img, channel=channel, event=event), lang=lang)
-            return verdict, (make_thumbnail(img.rgb, verdict) if thumbnail else None)
-        except ImagegateError as exc:
-            return Failure(name, exc), None
-        except Exception as exc:  # noqa: BLE001 - fail closed: a crash on one photo is an error, never allowed
-            return Failure(name, internal_error(exc)), None
+        done = check_one(self.gate, data, source=name, channel=channel, event=event,
+                         then=(lambda img, verdict: make_thumbnail(img.rgb, verdict, lang)) if thumbnail else None)
+        return done.result, done.made
 
     def redact(self, data: bytes, name: str, channel: str, event: str, lang: str):
         from ..image.loader import load_image
@@ -564,7 +560,7 @@ class Server:
             result, thumb = await self.gates.run(self.gates.check, data, name, channel, event, lang, for_page)
         except Busy:
             return _bad(503, "busy", messages.web("busy", lang))
-        body = result.to_dict()
+        body = report(result, lang)
         if for_page:
             from ..outputs.templating import render
 

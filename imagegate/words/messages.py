@@ -555,12 +555,29 @@ ERRORS = {
                        "fi": "kasvoja löytyi {faces}, yli rajan {limit}; kuvaa ei arvioida automaattisesti",
                        "hint": {"en": "raise max_faces or check this photo by hand",
                                 "fi": "nosta max_faces-asetusta tai tarkista kuva itse"}},
-    "worker_stopped": {"en": "this photo stopped the worker process checking it twice ({detail})",
-                       "fi": "tämän kuvan tarkistus kaatui kahdesti ({detail})",
+    "worker_stopped": {"en": "this photo stopped the worker process checking it twice (the checking process died "
+                             "{deaths} times on it: {detail})",
+                       "fi": "tämän kuvan tarkistus kaatui kahdesti (tarkistava prosessi kuoli {deaths} kertaa: "
+                             "{detail})",
                        "hint": _ALONE},
-    "worker_timeout": {"en": "this photo was still being checked after {seconds} s, twice",
-                       "fi": "kuvan tarkistus oli kahdesti yhä kesken {seconds} sekunnin jälkeen",
+    "worker_timeout": {"en": "this photo was still being checked after {seconds} s, twice ({timeouts} of {deaths} "
+                             "tries still running after the {seconds} s limit)",
+                       "fi": "kuvan tarkistus oli kahdesti yhä kesken {seconds} sekunnin jälkeen ({timeouts}/{deaths} "
+                             "yritystä yhä kesken {seconds} sekunnin rajan jälkeen)",
                        "hint": _ALONE},
+    # An exception nobody expected: only its type is said (its text could carry personal data).
+    "internal_checking": {"en": "internal error ({type}) while checking; details are not shown because they "
+                                "could contain personal data",
+                          "fi": "sisäinen virhe ({type}) tarkistuksessa; yksityiskohtia ei näytetä, koska ne "
+                                "voivat sisältää henkilötietoja"},
+    "internal_redacting": {"en": "internal error ({type}) while redacting; details are not shown because they "
+                                 "could contain personal data",
+                           "fi": "sisäinen virhe ({type}) kasvojen peittämisessä; yksityiskohtia ei näytetä, koska "
+                                 "ne voivat sisältää henkilötietoja"},
+    "internal_command": {"en": "internal error ({type}) while running the command; details are not shown because "
+                               "they could contain personal data",
+                         "fi": "sisäinen virhe ({type}) komentoa suoritettaessa; yksityiskohtia ei näytetä, koska "
+                               "ne voivat sisältää henkilötietoja"},
     # A person's name (imagegate.names): two entries must never look alike.
     "name_invisible": {"en": "the name '{name}' contains invisible or formatting characters ({chars})",
                        "fi": "nimessä '{name}' on näkymättömiä tai muotoilumerkkejä ({chars})",
