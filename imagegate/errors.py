@@ -150,7 +150,9 @@ def internal_error(exc: BaseException, doing: str = "checking") -> ModelError:
     The original message is dropped on purpose: an exception raised deep in decoding,
     detection or matching can carry pixel values, embeddings or names in its text.
     """
-    return ModelError.coded(_DOING[doing], type=type(exc).__name__)
+    err = ModelError.coded(_DOING[doing], type=type(exc).__name__)
+    assert isinstance(err, ModelError)
+    return err
 
 
 def fail_closed(source: str, work: Callable[[], T], *, doing: str = "checking",
@@ -169,7 +171,7 @@ def fail_closed(source: str, work: Callable[[], T], *, doing: str = "checking",
         return Failure(source, internal_error(exc, doing))
 
 
-def _restore(cls: type, state: dict) -> ImagegateError:
+def _restore(cls: type[ImagegateError], state: dict) -> ImagegateError:
     err = cls.__new__(cls)
     Exception.__init__(err, state.get("message", ""))
     err.__dict__.update(state)

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Iterable, Iterator
 
@@ -25,7 +26,7 @@ from .vision.measure import measure, publish_scale
 from .policy.rules import FaceFacts, PolicySettings, decide, normalise_event
 from .channels import normalise_channel
 from .register.store import Register, RegisterLocation, locate_register
-from .results import NO_MATCH, Face, FaceReport, Failure, Match, Measurement, Verdict, ViewReport
+from .results import NO_MATCH, Face, Gallery, FaceReport, Failure, Match, Measurement, Verdict, ViewReport
 from .policy.verdict import order_reasons, views_reasons
 from .image.views import MAX_EMBEDDED_IMAGES
 
@@ -73,9 +74,9 @@ class Gate:
         self._location = None if isinstance(register, Register) else locate_register(register)
         self._register: Register | None = register if isinstance(register, Register) else None
         self._owns_register = False
-        self._gallery = None
-        self._gallery_generation = None
-        self._file_stamp = None  # of the register file when last read (see _current_register)
+        self._gallery: Gallery | None = None
+        self._gallery_generation: tuple[int, int] | None = None
+        self._file_stamp: tuple | None = None  # of the register file when last read (see _current_register)
 
     # -- lazily loaded parts (a `faces` run never opens the register) -----------------
 
@@ -101,6 +102,7 @@ class Gate:
     def register(self) -> Register:
         if self._register is None:
             loc = self._location
+            assert loc is not None  # only a gate given a Register object has no location, and it has one
             if loc.named:
                 # named on purpose: a typo or a missing share must not read as "nobody is a client"
                 self._register = Register(loc.path, create=False)
@@ -228,7 +230,7 @@ class Gate:
             else:  # an empty register: nobody can match, no need to embed
                 matches = {i: NO_MATCH for i in needed}
         facts, consent_of = [], {}
-        for i, (f, m) in enumerate(zip(analysis.faces, analysis.measurements)):
+        for i, (f, ms) in enumerate(zip(analysis.faces, analysis.measurements, strict=True)):
             match = matches.get(i)
             consents = {}
             if match is not None:
@@ -238,15 +240,15 @@ class Gate:
                 for name in names:
                     person = next(p for p in gallery.people.values() if p.name == name)
                     consents[name] = self.register.consent_status(person, channel, day)
-            facts.append(FaceFacts(publish_height_px=m.publish_height_px, identifiable=m.identifiable,
-                                   matchable=m.matchable, match=match, consents=consents, score=f.score))
+            facts.append(FaceFacts(publish_height_px=ms.publish_height_px, identifiable=ms.identifiable,
+                                   matchable=ms.matchable, match=match, consents=consents, score=f.score))
             consent_of[i] = consents
         result = decide(facts, PolicySettings.from_settings(self.settings), channel=channel, frames=frames,
                         register_empty=len(gallery) == 0, event=event)
         reports = []
-        for i, (f, m, st) in enumerate(zip(analysis.faces, analysis.measurements, result.faces)):
+        for i, (f, ms, st) in enumerate(zip(analysis.faces, analysis.measurements, result.faces, strict=True)):
             consent = consent_of[i].get(st.person.name) if st.person else None
-            reports.append(FaceReport(index=i, face=f, measurement=m, status=st, match=matches.get(i),
+            reports.append(FaceReport(index=i, face=f, measurement=ms, status=st, match=matches.get(i),
                                       consent=consent))
         return result, reports
 
@@ -257,8 +259,7 @@ class Gate:
         channel = normalise_channel(channel)
         event = normalise_event(self.settings.event if event is None else event)
         for image in images:
-            yield fail_closed(describe(image),
-                              lambda image=image: self.check(image, channel=channel, on=on, event=event))
+            yield fail_closed(describe(image), partial(self.check, image, channel=channel, on=on, event=event))
 
 
 def check(image: ImageInput, *, channel: str = "facebook", register: Register | str | os.PathLike | None = None,
@@ -268,5 +269,6 @@ def check(image: ImageInput, *, channel: str = "facebook", register: Register | 
     private or unknown (default: the `event` setting, unknown); see README, "The crowd exception".
     The verdict is codes: `imagegate.report(verdict, lang)` words it in Finnish or English."""
     settings = config if isinstance(config, Settings) else None
-    with Gate(register=register, settings=settings, config=None if settings else config) as gate:
+    path = None if isinstance(config, Settings) else config
+    with Gate(register=register, settings=settings, config=path) as gate:
         return gate.check(image, channel=channel, on=on, event=event)

@@ -151,7 +151,8 @@ def _redact_rounds(gate, img: LoadedImage, before: Verdict, fmt: str, *, channel
 
 def _scaled(box, k: float) -> tuple[float, float, float, float]:
     """A box from a verdict on a copy `k` times the size of the photo, in the photo's pixels."""
-    return tuple(float(v) / k for v in box)
+    x, y, w, h = (float(v) / k for v in box)
+    return x, y, w, h
 
 
 def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .codes import (EMBEDDED_KINDS, NEEDS_CONSENT, Category, ConsentState, Decision, FaceStatusCode, MatchLevel,
-                    Severity)
+                    ReasonCode, Role, Rule, Severity, ViewKind)
 
 # -- people in the register, as matching sees them ---------------------------------------------------
 
@@ -27,7 +27,7 @@ from .codes import (EMBEDDED_KINDS, NEEDS_CONSENT, Category, ConsentState, Decis
 class Person:
     id: int
     name: str
-    role: str
+    role: Role
     note: str | None = None
 
     def to_dict(self) -> dict:
@@ -102,7 +102,7 @@ class Measurement:
 @dataclass(frozen=True)
 class Candidate:
     name: str
-    role: str  # codes.Role
+    role: Role
     distance: float
 
     def to_dict(self) -> dict:
@@ -144,7 +144,7 @@ class ConsentStatus:
     """Whether a person may be shown on a channel on a given day, and why (not)."""
 
     channel: str
-    state: str  # codes.ConsentState
+    state: ConsentState
     risks_explained: bool = False
     valid_until: str | None = None
     evidence: str | None = None
@@ -165,7 +165,7 @@ class ConsentStatus:
 class View:
     """A picture a viewer may see that differs materially from the one checked first."""
 
-    kind: str  # codes.ViewKind
+    kind: ViewKind
     rgb: np.ndarray = field(repr=False)
     number: int = 0  # which embedded picture (1-based) for mpf_image / xmp_image / heif_thumbnail
 
@@ -182,7 +182,7 @@ class View:
 class Caution:
     """Something a viewer may see that the gate could not render: the photo is at best needs consent."""
 
-    code: str  # codes.ReasonCode: profile_unapplied | embedded_over_cap | embedded_unreadable
+    code: ReasonCode  # profile_unapplied | embedded_over_cap | embedded_unreadable
     count: int = 0
 
     def to_dict(self) -> dict:
@@ -199,9 +199,9 @@ class Reason:
     `faces` are 0-based indices into the photo's faces. `inner` is set on a reason about another
     rendering or an embedded picture's own faces: that picture's reason, numbered in its own pixels."""
 
-    code: str  # codes.ReasonCode
-    rule: str | None = None  # codes.Rule
-    severity: str = Severity.INFO  # codes.Severity
+    code: ReasonCode | FaceStatusCode  # a face's reason is coded by its status
+    rule: Rule | None = None
+    severity: Severity = Severity.INFO
     faces: tuple[int, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict, hash=False)
     inner: Reason | None = None
@@ -229,7 +229,7 @@ def _plain(params: Mapping[str, Any]) -> dict:
 
 @dataclass(frozen=True)
 class FaceStatus:
-    status: str  # codes.FaceStatusCode
+    status: FaceStatusCode
     person: Candidate | None = None
     crowd_exempt: bool = False
     prominent: bool = False
@@ -305,7 +305,7 @@ class ViewReport:
     """How another rendering of the photo, or a picture embedded in its file, was judged."""
 
     view: View
-    decision: str  # codes.Decision
+    decision: Decision
     reasons: tuple[Reason, ...]
     faces: tuple[FaceReport, ...]
 
@@ -319,7 +319,7 @@ class Verdict:
 
     file: str
     sha256: str
-    decision: str  # codes.Decision: allowed | needs_consent | blocked
+    decision: Decision  # allowed | needs_consent | blocked
     reasons: tuple[Reason, ...]
     faces: tuple[FaceReport, ...]
     channel: str
@@ -362,7 +362,7 @@ class Failure:
 
     file: str
     error: Exception
-    decision: str = Decision.ERROR
+    decision: Decision = Decision.ERROR
     #: of the bytes that could not be checked, where they were read (the watcher sorts by it)
     sha256: str | None = None
 

@@ -126,7 +126,7 @@ def _sheet(gate, lang):
 def _check_batch(batch, job, paths, out: JsonStream, details, lang, sheet=None) -> str:
     """Check and print one batch; its worst outcome."""
     targets = collect_targets(paths, lang)
-    counts = {k: 0 for k in OUTCOMES}
+    counts: dict[str, int] = {k: 0 for k in OUTCOMES}
     worst = Decision.ALLOWED
     for checked in run_checks(batch, targets, job, progress=stderr_is_tty() and len(targets) > 3):
         result = checked.result

@@ -27,11 +27,11 @@ EXIT_USAGE = 2  # click/Typer's own code for bad arguments
 EXIT_BLOCKED = 3
 EXIT_ERROR = 4
 
-EXIT_FOR = {Decision.ALLOWED: EXIT_ALLOWED, Decision.NEEDS_CONSENT: EXIT_NEEDS_CONSENT, Decision.BLOCKED: EXIT_BLOCKED,
+EXIT_FOR: dict[str, int] = {Decision.ALLOWED: EXIT_ALLOWED, Decision.NEEDS_CONSENT: EXIT_NEEDS_CONSENT, Decision.BLOCKED: EXIT_BLOCKED,
             Decision.ERROR: EXIT_ERROR}
 
 
-def worse(a: str, b: str) -> str:
+def worse(a: str, b: str) -> Decision:
     """The worse of two outcomes, the one a batch exits with."""
     return worst((a, b))
 
@@ -287,7 +287,7 @@ def say_review_notice(open_register, months: int, lang: str) -> None:
 
 # -- a result as people read it: `check`, `redact` and the watcher print the same lines -------------------
 
-COLOUR = {Decision.ALLOWED: typer.colors.GREEN, Decision.NEEDS_CONSENT: typer.colors.YELLOW, Decision.BLOCKED: typer.colors.RED,
+COLOUR: dict[str, str] = {Decision.ALLOWED: typer.colors.GREEN, Decision.NEEDS_CONSENT: typer.colors.YELLOW, Decision.BLOCKED: typer.colors.RED,
           Decision.ERROR: typer.colors.MAGENTA}
 
 

@@ -161,7 +161,8 @@ def metadata_blocks(data: bytes) -> list[str]:
 
 
 def _jpeg_blocks(data: bytes) -> list[str]:
-    found, pos = [], 2
+    found: list[str] = []
+    pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
             return found + ["malformed segment"]

@@ -28,6 +28,7 @@ import re
 import struct
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -177,7 +178,7 @@ def render(pil: Image.Image, to_rgb) -> Rendered:
     """The first rendering (opaque over white, embedded profile ignored) and the views that differ
     from it: over black, alpha ignored, colour-managed. `to_rgb` turns an opaque Pillow image into
     the gate's H x W x 3 array. An opaque image without a profile (or with an sRGB one) costs nothing."""
-    sources = [("", pil)]
+    sources: list[tuple[str, Image.Image]] = [("", pil)]
     cautions: list[Caution] = []
     icc = pil.info.get("icc_profile")
     if icc:
@@ -194,7 +195,7 @@ def render(pil: Image.Image, to_rgb) -> Rendered:
             candidates.append((kind or how, rgb))
     first = candidates[0][1]
     comparer = Comparer(first)
-    views = [View(kind, rgb) for kind, rgb in candidates[1:] if comparer.new(rgb)]
+    views = [View(ViewKind(kind), rgb) for kind, rgb in candidates[1:] if comparer.new(rgb)]
     return Rendered(first, views, cautions, comparer)
 
 
@@ -232,7 +233,7 @@ def colour_managed(pil: Image.Image, icc: bytes) -> Image.Image | None:
     if how == "same":
         return None
     colour, alpha = _colour_source(pil, icc)
-    if how == "lut":  # a grey profile: 256 levels, each converted exactly
+    if how == "lut" and lut is not None:  # a grey profile: 256 levels, each converted exactly
         out = Image.fromarray(lut[np.asarray(colour)], "RGB")
     elif how == "fast":
         out = _apply(colour, icc, 0)
@@ -335,7 +336,9 @@ def _apply(colour: Image.Image, icc: bytes, flags) -> Image.Image:
         warnings.simplefilter("ignore")
         transform = ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), in_mode, "RGB",
                                             renderingIntent=intent, flags=flags)
-        return ImageCms.applyTransform(colour, transform)
+        out = ImageCms.applyTransform(colour, transform)
+    assert out is not None  # None only when transforming in place
+    return out
 
 
 def _exact_per_colour(colour: Image.Image, icc: bytes) -> Image.Image:
@@ -361,7 +364,7 @@ def _exact_per_colour(colour: Image.Image, icc: bytes) -> Image.Image:
 class Embedded:
     """Pictures carried inside the file, oriented like the main image, not yet compared."""
 
-    pictures: list[tuple[str, int, Image.Image]] = field(default_factory=list)
+    pictures: list[tuple[ViewKind, int, Image.Image]] = field(default_factory=list)
     cautions: list[Caution] = field(default_factory=list)
     #: MPF images (besides the first) that are among `pictures`: frames the gate has looked at
     mpf_checked: int = 0
@@ -371,7 +374,7 @@ def embedded(pil: Image.Image, data: bytes | None, orientation: int, load) -> Em
     """The EXIF thumbnail, MPF images, HEIF thumbnails and XMP-encoded pictures of an opened file, at
     most `MAX_EMBEDDED_IMAGES`; `load(bytes or PIL image)` decodes one under the gate's limits and
     raises when it cannot. `data` is None for a caller's PIL image: then only EXIF and XMP are read."""
-    found: list[tuple[str, int, object]] = []  # (kind, number, bytes or the index of a frame/thumbnail)
+    found: list[tuple[ViewKind, int, Any]] = []  # (kind, number, bytes or the index of a frame/thumbnail)
     thumb = _exif_thumbnail(pil)
     if thumb:
         found.append((ViewKind.EXIF_THUMBNAIL, 0, thumb))
@@ -388,10 +391,10 @@ def embedded(pil: Image.Image, data: bytes | None, orientation: int, load) -> Em
         found = found[:MAX_EMBEDDED_IMAGES]
     for kind, number, source in found:
         try:
-            if kind == ViewKind.MPF_IMAGE:
+            if kind == ViewKind.MPF_IMAGE and data is not None:
                 picture = _mpf_frame(data, source, load)
                 out.mpf_checked += 1
-            elif kind == ViewKind.HEIF_THUMBNAIL:
+            elif kind == ViewKind.HEIF_THUMBNAIL and data is not None:
                 picture = _heif_thumbnail(data, source, load)
             else:
                 picture = load(source)

@@ -168,7 +168,7 @@ def _with_banner(photo: Image.Image, verdict: Verdict, line: int, lang: str) -> 
     word = decision_text(verdict.decision, lang).upper()
     probe = ImageDraw.Draw(photo).textbbox((0, 0), word, font=bfont)
     pad = max(4, line * 2)
-    strip = probe[3] - probe[1] + 2 * pad
+    strip = round(probe[3] - probe[1] + 2 * pad)
     out = Image.new("RGB", (photo.width, photo.height + strip), BANNER[verdict.decision])
     out.paste(photo, (0, strip))
     ImageDraw.Draw(out).text((pad, pad - probe[1]), word, fill=(255, 255, 255), font=bfont)
@@ -188,7 +188,7 @@ def _with_legend(photo: Image.Image, verdict: Verdict, labels: list[Label], font
     wb = probe.textbbox((0, 0), word, font=bfont)
     banner_h = wb[3] - wb[1] + 2 * pad
     rows = _legend_rows(kinds, notes, verdict, lang, probe, font, photo.width - 2 * pad, text_h)
-    panel = banner_h + pad + len(rows) * text_h + pad
+    panel = round(banner_h + pad + len(rows) * text_h + pad)
     out = Image.new("RGB", (photo.width, photo.height + panel), (255, 255, 255))
     out.paste(photo, (0, 0))
     draw = ImageDraw.Draw(out)
@@ -197,7 +197,7 @@ def _with_legend(photo: Image.Image, verdict: Verdict, labels: list[Label], font
     draw.text((pad, top + pad - wb[1]), word, fill=(255, 255, 255), font=bfont)
     y = top + banner_h + pad
     for row in rows:
-        x = pad
+        x: float = pad
         for colour, text in row:
             if colour is not None:
                 draw.rectangle([x, y + 2, x + text_h - 6, y + text_h - 4], fill=colour)
@@ -211,7 +211,9 @@ def _with_legend(photo: Image.Image, verdict: Verdict, labels: list[Label], font
 def _legend_rows(kinds, notes, verdict, lang, probe, font, width, swatch) -> list[list]:
     """The legend as rows of (colour or None, text): the colour key wrapped to the width, then one row
     per face that needs attention (or found no room on the photo)."""
-    rows, row, used = [], [], 0.0
+    rows: list[list] = []
+    row: list = []
+    used = 0.0
     for k in kinds:
         item_w = swatch + probe.textlength(kind_text(k, lang) + "   ", font=font)
         if row and used + item_w > width:

@@ -67,7 +67,7 @@ class ReviewSheet:
 
 
 def count(entries: list[SheetEntry]) -> dict[str, int]:
-    out = {k: 0 for k in ATTENTION_ORDER}
+    out: dict[str, int] = {k: 0 for k in ATTENTION_ORDER}
     for e in entries:
         out[e.result.decision] += 1
     return out

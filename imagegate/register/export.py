@@ -14,6 +14,7 @@ import html
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import audit
@@ -21,7 +22,7 @@ from ..errors import AuditError, RegisterError
 from .store import Register
 
 
-def person_record(register: Register, name: str, *, audit_logs: list[str | os.PathLike] = (),
+def person_record(register: Register, name: str, *, audit_logs: Sequence[str | os.PathLike] = (),
                   include_templates: bool = False) -> dict:
     person = register.get(name)
     templates = register.templates_of(person, with_embeddings=include_templates)

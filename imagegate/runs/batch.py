@@ -13,7 +13,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, cast
 
 from ..config import Settings
 from ..image.loader import sha256_file
@@ -178,7 +178,7 @@ class Batch:
                     continue
                 while i not in results:
                     for done in pool.collect(timeout=1.0):
-                        results[done.task.key] = self._checked(done)
+                        results[cast(int, done.task.key)] = self._checked(done)
                 result = results.pop(i)
                 if digest is not None:
                     kept[digest] = result

@@ -218,7 +218,7 @@ class Journal:
     def plan(self, *, source: str, sha256: str, decision: str, report: dict, audit_entry: dict,
              staged_preview: str | None, staged_redacted: str | None = None, staged_photo: str | None = None,
              source_stat: list | None = None, reason: str | None = None) -> Intent:
-        folder = FOLDERS[decision]
+        folder = FOLDERS[Decision(decision)]
         dest = self.free_name(folder, os.path.basename(source))
         iid = uuid.uuid4().hex
         preview = f"{dest}.preview.jpg" if staged_preview else None
@@ -272,14 +272,14 @@ class Journal:
             reports = self.out / intent.reports
             reports.mkdir(parents=True, exist_ok=True)  # an OUT made before reports/ existed
             write_atomic(reports / intent.report_name, dumps(intent.report), intent.id)
-            if intent.preview_name:
+            if intent.preview_name and intent.staged_preview:
                 staged = Path(intent.staged_preview)
                 if staged.exists():
                     os.replace(staged, reports / intent.preview_name)
                 elif not (reports / intent.preview_name).exists():
                     log.warning("%s: its preview was lost in a crash; the report and photo are sorted without it",
                                 for_terminal(src.name))
-            if intent.redacted_name:
+            if intent.redacted_name and intent.staged_redacted:
                 staged = Path(intent.staged_redacted)
                 if staged.exists():
                     os.replace(staged, self.out / REDACTED_DIR / intent.redacted_name)
@@ -323,6 +323,8 @@ class Journal:
         """Sort the staged copy of the checked bytes, verified again once in place; then remove the
         inbox file, if it is still the file that was checked (a writer may hold it open: what it
         writes now goes to that file, never into the sorted photo)."""
+        if intent.staged_photo is None:
+            raise SourceChanged(f"no checked copy of {src.name} was staged")
         staged = Path(intent.staged_photo)
         try:
             os.rename(staged, dest)  # staging is inside OUT: one filesystem, atomic
@@ -407,7 +409,7 @@ class Journal:
         intents = self.pending()
         outcomes = []
         if intents:
-            audited = {e.get("intent") for e in audit.read(self.audit_path)}
+            audited = {str(e["intent"]) for e in audit.read(self.audit_path) if e.get("intent")}
             outcomes = [self.complete(i, audited=audited, recovered=True) for i in intents]
         self.clean()
         return outcomes

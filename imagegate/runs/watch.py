@@ -26,7 +26,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ..words import messages
 from ..config import Settings, settings_sources, to_toml
@@ -39,6 +39,9 @@ from ..words.report import worded
 from .one import stopped
 from .watch_worker import CheckPool, FileResult, check_file, failed_file
 from .workers import PHOTO_TIMEOUT_SECONDS, Done, Task, WorkerPool
+
+if TYPE_CHECKING:
+    from watchdog.events import FileSystemEventHandler
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +156,9 @@ class Watcher:
         self._queued: set[str] = set()  # paths ready or being checked, so rescans do not add them twice
         self._journal: Journal | None = None
         self._pool: WorkerPool | None = None
-        self._observer = None
+        self._observer: Any = None  # a watchdog observer, once started
         self.observer_kind = ""
-        self.counts = {k: 0 for k in FOLDERS}
+        self.counts: dict[str, int] = {k: 0 for k in FOLDERS}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -181,7 +184,7 @@ class Watcher:
         from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
 
-        handler = _Enqueue(self._events)
+        handler = cast("FileSystemEventHandler", _Enqueue(self._events))
         if not self.watch.polling:
             try:
                 obs = Observer()
@@ -203,6 +206,7 @@ class Watcher:
     def run(self) -> None:
         if self._journal is None:
             self.start()
+        assert self._journal is not None
         next_rescan = 0.0
         failed = True
         try:
@@ -297,24 +301,31 @@ class Watcher:
     # -- checking and sorting ----------------------------------------------------------------
 
     def _submit(self) -> None:
-        while self._ready and self._pool.has_room() and not self._stop.is_set():
+        pool = self._started_pool()
+        while self._ready and pool.has_room() and not self._stop.is_set():
             path = self._ready.popleft()
-            self._pool.submit(path, path)
+            pool.submit(path, path)
 
     def _collect(self, timeout: float, retry: bool = True) -> None:
-        if not self._pool.busy:
+        pool = self._started_pool()
+        if not pool.busy:
             if timeout:
                 self._stop.wait(timeout)
             return
-        for done in self._pool.collect(timeout, retry=retry):
-            self._sort(done.task.key, self._result(done), deaths=done.task.deaths)
+        for done in pool.collect(timeout, retry=retry):
+            self._sort(str(done.task.key), self._result(done), deaths=done.task.deaths)
+
+    def _started_pool(self) -> WorkerPool:
+        if self._pool is None:
+            raise WatchError("the watcher was not started", hint="call start() or run() first")
+        return self._pool
 
     def _result(self, done: Done) -> FileResult:
         """The worker's result, or a rejection: a photo that stopped its worker twice or could not be
         checked at all is never passed."""
         if done.error is None:
             return done.result
-        path = done.task.key
+        path = str(done.task.key)
         return failed_file(path, stopped(path, done.error, self.watch.photo_timeout_seconds).error)
 
     def _sort(self, path: str, result: FileResult, *, deaths: int = 0) -> None:
@@ -334,6 +345,7 @@ class Watcher:
             self._consider(path, time.monotonic())
             return
         journal = self._journal
+        assert journal is not None  # started
         report = worded(result.report, self.lang)
         reason = messages.error_reason(result.error, self.lang)[0] if result.error is not None else None
         intent = journal.plan(source=path, sha256=result.sha256, decision=result.decision,
@@ -386,7 +398,7 @@ class Watcher:
 
 
 def _log_hang(task: Task, seconds: float) -> None:
-    log.warning("%s: still being checked after %.0f s; restarting the workers", for_terminal(task.key), seconds)
+    log.warning("%s: still being checked after %.0f s; restarting the workers", for_terminal(str(task.key)), seconds)
 
 
 def _utc_now() -> str:

@@ -60,7 +60,7 @@ class FileResult:
     #: `Verdict.to_dict()` or `Failure.to_dict()`: codes
     report: dict = field(default_factory=dict)
     #: why it could not be checked (a failure only)
-    error: ImagegateError | None = None
+    error: Exception | None = None
     sha256: str = ""
     size: int = 0
     mtime_ns: int = 0
@@ -71,7 +71,7 @@ class FileResult:
     versions: dict = field(default_factory=dict)
 
 
-def failed_file(path: str, error: ImagegateError, *, sha256: str | None = None,
+def failed_file(path: str, error: Exception, *, sha256: str | None = None,
                 st: os.stat_result | None = None, **staged) -> FileResult:
     """The result of a file that could not be checked (vanished when it cannot even be looked at)."""
     try:

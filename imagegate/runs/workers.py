@@ -237,11 +237,11 @@ class WorkerPool:
             self._mark_at_worker(now)
             stuck = [t for t in self._busy.values()
                      if t.at_worker is not None
-                     and running_for(t.at_worker, self.workers.ready_at, now) > self.photo_timeout]
+                     and running_for(t.at_worker or now, self.workers.ready_at, now) > self.photo_timeout]
             for task in stuck:
                 task.timeouts += 1
                 if self._on_hang is not None:
-                    self._on_hang(task, running_for(task.at_worker, self.workers.ready_at, now))
+                    self._on_hang(task, running_for(task.at_worker or now, self.workers.ready_at, now))
             if stuck:
                 out += self._stopped([], retry, hung=stuck)
         if retry:
