@@ -19,7 +19,7 @@ from ..config import Settings
 from ..errors import ImagegateError, ModelError, internal_error
 from ..image.loader import load_image, sha256_file
 from ..image.paths import Target
-from ..register.store import locate_register
+from ..register.location import locate_register
 from ..results import Failure, Verdict
 from .workers import (
     PHOTO_TIMEOUT_SECONDS,

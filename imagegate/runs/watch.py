@@ -35,7 +35,7 @@ from ..errors import ImagegateError, ModelError, WatchError
 from ..filenames import for_terminal, stored_name
 from .journal import FOLDERS, Journal, Outcome, sha256_file
 from ..policy.rules import normalise_event
-from ..register.store import locate_register
+from ..register.location import locate_register
 from ..results import Failure
 from .watch_worker import CheckPool, check_file
 from .workers import PHOTO_TIMEOUT_SECONDS, Done, Task, WorkerPool, WorkerStopped

@@ -29,7 +29,7 @@ from pathlib import Path
 from ..words import messages
 from ..codes import Decision
 from ..errors import ImagegateError, ImageLoadError, internal_error
-from ..register.store import locate_register
+from ..register.location import locate_register
 from ..results import Failure
 from .workers import Workers
 from .writers import StillWriting, ignore_lease_breaks, read_when_done
