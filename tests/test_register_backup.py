@@ -9,10 +9,11 @@ import stat
 import numpy as np
 import pytest
 
-import imagegate.register.store as register_mod
+import imagegate.register.schema as register_mod
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
-from imagegate.register.store import APPLICATION_ID, SCHEMA_VERSION, Register
+from imagegate.register.schema import APPLICATION_ID, SCHEMA_VERSION
+from imagegate.register.store import Register
 
 from .conftest import CliRunner
 
@@ -285,7 +286,7 @@ def test_any_row_changed_behind_the_registers_back_is_refused(tmp_path, column, 
 
 
 def test_an_older_register_gets_checksums_on_upgrade(tmp_path):
-    from imagegate.register.store import _SCHEMA_V1, _SCHEMA_V2, row_checksum
+    from imagegate.register.schema import _SCHEMA_V1, _SCHEMA_V2, row_checksum
 
     path = tmp_path / "v2.sqlite3"
     db = sqlite3.connect(path)

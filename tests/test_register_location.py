@@ -18,7 +18,7 @@ import pytest
 import imagegate
 from imagegate.cli.main import app
 from imagegate.gate import Gate
-import imagegate.register.store as register_mod
+import imagegate.register.location as register_mod
 from imagegate.register.store import Register
 
 from .conftest import SAMPLES, CliRunner, json_lines
@@ -52,7 +52,7 @@ def regs(two_registers, monkeypatch):
 
 
 def test_the_order_is_option_then_environment_then_the_per_user_default(tmp_path, monkeypatch):
-    from imagegate.register.store import RegisterLocation, locate_register, user_register_path
+    from imagegate.register.location import RegisterLocation, locate_register, user_register_path
 
     assert locate_register() == RegisterLocation(user_register_path(), "default")
     monkeypatch.setenv("IMAGEGATE_REGISTER", str(tmp_path / "env.sqlite3"))

@@ -123,7 +123,7 @@ def pick(local, ctx: typer.Context, name: str):
 def register_location(ctx: typer.Context, local: Path | None):
     """The register for this command: its own --register or the global one (naming two different files is
     a usage error, not a guess), then IMAGEGATE_REGISTER, then the per-user default."""
-    from ..register.store import locate_register
+    from ..register.location import locate_register
 
     given = state(ctx).register
     if local is not None and given is not None and os.path.abspath(local) != os.path.abspath(given):

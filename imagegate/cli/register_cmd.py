@@ -64,7 +64,7 @@ def _basis_command(name: str) -> str:
 
 def _basis(basis: str, evidence: str | None, day: str | None) -> dict:
     """Checked before any photo is read: a usage error (exit 2) changes nothing."""
-    from ..register.store import BASES
+    from ..register.schema import BASES
 
     if basis not in BASES:
         raise typer.BadParameter(f"expected one of {', '.join(BASES)}, found {basis!r}", param_hint="--basis")

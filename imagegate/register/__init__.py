@@ -2,6 +2,7 @@
 holding them, where the register lives, the retention review, access-request exports and the audit log.
 """
 
-from .store import ROLES, Register, RegisterLocation, locate_register
+from .location import RegisterLocation, locate_register
+from .store import ROLES, Register
 
 __all__ = ["ROLES", "Register", "RegisterLocation", "locate_register"]

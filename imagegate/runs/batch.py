@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, cast
 from ..config import Settings
 from ..image.loader import sha256_file
 from ..image.paths import Target
-from ..register.store import locate_register
+from ..register.location import locate_register
 from ..results import Failure, Verdict
 from .one import check_one, stopped
 from .workers import (

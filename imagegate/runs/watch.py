@@ -34,7 +34,7 @@ from ..errors import WatchError
 from ..filenames import for_terminal, stored_name
 from .journal import FOLDERS, Journal, Outcome, sha256_file
 from ..policy.rules import normalise_event
-from ..register.store import locate_register
+from ..register.location import locate_register
 from ..words.report import worded
 from .one import stopped
 from .watch_worker import CheckPool, FileResult, check_file, failed_file

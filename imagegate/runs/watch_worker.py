@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from ..codes import Decision
 from ..errors import ImagegateError, ImageLoadError
 from ..image.loader import sha256_file
-from ..register.store import locate_register
+from ..register.location import locate_register
 from ..results import Failure
 from .one import check_one
 from .workers import Workers

