@@ -14,7 +14,9 @@ from PIL import Image
 from imagegate.cli.main import app as cli
 from imagegate.config import Settings
 from imagegate.register.store import Register
-from imagegate.web.serve import CSP, GateThread, Server
+from imagegate.web.app import Server
+from imagegate.web.gate_thread import GateThread
+from imagegate.web.guard import CSP
 
 from .conftest import SAMPLES, CliRunner, json_lines
 from .publish_helpers import build_register
@@ -266,10 +268,10 @@ def test_uploads_held_in_memory_are_bounded(served):
 
 
 def test_a_full_queue_answers_busy_never_a_verdict(served, monkeypatch):
-    import imagegate.web.serve
+    import imagegate.web.gate_thread
 
     _, client = served
-    monkeypatch.setattr(imagegate.web.serve, "MAX_PENDING", 0)
+    monkeypatch.setattr(imagegate.web.gate_thread, "MAX_PENDING", 0)
     r = client.post("/api/check", files=photo("grace_hopper.jpg"), data={"lang": "fi"})
     assert r.status_code == 503 and "decision" not in r.json()
     assert r.json()["error"]["message"].startswith("imagegate tarkistaa nyt monta kuvaa")

@@ -1,4 +1,4 @@
-"""`imagegate serve`: the local web page (see imagegate/serve.py)."""
+"""`imagegate serve`: the local web page (see imagegate/web/app.py)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def serve(
     import uvicorn
 
     from ..config import load_settings
-    from ..web.serve import GateThread, Server, needs_token, new_access_token
+    from ..web.app import Server
+    from ..web.gate_thread import GateThread
+    from ..web.guard import needs_token, new_access_token
 
     lang = chosen_lang(ctx, lang)
     channel = channel_or_fail(channel)

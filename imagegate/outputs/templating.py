@@ -1,4 +1,4 @@
-"""The Jinja2 templates shared by the review sheet (report_html.py) and the web page (serve.py).
+"""The Jinja2 templates shared by the review sheet (report_html.py) and the web page (web/app.py).
 
 Autoescaping is on for every template: file and person names are user data, and a
 name like `<img onerror=...>` must come out as text on the sheet and on the page alike.

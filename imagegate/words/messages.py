@@ -638,7 +638,7 @@ WEB = {
              "fi": "imagegate tarkistaa nyt monta kuvaa; tätä ei tarkistettu, pudota se hetken päästä uudelleen"},
     "no_connection": {"en": "no answer from imagegate (is `imagegate serve` still running?)",
                       "fi": "imagegate ei vastaa (onko `imagegate serve` yhä käynnissä?)"},
-    # why the server refused a request (serve.Guard)
+    # why the server refused a request (web.guard.Guard)
     "refused_host": {"en": "refused: the Host header is not this server's own name (a page that renamed it is "
                            "refused)",
                      "fi": "torjuttu: Host-otsake ei ole tämän palvelimen oma nimi (sivu, joka on nimennyt sen "
