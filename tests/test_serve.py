@@ -13,7 +13,7 @@ from PIL import Image
 
 from imagegate.cli.main import app as cli
 from imagegate.config import Settings
-from imagegate.register.store import Register
+from imagegate.register.store import Register, RegisterLocation, locate_register
 from imagegate.web.app import Server
 from imagegate.web.gate_thread import GateThread
 from imagegate.web.guard import CSP
@@ -44,7 +44,8 @@ def register_file(tmp_path_factory, gate_parts):
 
 
 def make_server(register, gate_parts, settings: Settings | None = None, **kw):
-    gates = GateThread(settings or Settings(), register, parts=(gate_parts["detector"], gate_parts["embedder"]))
+    gates = GateThread(settings or Settings(), locate_register(register),
+                       parts=(gate_parts["detector"], gate_parts["embedder"]))
     gates.start()
     server = Server(gates, lang="en", port=PORT, **kw)
     client = TestClient(server.app, base_url=BASE)
@@ -416,6 +417,21 @@ def test_enrolment_refusals_say_what_the_cli_says(empty_register, tmp_path):
     assert r.status_code == 422
     with Register(path, create=False) as reg:
         assert reg.people() == []
+
+
+def test_the_page_works_on_the_register_the_command_chose(tmp_path, monkeypatch):
+    # resolved once, by the command: a default location is not chosen again (IMAGEGATE_REGISTER read anew)
+    chosen = tmp_path / "chosen.sqlite3"
+    with Register(chosen) as reg:
+        reg.add_person("Kept", "staff")
+    monkeypatch.setenv("IMAGEGATE_REGISTER", str(tmp_path / "other.sqlite3"))
+    gates = GateThread(Settings(), RegisterLocation(chosen, "default"))
+    try:
+        assert [p["name"] for p in gates.summary()] == ["Kept"]
+        with gates.open_register(create=False) as reg:
+            assert reg.path == str(chosen)
+    finally:
+        gates.close()
 
 
 def test_serve_refuses_a_named_register_that_does_not_exist(tmp_path):

@@ -44,7 +44,6 @@ def serve(
     event = event_or_fail(event)
     # the one resolution every command uses (register.locate_register, cli.common.config_file)
     location = register_location(ctx, register)
-    reg = location.path if location.named else None
     config = config_file(ctx, config)
     with reported():
         settings = load_settings(config)
@@ -64,14 +63,14 @@ def serve(
     port = sock.getsockname()[1]
     token = new_access_token() if needs_token(host) else None
     typer.echo("imagegate serve: loading the models…", err=True)
-    gates = GateThread(settings, reg)
+    gates = GateThread(settings, location)
     with reported():
         gates.start()
     server = Server(gates, lang=lang, channel=channel, event=event, host=host, port=port, token=token,
                     allow_hosts=tuple(allow_host or ()))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
-    typer.echo(f"imagegate serve: {url}  (register {gates.register_path}; Ctrl-C stops)")
+    typer.echo(f"imagegate serve: {url}  (register {location}; Ctrl-C stops)")
     if host in ("0.0.0.0", "::"):
         typer.echo(f"from other computers: http://{socket.gethostname()}:{port}/")
     if token:

@@ -119,7 +119,7 @@ class Server:
 
         return self._page(request, "register.html", people=rows, shown=shown, channels=CHANNELS, roles=ROLES,
                           bases=BASES,
-                          register_file=str(self.gates.register_path), problem=problem,
+                          register_file=str(self.gates.location), problem=problem,
                           strings={k: v[lang] for k, v in messages.WEB.items()})
 
     async def sheet_css(self, request: Request) -> Response:

@@ -12,11 +12,10 @@ import asyncio
 import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from ..config import Settings
 from ..errors import ImagegateError, internal_error
-from ..register.store import Register, default_register_path
+from ..register.store import Register, RegisterLocation
 from ..results import Failure
 
 #: photos waiting for the gate thread before new ones are refused with 503
@@ -30,11 +29,12 @@ class Busy(Exception):
 class GateThread:
     """The models and register, used from one thread only; async callers queue for it."""
 
-    def __init__(self, settings: Settings, register: Path | None, *, parts: tuple | None = None) -> None:
-        """`parts`: an already loaded (detector, embedder) to share; it stays the caller's to close."""
+    def __init__(self, settings: Settings, location: RegisterLocation, *, parts: tuple | None = None) -> None:
+        """`location`: the register as the command resolved it (cli.common.register_location), used as it is
+        by the Gate and by every register change, so the page never works on another file than the checks.
+        `parts`: an already loaded (detector, embedder) to share; it stays the caller's to close."""
         self.settings = settings
-        self.register_arg = register
-        self.register_path = Path(register) if register is not None else default_register_path()
+        self.location = location
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagegate-gate")
         self._pending = 0
         self._lock = threading.Lock()
@@ -56,7 +56,7 @@ class GateThread:
             self._parts = (FaceDetector(self.settings.detector), FaceEmbedder())
         detector, embedder = self._parts
         # one Gate for both languages: verdicts are codes, worded in the reader's language on the page
-        self.gate = Gate(register=self.register_arg, settings=self.settings, detector=detector, embedder=embedder)
+        self.gate = Gate(register=self.location, settings=self.settings, detector=detector, embedder=embedder)
         # the first inference of each network is slow: pay it now, not on the first photo
         warm = np.full((480, 640, 3), 128, np.uint8)
         detector.detect(warm, analysis_long_side=640)
@@ -107,10 +107,10 @@ class GateThread:
         return redact(self.gate, img, channel=channel, event=event)
 
     def open_register(self, *, create: bool) -> Register:
-        return Register(self.register_path, create=create)
+        return Register(self.location.path, create=create)
 
     def summary(self) -> list[dict]:
-        if not self.register_path.exists():
+        if not self.location.path.exists():
             return []
         with self.open_register(create=False) as reg:
             return reg.summary()
