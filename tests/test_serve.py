@@ -395,6 +395,26 @@ def test_register_pages_enrol_consent_withdraw_forget(empty_register, gate_parts
         assert reg.people() == []
 
 
+def test_register_page_words_consents_and_roles_as_the_command_line_does(empty_register):
+    path, server, client = empty_register
+    with Register(path) as reg:
+        reg.add_person("Pat Partner", "partner")
+        reg.add_consent("Pat Partner", ["facebook"], valid_from="2099-01-01")  # not valid yet
+        reg.add_consent("Pat Partner", ["twitter"], valid_until="2001-01-01")
+    en = client.get("/register?lang=en").text
+    assert '<td class="consent-not_yet">valid only from 2099-01-01</td>' in en
+    assert '<td class="consent-expired">expired 2001-01-01</td>' in en and "<td>partner</td>" in en
+    fi = client.get("/register?lang=fi").text
+    assert '<td class="consent-not_yet">voimassa vasta 2099-01-01 alkaen</td>' in fi
+    assert "<td>yhteistyökumppani</td>" in fi
+    client.cookies.clear()
+    out = CliRunner().invoke(cli, ["--register", str(path), "--lang", "fi", "register", "list"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.splitlines()[:3] == ["Pat Partner (yhteistyökumppani, 0 vertailukuvaa)",
+                                          "    facebook   suostumus on voimassa vasta 2099-01-01 alkaen",
+                                          "    twitter    suostumus päättyi 2001-01-01"]
+
+
 def test_enrolment_refusals_say_what_the_cli_says(empty_register, tmp_path):
     path, server, client = empty_register
     h = {"x-csrf-token": server.csrf}

@@ -27,7 +27,8 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(decision_text=messages.decision_text, category_text=messages.category_text,
-                       error_text=messages.error_text, ui=messages.ui, web=messages.web, basename=os.path.basename)
+                       error_text=messages.error_text, ui=messages.ui, web=messages.web, role_text=messages.role_text,
+                       basename=os.path.basename)
     env.filters["data_uri"] = data_uri
     return env
 

@@ -114,7 +114,8 @@ class Server:
         shown = [c for c in CHANNELS if c in ("facebook", "twitter", "youtube", "instagram")
                  or any(p["consent"][c]["state"] not in unset for p in people)]
         rows = [{"name": p["name"], "role": p["role"], "templates": p["templates"],
-                 "cells": [consent_cell(p["consent"][c], p["role"], lang) for c in shown]} for p in people]
+                 "cells": [messages.consent_cell(p["consent"][c], p["role"], lang, brief=True) for c in shown]}
+                for p in people]
         from ..register.store import BASES
 
         return self._page(request, "register.html", people=rows, shown=shown, channels=CHANNELS, roles=ROLES,
@@ -249,8 +250,8 @@ class Server:
             photos = [(n, d) for n, d in form.photos("photo") if d]
             person, enrolled = await self.gates.run(self.gates.enrol, name, role, form.get("note") or None, photos,
                                                     basis)
-            return {"message": messages.web("enrolled", lang, name=person.name, role=role_text(person.role, lang),
-                                            n=len(enrolled)),
+            role_words = messages.role_text(person.role, lang)
+            return {"message": messages.web("enrolled", lang, name=person.name, role=role_words, n=len(enrolled)),
                     "notes": [] if basis else [messages.web("basis_missing", lang)]}
         return await self._register_change(request, change)
 
@@ -292,24 +293,6 @@ class Server:
 
 #: the page's groups: what needs a person's attention first (as the review sheet), photos in progress last
 ORDER_ON_PAGE = (Decision.BLOCKED, Decision.NEEDS_CONSENT, Decision.ERROR, Decision.ALLOWED)
-
-
-def consent_cell(status: dict, role: str, lang: str) -> dict:
-    state, until = status["state"], status.get("valid_until")
-    if state == ConsentState.VALID and role == Role.CLIENT and not status.get("risks_explained"):
-        return {"state": "no_risks", "text": messages.web("consent_no_risks", lang)}
-    if state == ConsentState.VALID:
-        text = messages.web("consent_until", lang, date=until) if until else messages.web("consent_yes", lang)
-        return {"state": ConsentState.VALID, "text": text}
-    if state == ConsentState.EXPIRED:
-        return {"state": state, "text": messages.web("consent_expired", lang, date=until)}
-    if state == ConsentState.WITHDRAWN:
-        return {"state": state, "text": messages.web("consent_withdrawn", lang)}
-    return {"state": ConsentState.NONE, "text": "-"}
-
-
-def role_text(role: str, lang: str) -> str:
-    return messages.web(f"role_{role}", lang)
 
 
 def _json(body) -> JSONResponse:

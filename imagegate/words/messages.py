@@ -11,6 +11,10 @@ import functools
 import locale
 import os
 import string
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from ..codes import ConsentState, Role
 
 LANGS = ("fi", "en")
 
@@ -40,7 +44,7 @@ DECISIONS = {
 ROLES = {
     "client": {"en": "client", "fi": "asiakas"},
     "staff": {"en": "staff", "fi": "työntekijä"},
-    "partner": {"en": "partner", "fi": "kumppani"},
+    "partner": {"en": "partner", "fi": "yhteistyökumppani"},
     "other": {"en": "other", "fi": "muu"},
 }
 
@@ -51,6 +55,26 @@ STATES = {
     "not_yet": {"en": "consent counts only from {start}", "fi": "suostumus on voimassa vasta {start} alkaen"},
     "withdrawn": {"en": "consent withdrawn", "fi": "suostumus on peruttu"},
     "valid": {"en": "consent valid", "fi": "suostumus on voimassa"},
+}
+
+#: a person's consent for one channel as the register shows it, in two forms: a phrase that reads alone after
+#: the channel's name (`register list`) and a table cell under it (the register page). An ended, withdrawn or
+#: future consent reads as in a verdict's reasons (STATES).
+CONSENT = {
+    "valid": {"en": ("consent, no end date", "yes"), "fi": ("suostumus, ei päättymispäivää", "kyllä")},
+    "valid_until": {"en": ("consent until {until}", "until {until}"),
+                    "fi": ("suostumus {until} asti", "{until} asti")},
+    # a client's consent without the risks recorded as explained does not count (rule 4)
+    "no_risks": {"en": ("{consent}; risks not recorded as explained, so it does not count (rule 4)",
+                        "risks not explained"),
+                 "fi": ("{consent}; riskeistä kertomista ei ole kirjattu, joten se ei ole voimassa (sääntö 4)",
+                        "riskejä ei kerrottu")},
+    "expired": {"en": (STATES["expired"]["en"], "expired {until}"),
+                "fi": (STATES["expired"]["fi"], "päättyi {until}")},
+    "withdrawn": {"en": (STATES["withdrawn"]["en"], "withdrawn"), "fi": (STATES["withdrawn"]["fi"], "peruttu")},
+    "not_yet": {"en": (STATES["not_yet"]["en"], "valid only from {start}"),
+                "fi": (STATES["not_yet"]["fi"], "voimassa vasta {start} alkaen")},
+    "none": {"en": ("no consent", "-"), "fi": ("ei suostumusta", "-")},
 }
 
 # A text is a template, or for a count a dict: "plural" names the count's parameter, the other keys are
@@ -373,7 +397,32 @@ def decision_text(decision: str, lang: str) -> str:
 
 
 def role_text(role: str, lang: str) -> str:
+    """A register role (client, staff, partner, other) as people read it: on the page, the command line and
+    in a verdict's reasons alike."""
     return ROLES[role][lang] if role in ROLES else role
+
+
+class ConsentCell(NamedTuple):
+    #: the consent's state (codes.ConsentState; `other_channel` is `none`), or `no_risks` for a client's valid
+    #: consent that does not count because the risks were not recorded as explained
+    state: str
+    text: str
+
+
+def consent_cell(status: Mapping, role: str, lang: str, *, brief: bool = False) -> ConsentCell:
+    """A person's consent for one channel in words: `status` is that channel's entry of Register.summary()
+    (state, valid_from, valid_until, risks_explained), `role` the person's. `brief`: a table cell under the
+    channel's name (the register page); otherwise a phrase that reads alone after it (`register list`)."""
+    form = 1 if brief else 0
+    state, until, start = status["state"], status.get("valid_until"), status.get("valid_from")
+    if state == ConsentState.VALID:
+        consent = fill(CONSENT["valid_until" if until else "valid"][lang][form], lang, until=until)
+        if role == Role.CLIENT and not status.get("risks_explained"):
+            return ConsentCell("no_risks", fill(CONSENT["no_risks"][lang][form], lang, consent=consent))
+        return ConsentCell(ConsentState.VALID, consent)
+    if state in (ConsentState.EXPIRED, ConsentState.WITHDRAWN, ConsentState.NOT_YET):
+        return ConsentCell(state, fill(CONSENT[state][lang][form], lang, until=until or "?", start=start or "?"))
+    return ConsentCell(ConsentState.NONE, CONSENT["none"][lang][form])
 
 
 def rule_text(rule: str, lang: str) -> str:
@@ -430,6 +479,9 @@ UI = {
                              "other": "{n} faces, {identifiable} identifiable"},
                       "fi": "kasvoja {n}, tunnistettavia {identifiable}"},
     "yes": {"en": "yes", "fi": "kyllä"},
+    # `register list`: a person's templates
+    "reference_photos": {"en": {"plural": "n", "one": "{n} reference photo", "other": "{n} reference photos"},
+                         "fi": {"plural": "n", "one": "{n} vertailukuva", "other": "{n} vertailukuvaa"}},
     "no": {"en": "no", "fi": "ei"},
     # a batch's summary line: "{photos}: {counts}", each count in its plural form
     "summary": {"en": "{photos}: {counts}", "fi": "{photos}: {counts}"},
@@ -661,15 +713,6 @@ WEB = {
     "col_name": {"en": "name", "fi": "nimi"},
     "col_role": {"en": "role", "fi": "rooli"},
     "col_photos": {"en": "reference photos", "fi": "vertailukuvia"},
-    "consent_yes": {"en": "yes", "fi": "kyllä"},
-    "consent_until": {"en": "until {date}", "fi": "{date} asti"},
-    "consent_expired": {"en": "expired {date}", "fi": "päättyi {date}"},
-    "consent_withdrawn": {"en": "withdrawn", "fi": "peruttu"},
-    "consent_no_risks": {"en": "risks not explained", "fi": "riskejä ei kerrottu"},
-    "role_client": {"en": "client", "fi": "asiakas"},
-    "role_staff": {"en": "staff", "fi": "työntekijä"},
-    "role_partner": {"en": "partner", "fi": "yhteistyökumppani"},
-    "role_other": {"en": "other", "fi": "muu"},
     "enrol_title": {"en": "Enrol a person", "fi": "Lisää henkilö"},
     "name": {"en": "Name", "fi": "Nimi"},
     "role": {"en": "Role", "fi": "Rooli"},
