@@ -13,8 +13,8 @@ from ..errors import ImagegateError, RegisterDamagedError
 from ..channels import CHANNELS, expand_channels
 from ..codes import Role
 from ..register.store import ROLES, Register, parse_date, restore_over
-from .common import (config_file, ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, register_location,
-                     reported)
+from .common import (config_file, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, chosen_lang, command_lang, fail,
+                     for_terminal, register_location, reported)
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True,
                   rich_markup_mode=None)  # plain help: flags without a `<bool>` value
@@ -292,13 +292,17 @@ def export(
     include_templates: Annotated[bool, typer.Option(
         "--include-templates", help="Also write the face templates' numbers (biometric data; off by default).")] = False,
     register: RegisterOpt = None,
+    lang: LangOpt = None,
 ) -> None:
-    """Write what the register holds about one person (for their access request): JSON and an HTML page."""
+    """Write what the register holds about one person (for their access request): JSON and an HTML page
+    (in --lang)."""
+    from ..outputs.export_page import render
     from ..register.export import person_record, write_export
 
+    lang = chosen_lang(ctx, lang)
     with _open(ctx, register, create=False) as reg, reported():
         record = person_record(reg, name, audit_logs=audit_log or [], include_templates=include_templates)
-        paths = write_export(record, out)
+        paths = write_export(record, out, render(record, lang))
     typer.echo(f"exported {record['person']['name']}: {paths[0]} and {paths[1]} (mode 0600)")
 
 
