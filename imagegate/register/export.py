@@ -16,6 +16,7 @@ import os
 import re
 from pathlib import Path
 
+from .. import private
 from ..errors import AuditError, RegisterError
 from ..words import messages
 from . import audit
@@ -85,10 +86,8 @@ def write_export(record: dict, out: str | os.PathLike, page: str) -> tuple[Path,
     written = []
     try:
         for p, content in data.items():
-            fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            private.write_new(p, content)  # a partial file is removed by write_new itself
             written.append(p)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
     except OSError as exc:
         for p in written:
             p.unlink(missing_ok=True)

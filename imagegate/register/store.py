@@ -32,6 +32,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import platformdirs
 
+from .. import private
 from ..channels import CHANNEL_ALIASES, CHANNELS, expand_channels, normalise_channel  # noqa: F401 (re-exported)
 from ..codes import Role
 from ..errors import RegisterDamagedError, RegisterError
@@ -490,7 +491,7 @@ class Register:
                                 hint="choose a new file name")
         _private_parent(dest.parent)
         try:
-            os.close(os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+            private.create_new(dest)  # 0600 before SQLite writes the templates into it
         except OSError as exc:
             raise RegisterError(f"cannot create the backup {dest}: {exc.strerror}") from None
         try:
@@ -886,7 +887,7 @@ def _create_blank(p: Path) -> None:
     linked into place, which fails if another process created it a moment ago (that one is used)."""
     tmp = p.with_name(f".{p.name}.new-{os.getpid()}-{time.monotonic_ns()}")
     try:
-        os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+        private.create_new(tmp)
         db = sqlite3.connect(tmp)
         try:
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -906,15 +907,12 @@ def _create_blank(p: Path) -> None:
 
 def _copy_new(src: Path, dest: Path) -> None:
     """`src`'s bytes into a new `dest` (an opener in the moment between creating and writing it sees an
-    empty file and refuses it: an error, never an empty register)."""
+    empty file and refuses it: an error, never an empty register). Another process's register already
+    there is used as it is."""
     try:
-        fd = os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        private.write_new(dest, src.read_bytes())
     except FileExistsError:
         return
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(src.read_bytes())
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def restore_over(path: str | os.PathLike, source: str | os.PathLike) -> None:
