@@ -155,6 +155,12 @@ def internal_error(exc: BaseException, doing: str = "checking") -> ModelError:
     return err
 
 
+def is_internal(exc: BaseException) -> bool:
+    """Whether `exc` is an unexpected exception turned into an error by `internal_error` (a fault of
+    imagegate's, not of the photo)."""
+    return getattr(exc, "code", None) in _DOING.values()
+
+
 def fail_closed(source: str, work: Callable[[], T], *, doing: str = "checking",
                 passes: tuple[type[BaseException], ...] = ()) -> T | Failure:
     """`work()`, or the Failure of `source` when it raised: the one rule every door follows, so that

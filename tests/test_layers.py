@@ -18,7 +18,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "imagegate"
 HEAVY = ("cv2", "onnxruntime", "mediapipe", "sqlite3", "_sqlite3", "PIL")
 #: the vocabulary at the top: imported by every part, importing no part
-VOCABULARY = {"codes", "results", "errors", "channels", "filenames"}
+VOCABULARY = {"codes", "results", "errors", "channels", "filenames", "private"}
 FOLDERS = ("image", "vision", "policy", "register", "words", "outputs", "runs", "cli", "web")
 #: which parts of imagegate each folder may import (besides the vocabulary and itself)
 MAY_IMPORT = {

@@ -117,4 +117,41 @@ def test_finnish_texts_use_one_word_per_thing_and_no_library_jargon():
     for word in ("Pillow", "pommi", "decompression", "lupa ", "luvan", "luparekisteri", "henkilötunnis",
                  "(staff)", "(client)"):
         assert word not in finnish, word
-    assert messages.role_text("staff", "fi") == "työntekijä" and messages.role_text("partner", "fi") == "kumppani"
+    assert messages.role_text("staff", "fi") == "työntekijä"
+    assert messages.role_text("partner", "fi") == "yhteistyökumppani"
+
+
+def test_the_register_s_consent_words_have_both_languages_and_forms_with_the_same_placeholders():
+    for code, entry in messages.CONSENT.items():
+        assert set(entry) == set(messages.LANGS), code
+        for form in (0, 1):  # the phrase of `register list`, the cell of the register page
+            assert fields(entry["en"][form]) == fields(entry["fi"][form]), (code, form)
+
+
+@pytest.mark.parametrize("status, role, line, cell", [
+    ({"state": "valid"}, "staff", "consent, no end date", "yes"),
+    ({"state": "valid", "valid_until": "2099-06-30"}, "staff", "consent until 2099-06-30", "until 2099-06-30"),
+    ({"state": "valid", "valid_until": "2099-06-30", "risks_explained": False}, "client",
+     "consent until 2099-06-30; risks not recorded as explained, so it does not count (rule 4)",
+     "risks not explained"),
+    ({"state": "valid", "risks_explained": True}, "client", "consent, no end date", "yes"),
+    ({"state": "expired", "valid_until": "2001-01-01"}, "staff", "consent expired on 2001-01-01",
+     "expired 2001-01-01"),
+    ({"state": "withdrawn"}, "partner", "consent withdrawn", "withdrawn"),
+    ({"state": "not_yet", "valid_from": "2099-01-01"}, "staff", "consent counts only from 2099-01-01",
+     "valid only from 2099-01-01"),
+    ({"state": "none"}, "staff", "no consent", "-"),
+    ({"state": "other_channel"}, "staff", "no consent", "-"),
+])
+def test_a_consent_reads_the_same_on_the_command_line_and_the_page(status, role, line, cell):
+    assert messages.consent_cell(status, role, "en").text == line
+    brief = messages.consent_cell(status, role, "en", brief=True)
+    assert brief.text == cell
+    assert brief.state == ("no_risks" if line.endswith("(rule 4)") else
+                           "none" if status["state"] == "other_channel" else status["state"])
+
+
+def test_a_future_consent_says_from_which_day_in_finnish_too():
+    status = {"state": "not_yet", "valid_from": "2099-01-01"}
+    assert messages.consent_cell(status, "staff", "fi").text == "suostumus on voimassa vasta 2099-01-01 alkaen"
+    assert messages.consent_cell(status, "staff", "fi", brief=True).text == "voimassa vasta 2099-01-01 alkaen"

@@ -232,6 +232,21 @@ def test_export_holds_what_the_register_holds_about_one_person(tmp_path):
     np.testing.assert_array_equal(np.array(items[0]["embedding"], dtype=np.float32), vec(1))
 
 
+def test_export_page_is_in_the_language_asked_for(tmp_path):
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person_with_templates("Grace <Hopper>", "client", None, [tpl(1)], model=MODEL)
+    for lang, heading in (("fi", "Mitä suostumusrekisteri sisältää henkilöstä Grace &lt;Hopper&gt;"),
+                          ("en", "What the consent register holds about Grace &lt;Hopper&gt;")):
+        out = tmp_path / f"{lang}.json"
+        res = cli(path, "export", "Grace <Hopper>", "--out", str(out), "--lang", lang)
+        assert res.exit_code == 0, res.output
+        page = out.with_suffix(".html").read_text()
+        assert f'<html lang="{lang}">' in page and heading in page and "<Hopper>" not in page
+    assert "1 kasvomalli (tunnistusmalli dlib-resnet-v1)" in (tmp_path / "fi.html").read_text()
+    assert json.loads((tmp_path / "fi.json").read_text())["templates"]["what"].startswith("face templates: 128")
+
+
 def test_export_refuses_an_audit_log_it_cannot_read_and_passes_over_damaged_lines(tmp_path):
     path = tmp_path / "reg.sqlite3"
     with Register(path) as r:

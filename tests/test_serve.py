@@ -13,8 +13,11 @@ from PIL import Image
 
 from imagegate.cli.main import app as cli
 from imagegate.config import Settings
+from imagegate.register.location import RegisterLocation, locate_register
 from imagegate.register.store import Register
-from imagegate.web.serve import CSP, GateThread, Server
+from imagegate.web.app import Server
+from imagegate.web.gate_thread import GateThread
+from imagegate.web.guard import CSP
 
 from .conftest import SAMPLES, CliRunner, json_lines
 from .publish_helpers import build_register
@@ -42,7 +45,8 @@ def register_file(tmp_path_factory, gate_parts):
 
 
 def make_server(register, gate_parts, settings: Settings | None = None, **kw):
-    gates = GateThread(settings or Settings(), register, parts=(gate_parts["detector"], gate_parts["embedder"]))
+    gates = GateThread(settings or Settings(), locate_register(register),
+                       parts=(gate_parts["detector"], gate_parts["embedder"]))
     gates.start()
     server = Server(gates, lang="en", port=PORT, **kw)
     client = TestClient(server.app, base_url=BASE)
@@ -266,10 +270,10 @@ def test_uploads_held_in_memory_are_bounded(served):
 
 
 def test_a_full_queue_answers_busy_never_a_verdict(served, monkeypatch):
-    import imagegate.web.serve
+    import imagegate.web.gate_thread
 
     _, client = served
-    monkeypatch.setattr(imagegate.web.serve, "MAX_PENDING", 0)
+    monkeypatch.setattr(imagegate.web.gate_thread, "MAX_PENDING", 0)
     r = client.post("/api/check", files=photo("grace_hopper.jpg"), data={"lang": "fi"})
     assert r.status_code == 503 and "decision" not in r.json()
     assert r.json()["error"]["message"].startswith("imagegate tarkistaa nyt monta kuvaa")
@@ -392,6 +396,26 @@ def test_register_pages_enrol_consent_withdraw_forget(empty_register, gate_parts
         assert reg.people() == []
 
 
+def test_register_page_words_consents_and_roles_as_the_command_line_does(empty_register):
+    path, server, client = empty_register
+    with Register(path) as reg:
+        reg.add_person("Pat Partner", "partner")
+        reg.add_consent("Pat Partner", ["facebook"], valid_from="2099-01-01")  # not valid yet
+        reg.add_consent("Pat Partner", ["twitter"], valid_until="2001-01-01")
+    en = client.get("/register?lang=en").text
+    assert '<td class="consent-not_yet">valid only from 2099-01-01</td>' in en
+    assert '<td class="consent-expired">expired 2001-01-01</td>' in en and "<td>partner</td>" in en
+    fi = client.get("/register?lang=fi").text
+    assert '<td class="consent-not_yet">voimassa vasta 2099-01-01 alkaen</td>' in fi
+    assert "<td>yhteistyökumppani</td>" in fi
+    client.cookies.clear()
+    out = CliRunner().invoke(cli, ["--register", str(path), "--lang", "fi", "register", "list"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.splitlines()[:3] == ["Pat Partner (yhteistyökumppani, 0 vertailukuvaa)",
+                                          "    facebook   suostumus on voimassa vasta 2099-01-01 alkaen",
+                                          "    twitter    suostumus päättyi 2001-01-01"]
+
+
 def test_enrolment_refusals_say_what_the_cli_says(empty_register, tmp_path):
     path, server, client = empty_register
     h = {"x-csrf-token": server.csrf}
@@ -414,6 +438,21 @@ def test_enrolment_refusals_say_what_the_cli_says(empty_register, tmp_path):
     assert r.status_code == 422
     with Register(path, create=False) as reg:
         assert reg.people() == []
+
+
+def test_the_page_works_on_the_register_the_command_chose(tmp_path, monkeypatch):
+    # resolved once, by the command: a default location is not chosen again (IMAGEGATE_REGISTER read anew)
+    chosen = tmp_path / "chosen.sqlite3"
+    with Register(chosen) as reg:
+        reg.add_person("Kept", "staff")
+    monkeypatch.setenv("IMAGEGATE_REGISTER", str(tmp_path / "other.sqlite3"))
+    gates = GateThread(Settings(), RegisterLocation(chosen, "default"))
+    try:
+        assert [p["name"] for p in gates.summary()] == ["Kept"]
+        with gates.open_register(create=False) as reg:
+            assert reg.path == str(chosen)
+    finally:
+        gates.close()
 
 
 def test_serve_refuses_a_named_register_that_does_not_exist(tmp_path):

@@ -13,8 +13,8 @@ from ..errors import ImagegateError, RegisterDamagedError
 from ..channels import CHANNELS, expand_channels
 from ..codes import Role
 from ..register.store import ROLES, Register, parse_date, restore_over
-from .common import (config_file, ConfigOpt, JsonOpt, RegisterOpt, command_lang, fail, for_terminal, register_location,
-                     reported)
+from .common import (config_file, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, chosen_lang, command_lang, fail,
+                     for_terminal, register_location, reported)
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True,
                   rich_markup_mode=None)  # plain help: flags without a `<bool>` value
@@ -241,6 +241,7 @@ def list_(
     register: RegisterOpt = None,
 ) -> None:
     """List people, roles, consent state per channel and template counts (never embeddings)."""
+    lang = command_lang(ctx)
     path = register_location(ctx, register).path
     if not path.exists():
         rows = []
@@ -262,34 +263,20 @@ def list_(
     for i, r in enumerate(rows):
         if i:
             typer.echo("")
-        for line in person_block(r):
+        for line in person_block(r, lang):
             typer.echo(line)
 
 
-def person_block(row: dict) -> list[str]:
+def person_block(row: dict, lang: str) -> list[str]:
     """One person of `register list`: a line per channel, every channel, with the consent's end date.
     A table with every channel and its dates would be ~130 columns wide."""
-    photos = f"{row['templates']} reference photo" + ("" if row["templates"] == 1 else "s")
-    lines = [f"{for_terminal(row['name'])} ({row['role']}, {photos})"]
+    from ..words.messages import consent_cell, role_text, ui
+
+    photos = ui("reference_photos", lang, n=row["templates"])
+    lines = [f"{for_terminal(row['name'])} ({role_text(row['role'], lang)}, {photos})"]
     for channel in CHANNELS:
-        lines.append(f"    {channel:<10} {_consent_cell(row['consent'][channel], row['role'])}")
+        lines.append(f"    {channel:<10} {consent_cell(row['consent'][channel], row['role'], lang).text}")
     return lines
-
-
-def _consent_cell(st: dict, role: str) -> str:
-    until = st.get("valid_until")
-    if st["state"] == "valid":
-        text = f"consent until {until}" if until else "consent, no end date"
-        if role == Role.CLIENT and not st["risks_explained"]:
-            text += "; risks not recorded as explained, so it does not count (rule 4)"
-        return text
-    if st["state"] == "expired":
-        return f"consent expired on {until}"
-    if st["state"] == "withdrawn":
-        return "consent withdrawn"
-    if st["state"] == "not_yet":
-        return f"consent counts only from {st.get('valid_from')}"
-    return "no consent"
 
 
 @app.command("export")
@@ -305,13 +292,17 @@ def export(
     include_templates: Annotated[bool, typer.Option(
         "--include-templates", help="Also write the face templates' numbers (biometric data; off by default).")] = False,
     register: RegisterOpt = None,
+    lang: LangOpt = None,
 ) -> None:
-    """Write what the register holds about one person (for their access request): JSON and an HTML page."""
+    """Write what the register holds about one person (for their access request): JSON and an HTML page
+    (in --lang)."""
+    from ..outputs.export_page import render
     from ..register.export import person_record, write_export
 
+    lang = chosen_lang(ctx, lang)
     with _open(ctx, register, create=False) as reg, reported():
         record = person_record(reg, name, audit_logs=audit_log or [], include_templates=include_templates)
-        paths = write_export(record, out)
+        paths = write_export(record, out, render(record, lang))
     typer.echo(f"exported {record['person']['name']}: {paths[0]} and {paths[1]} (mode 0600)")
 
 

@@ -1,4 +1,4 @@
-"""`imagegate serve`: the local web page (see imagegate/serve.py)."""
+"""`imagegate serve`: the local web page (see imagegate/web/app.py)."""
 
 from __future__ import annotations
 
@@ -35,14 +35,15 @@ def serve(
     import uvicorn
 
     from ..config import load_settings
-    from ..web.serve import GateThread, Server, needs_token, new_access_token
+    from ..web.app import Server
+    from ..web.gate_thread import GateThread
+    from ..web.guard import needs_token, new_access_token
 
     lang = chosen_lang(ctx, lang)
     channel = channel_or_fail(channel)
     event = event_or_fail(event)
     # the one resolution every command uses (register.locate_register, cli.common.config_file)
     location = register_location(ctx, register)
-    reg = location.path if location.named else None
     config = config_file(ctx, config)
     with reported():
         settings = load_settings(config)
@@ -62,14 +63,14 @@ def serve(
     port = sock.getsockname()[1]
     token = new_access_token() if needs_token(host) else None
     typer.echo("imagegate serve: loading the models…", err=True)
-    gates = GateThread(settings, reg)
+    gates = GateThread(settings, location)
     with reported():
         gates.start()
     server = Server(gates, lang=lang, channel=channel, event=event, host=host, port=port, token=token,
                     allow_hosts=tuple(allow_host or ()))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
-    typer.echo(f"imagegate serve: {url}  (register {gates.register_path}; Ctrl-C stops)")
+    typer.echo(f"imagegate serve: {url}  (register {location}; Ctrl-C stops)")
     if host in ("0.0.0.0", "::"):
         typer.echo(f"from other computers: http://{socket.gethostname()}:{port}/")
     if token:

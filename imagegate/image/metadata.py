@@ -12,17 +12,16 @@ might add on its own is refused rather than published.
 
 from __future__ import annotations
 
-import errno
 import io
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .. import private
 from ..codes import ReasonCode, Rule, Severity
 from ..errors import OutputError
 from ..results import Reason
@@ -233,54 +232,26 @@ def write_new(data: bytes, directory: str | os.PathLike, filename: str) -> Path:
 
 
 def write_whole(data: bytes, path: str | os.PathLike) -> Path:
-    """Write `data` as a new regular file at `path`, all or nothing (a reader never sees half of it).
+    """Write `data` as a new private regular file at `path`, all or nothing (a reader never sees half of it).
 
-    Written under a private temporary name, then hard-linked to `path`, which unlike a rename never
-    replaces what is there: an existing file (`check x.jpg --report x.jpg`), link, device or FIFO at
-    `path` is refused, not overwritten or written into. Where hard links are not supported (FAT,
-    some shares), an exclusive create is the fallback.
+    An existing file (`check x.jpg --report x.jpg`), link, device or FIFO at `path` is refused, not
+    overwritten or written into; see private.write_new_whole.
     """
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".imagegate-", suffix=".tmp", dir=path.parent)  # 0600
+        return private.write_new_whole(path, data)
+    except FileExistsError:
+        raise exists_error(path) from None
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise exists_error(path) from None
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS):
-                raise
-            try:
-                _write_exclusive(data, path)
-            except FileExistsError:
-                raise exists_error(path) from None
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
 
 
 def _write_exclusive(data: bytes, path: Path) -> Path:
+    """A new file, created exclusively (a race with another writer never overwrites: FileExistsError) and
+    private: previews show clients' faces labelled with their names. See private.write_new."""
     try:
-        # exclusive create (a race with another writer never overwrites), private: previews show
-        # clients' faces labelled with their names
-        fh = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+        return private.write_new(path, data)
     except FileExistsError:
         raise
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with fh:
-            fh.write(data)
-    except OSError as exc:
-        path.unlink(missing_ok=True)  # a partial file must not look like a finished copy
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path

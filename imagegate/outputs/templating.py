@@ -1,4 +1,5 @@
-"""The Jinja2 templates shared by the review sheet (sheet.py) and the web page (web/).
+"""The Jinja2 templates shared by the review sheet (sheet.py), the register export (export_page.py) and
+the web page (web/app.py).
 
 Autoescaping is on for every template: file and person names are user data, and a
 name like `<img onerror=...>` must come out as text on the sheet and on the page alike.
@@ -28,7 +29,8 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(decision_text=messages.decision_text, category_text=messages.category_text,
-                       error_text=messages.error_text, reason_text=reason_text, ui=messages.ui, web=messages.web, basename=os.path.basename)
+                       error_text=messages.error_text, reason_text=reason_text, ui=messages.ui, web=messages.web,
+                       role_text=messages.role_text, basename=os.path.basename)
     env.filters["data_uri"] = data_uri
     return env
 

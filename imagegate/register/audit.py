@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import private
 from ..errors import AuditError
 from ..filenames import storable
 
@@ -53,17 +54,6 @@ def entry_hash(entry: dict) -> str:
     return hashlib.sha256(_canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # e.g. Windows, where directories cannot be opened
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _tail(fd: int, size: int) -> tuple[bytes | None, int]:
     """The last complete line (without its newline) and the offset where complete lines end.
 
@@ -91,14 +81,10 @@ def _read_at(fd: int, n: int, offset: int) -> bytes:
 
 
 def _open(path: Path) -> int:
-    created = not path.exists()
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        return private.open_append(path)
     except OSError as exc:
         raise AuditError(f"audit log {path} could not be opened for appending: {exc.strerror or exc}") from None
-    if created:
-        _fsync_dir(path.parent)
-    return fd
 
 
 def _lock(fd: int) -> None:

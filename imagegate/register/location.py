@@ -13,6 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
+from .. import private
 from ..errors import RegisterDamagedError, RegisterError
 from .schema import APPLICATION_ID
 
@@ -96,7 +97,7 @@ def _create_blank(p: Path) -> None:
     linked into place, which fails if another process created it a moment ago (that one is used)."""
     tmp = p.with_name(f".{p.name}.new-{os.getpid()}-{time.monotonic_ns()}")
     try:
-        os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+        private.create_new(tmp)
         db = sqlite3.connect(tmp)
         try:
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -116,15 +117,12 @@ def _create_blank(p: Path) -> None:
 
 def _copy_new(src: Path, dest: Path) -> None:
     """`src`'s bytes into a new `dest` (an opener in the moment between creating and writing it sees an
-    empty file and refuses it: an error, never an empty register)."""
+    empty file and refuses it: an error, never an empty register). Another process's register already
+    there is used as it is."""
     try:
-        fd = os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        private.write_new(dest, src.read_bytes())
     except FileExistsError:
         return
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(src.read_bytes())
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def _private_parent(folder: Path) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from .. import private
 from ..words import messages
 from .store import Register
 
@@ -95,9 +95,6 @@ def daily_notice(register: Register, months: int, lang: str, *, folder: Path | N
 def _touch(stamp: Path, now: float) -> None:
     try:
         stamp.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(stamp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        os.close(fd)
-        os.chmod(stamp, 0o600)
-        os.utime(stamp, (now, now))
+        private.touch(stamp, now)
     except OSError:
         pass  # a notice said twice is better than a check that fails

@@ -29,6 +29,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from .. import private
 from ..channels import CHANNELS, expand_channels, normalise_channel
 from ..codes import Role
 from ..errors import RegisterDamagedError, RegisterError
@@ -323,7 +324,7 @@ class Register:
                                 hint="choose a new file name")
         _private_parent(dest.parent)
         try:
-            os.close(os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+            private.create_new(dest)  # 0600 before SQLite writes the templates into it
         except OSError as exc:
             raise RegisterError(f"cannot create the backup {dest}: {exc.strerror}") from None
         try:

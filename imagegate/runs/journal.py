@@ -75,7 +75,9 @@ def _crash_point(step: str) -> None:
 
 
 def fsync_dir(path: Path) -> None:
-    audit._fsync_dir(path)
+    from .. import private
+
+    private.fsync_dir(path)
 
 
 def dumps(obj) -> bytes:
@@ -87,15 +89,11 @@ def dumps(obj) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes, tag: str) -> None:
-    """Write under a temporary name, fsync, rename over `path`: readers see all or nothing."""
-    tmp = path.with_name(f".{path.name}.{tag}{TMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    """Write under a temporary name, fsync, rename over `path`: readers see all or nothing. The temporary
+    name ends in TMP_SUFFIX, so recovery finds what a crash left."""
+    from .. import private
+
+    private.write_replace(path, data, tmp=path.with_name(f".{path.name}.{tag}{TMP_SUFFIX}"))
 
 
 @dataclass(frozen=True)
@@ -439,6 +437,8 @@ def _private(path: Path) -> None:
 def copy_across(src: Path, dest: Path, tag: str, *, sha256: str | None = None) -> None:
     """A move by copying (between filesystems, or of a hard link): copy to a temporary name, fsync,
     check the copy is what was checked (`sha256`), rename, then drop the source."""
+    # not private.write_replace: the photo is copied as a file (its times kept, never read whole into memory)
+    # and renamed only after its sha256 is checked; the move's caller narrows its mode (_private)
     tmp = dest.with_name(f".{dest.name}.{tag}{TMP_SUFFIX}")
     shutil.copy2(src, tmp)
     with open(tmp, "rb+") as f:

@@ -200,13 +200,9 @@ def _write_preview(rgb, verdict, token: str) -> str:
 def _stage(path: Path, data: bytes, times: os.stat_result | None = None) -> str:
     """Write a file beside the journal: private (faces, names), fsynced so a power cut cannot empty it.
     With `times`, it keeps a photo's access and modification times."""
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        if times is not None:
-            os.utime(fh.fileno(), ns=(times.st_atime_ns, times.st_mtime_ns))
-        os.fsync(fh.fileno())
-    return str(path)
+    from ..private import overwrite
+
+    return str(overwrite(path, data, times=times))
 
 
 def _error_preview(rgb, lang: str):
