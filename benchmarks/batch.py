@@ -18,7 +18,6 @@ import statistics
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_upscaled import upscale  # noqa: E402
 from measure import run_measured  # noqa: E402

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from imagegate.image.loader import load_image
 from imagegate.vision.detect import FaceDetector
 from imagegate.vision.geometry import iou_matrix
-from imagegate.image.loader import load_image
 
 BANDS = (0.0, 0.35, 0.40, 0.45, 0.50, 0.60, 0.80, 1.01)
 IOU = 0.3
@@ -44,7 +44,7 @@ def main() -> int:
     scores, faces = np.array(scores), np.array(faces)
     print(f"images {len(ann)}, detections {len(scores)}, faces among them {int(faces.sum())}")
     print(f"{'score':>11} {'detections':>10} {'faces':>6} {'precision':>9}   {'at or above':>11} {'precision':>9}")
-    for lo, hi in zip(BANDS, BANDS[1:]):
+    for lo, hi in zip(BANDS, BANDS[1:], strict=False):
         band = (scores >= lo) & (scores < hi)
         above = scores >= lo
         print(f"{lo:.2f}-{min(hi, 1):.2f} {int(band.sum()):>10} {int(faces[band].sum()):>6} "

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from identities import largest_faces  # noqa: E402 - the sibling script, run from benchmarks/
 
 from imagegate.config import Settings

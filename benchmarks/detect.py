@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from imagegate.image.loader import load_image
 from imagegate.vision.detect import DetectorSettings, FaceDetector
 from imagegate.vision.geometry import iou_matrix
-from imagegate.image.loader import load_image
 
 BUCKETS = [("<20", 0, 20), ("20-40", 20, 40), ("40-80", 40, 80), (">=80", 80, 1e9)]
 IOU = 0.3
@@ -82,7 +82,7 @@ def main() -> int:
         matched, tp = score_image(dets, gt_valid, gt_all)
         n_det += len(dets)
         n_tp += tp
-        for face, ok in zip(valid, matched):
+        for face, ok in zip(valid, matched, strict=False):
             # an upscaled copy (benchmarks/make_upscaled.py) is bucketed by the original face size
             h = face["box"][3] / entry.get("upscaled_by", 1.0)
             for name, lo, hi in BUCKETS:

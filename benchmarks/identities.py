@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from imagegate.config import Settings
+from imagegate.image.loader import load_image
 from imagegate.vision.detect import FaceDetector
 from imagegate.vision.embed import FaceEmbedder
-from imagegate.image.loader import load_image
 
 
 def largest_faces(data_dir: Path) -> list[tuple[str, object, tuple, str]]:

@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from imagegate.image.loader import load_image
 from imagegate.vision.detect import FaceDetector
 from imagegate.vision.geometry import iou_matrix, rotate_box
-from imagegate.image.loader import load_image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from detect import parse_sets  # noqa: E402  (benchmarks/detect.py)
@@ -92,10 +92,10 @@ def turned_verdicts(gate, photo: Image.Image, ref: np.ndarray) -> list[tuple]:
 
 def client_register(data: Path):
     """An in-memory register where each of the 14 people is a client, enrolled from their photos."""
-    from imagegate.vision.embed import FaceEmbedder
     from imagegate.enrol import enrol
     from imagegate.gate import Gate
     from imagegate.register.store import Register
+    from imagegate.vision.embed import FaceEmbedder
 
     labels = json.loads((data / "identities" / "labels.json").read_text())
     gate = Gate(register=Register(":memory:"), embedder=FaceEmbedder())

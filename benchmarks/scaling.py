@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from imagegate.vision.embed import FaceEmbedder
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
 from imagegate.register.store import Register
+from imagegate.vision.embed import FaceEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -83,9 +83,9 @@ class Target:
     """One input through the loader and the detector; unexpected exceptions are recorded."""
 
     def __init__(self, detect_every: int) -> None:
-        from imagegate.vision.detect import FaceDetector
         from imagegate.errors import ImagegateError
         from imagegate.image.loader import Limits, load_image
+        from imagegate.vision.detect import FaceDetector
 
         self.load_image = load_image
         self.limits = Limits(max_pixels=MAX_PIXELS, max_file_bytes=MAX_FILE_BYTES)
@@ -219,6 +219,7 @@ def main() -> int:
             # before anything imports them: coverage feedback from Pillow's and imagegate's Python code
             with atheris.instrument_imports(include=["PIL", "imagegate"]):
                 import PIL.Image  # noqa: F401
+
                 import imagegate.image.loader  # noqa: F401
                 import imagegate.image.metadata  # noqa: F401
     from imagegate.vision import quiet  # noqa: F401 - silence native logs before mediapipe loads

@@ -17,9 +17,9 @@ no model runtime and no database; see docs/ARCHITECTURE.md.
 
 from importlib import import_module as _import_module
 
-from .vision import quiet as _quiet  # noqa: F401  (sets native log levels before mediapipe loads)
 from .codes import Decision, Event, FaceStatusCode, Role, Severity
 from .errors import ConfigError, EnrolmentError, ImagegateError, ImageLoadError, ModelError, RegisterError
+from .vision import quiet as _quiet  # noqa: F401  (sets native log levels before mediapipe loads)
 
 #: public names loaded on first use, and the module that defines each
 _LAZY = {

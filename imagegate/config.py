@@ -17,17 +17,18 @@ import dataclasses
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import platformdirs
 
 from .channels import PUBLISH_LONG_SIDE, PUBLISH_LONG_SIDE_BY_CHANNEL
-from .vision.detect import DetectorSettings
 from .errors import ConfigError
 from .image.loader import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, Limits
 from .policy.rules import EVENTS, PolicySettings
+from .vision.detect import DetectorSettings
 
 APP = "imagegate"
 _POLICY = PolicySettings()  # the pure policy module owns its defaults
@@ -97,7 +98,7 @@ class Settings:
         out["detector"] = self.detector.to_dict()
         return out
 
-    def validate(self) -> "Settings":
+    def validate(self) -> Settings:
         """Refuse values that are not numbers, and values that would quietly switch the gate off
         (every face "not identifiable", every face "found nowhere", anyone "matching" anyone). The
         bounds are wide; what they stop is a typo or a setting no one could mean."""
@@ -107,7 +108,8 @@ class Settings:
             if not ok:
                 problems.append(text)
 
-        for name, value in [*self.to_dict().items(), *((f"detector.{k}", v) for k, v in self.detector.to_dict().items())]:
+        detector = ((f"detector.{k}", v) for k, v in self.detector.to_dict().items())
+        for name, value in [*self.to_dict().items(), *detector]:
             if isinstance(value, float) and not math.isfinite(value):
                 problems.append(f"{name} must be a finite number, got {value}")
         if problems:
@@ -128,7 +130,8 @@ class Settings:
         need(0.3 <= self.consent_strict <= self.match_strict,
              f"need 0.3 <= consent_strict <= match_strict, got {self.consent_strict} and {self.match_strict}")
         need(0.45 <= self.match_loose <= 0.8, f"match_loose must be between 0.45 and 0.8, got {self.match_loose}")
-        need(self.crowd_min_faces >= 5, f"crowd_min_faces must be >= 5 (a crowd is many people), got {self.crowd_min_faces}")
+        need(self.crowd_min_faces >= 5,
+             f"crowd_min_faces must be >= 5 (a crowd is many people), got {self.crowd_min_faces}")
         need(0 <= self.crowd_max_client_share <= 0.25,
              f"crowd_max_client_share must be in [0, 0.25] (clients few among many), got {self.crowd_max_client_share}")
         need(self.crowd_prominent_top >= 1, f"crowd_prominent_top must be >= 1, got {self.crowd_prominent_top}")

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .vision.embed import FaceEmbedder
 from .errors import EnrolmentError
 from .gate import Gate
 from .image.loader import LoadedImage
-from .vision.match import match_faces
 from .register.names import normalise_name
 from .results import Person
+from .vision.embed import FaceEmbedder
+from .vision.match import match_faces
 
 #: smallest face height (px) accepted on a reference photo
 MIN_ENROL_PX = 80.0
@@ -110,7 +110,7 @@ def enrol(gate: Gate, name: str, role: str, photos: list, note: str | None = Non
     if len(gallery):
         vecs = np.stack([p.embedding for p in prepared])
         for p, m in zip(prepared, match_faces(vecs, gallery, strict=gate.settings.match_strict,
-                                              loose=gate.settings.match_loose)):
+                                              loose=gate.settings.match_loose), strict=False):
             hit = m.identified or (m.candidates[0] if m.ambiguous and m.candidates else None)
             if hit is not None and hit.name.lower() != name.strip().lower():
                 raise EnrolmentError(

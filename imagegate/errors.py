@@ -30,7 +30,7 @@ class ImagegateError(Exception):
         self.params = dict(params or {})
 
     @classmethod
-    def coded(cls, code: str, **params) -> "ImagegateError":
+    def coded(cls, code: str, **params) -> ImagegateError:
         """The error whose English text is `messages.ERRORS[code]` filled with `params`."""
         from .words.messages import error_parts
 
@@ -68,7 +68,7 @@ class ImageLoadError(ImagegateError):
         self.reason = message
 
     @classmethod
-    def coded(cls, code: str, *, source: str, **params) -> "ImageLoadError":  # type: ignore[override]
+    def coded(cls, code: str, *, source: str, **params) -> ImageLoadError:  # type: ignore[override]
         """The error about `source` whose English text is `messages.ERRORS[code]` filled with `params`."""
         from .words.messages import error_parts
 

@@ -9,27 +9,27 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
-from typing import Iterable, Iterator
 
-from .config import Settings, load_settings
+from .channels import normalise_channel
 from .codes import Decision, worst
-from .vision.detect import FaceDetector
-from .vision.embed import FaceEmbedder
+from .config import Settings, load_settings
 from .errors import ImageLoadError, RegisterError, fail_closed
 from .image.loader import ImageInput, LoadedImage, describe, load_image
 from .image.metadata import reasons as metadata_reasons
-from .vision.match import match_faces
-from .vision.measure import measure, publish_scale
+from .image.views import MAX_EMBEDDED_IMAGES
 from .policy.rules import FaceFacts, PolicySettings, decide, normalise_event
-from .channels import normalise_channel
+from .policy.verdict import order_reasons, views_reasons
 from .register.location import RegisterLocation, locate_register
 from .register.store import Register
-from .results import NO_MATCH, Face, Gallery, FaceReport, Failure, Match, Measurement, Verdict, ViewReport
-from .policy.verdict import order_reasons, views_reasons
-from .image.views import MAX_EMBEDDED_IMAGES
+from .results import NO_MATCH, Face, FaceReport, Failure, Gallery, Match, Measurement, Verdict, ViewReport
+from .vision.detect import FaceDetector
+from .vision.embed import FaceEmbedder
+from .vision.match import match_faces
+from .vision.measure import measure, publish_scale
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Analysis:
     def to_dict(self) -> dict:
         return {
             **self.image.to_dict(),
-            "faces": [{**f.to_dict(), **m.to_dict()} for f, m in zip(self.faces, self.measurements)],
+            "faces": [{**f.to_dict(), **m.to_dict()} for f, m in zip(self.faces, self.measurements, strict=False)],
         }
 
 
@@ -161,7 +161,7 @@ class Gate:
             self._register.close()
             self._register = None
 
-    def __enter__(self) -> "Gate":
+    def __enter__(self) -> Gate:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -226,7 +226,7 @@ class Gate:
                 vecs = self.embedder.embed(img.rgb, [analysis.faces[i].box for i in needed],
                                            [analysis.faces[i].rotation for i in needed])
                 for i, m in zip(needed, match_faces(vecs, gallery, strict=self.settings.match_strict,
-                                                    loose=self.settings.match_loose)):
+                                                    loose=self.settings.match_loose), strict=False):
                     matches[i] = m
             else:  # an empty register: nobody can match, no need to embed
                 matches = {i: NO_MATCH for i in needed}

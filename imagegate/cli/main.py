@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -43,9 +43,9 @@ def _version(value: bool) -> None:
 def main(
     ctx: typer.Context,
     register: RegisterOpt = None,
-    config: Annotated[Optional[Path], typer.Option(
+    config: Annotated[Path | None, typer.Option(
         "--config", help=CONFIG_HELP, show_default=False, metavar="FILE")] = None,
-    lang: Annotated[Optional[str], typer.Option("--lang", help="fi or en (default: locale).",
+    lang: Annotated[str | None, typer.Option("--lang", help="fi or en (default: locale).",
                                                 show_default=False, metavar="fi|en")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from ..words import messages
 from ..codes import Decision
 from ..errors import fail_closed
 from ..results import Failure
+from ..words import messages
 from ..words.report import report, verdict_json
-from .common import (EXIT_FOR, ConfigOpt, EventOpt, JsonArrayOpt, JsonLinesOpt, JsonStream, LangOpt, RegisterOpt,
-                     channel_option, collect_targets, display_path, event_or_fail, open_gate, print_body,
-                     print_heading, print_human, say_no_photos, worse)
+from .common import (
+    EXIT_FOR,
+    ConfigOpt,
+    EventOpt,
+    JsonArrayOpt,
+    JsonLinesOpt,
+    JsonStream,
+    LangOpt,
+    RegisterOpt,
+    channel_option,
+    collect_targets,
+    display_path,
+    event_or_fail,
+    open_gate,
+    print_body,
+    print_heading,
+    print_human,
+    say_no_photos,
+    worse,
+)
 
 
 def _one(gate, path: str, out: Path, *, channel: str, style: str, on, event):
@@ -54,7 +71,7 @@ def redact(
     channel: Annotated[str, channel_option("Where the copies will be posted")] = "facebook",
     style: Annotated[str, typer.Option("--style", metavar="blur|pixelate|box",
                                        help="How faces are hidden.")] = "blur",
-    on: Annotated[Optional[str], typer.Option(
+    on: Annotated[str | None, typer.Option(
         "--on", help="Check consents as of this date.", show_default=False, metavar="YYYY-MM-DD")] = None,
     json_out: JsonLinesOpt = False,
     json_array: JsonArrayOpt = False,

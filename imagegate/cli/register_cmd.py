@@ -5,16 +5,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from ..errors import ImagegateError, RegisterDamagedError
 from ..channels import CHANNELS, expand_channels
 from ..codes import Role
+from ..errors import ImagegateError, RegisterDamagedError
 from ..register.store import ROLES, Register, parse_date, restore_over
-from .common import (config_file, ConfigOpt, JsonOpt, LangOpt, RegisterOpt, chosen_lang, command_lang, fail,
-                     for_terminal, register_location, reported)
+from .common import (
+    ConfigOpt,
+    JsonOpt,
+    LangOpt,
+    RegisterOpt,
+    chosen_lang,
+    command_lang,
+    config_file,
+    fail,
+    for_terminal,
+    register_location,
+    reported,
+)
 
 app = typer.Typer(help="Enrol people, record consents, withdraw and forget.", no_args_is_help=True,
                   rich_markup_mode=None)  # plain help: flags without a `<bool>` value
@@ -48,14 +59,15 @@ def _open(ctx: typer.Context, register: Path | None, *, create: bool) -> Registe
         return Register(register_location(ctx, register).path, create=create)
 
 
-BasisOpt = Annotated[Optional[str], typer.Option(
-    "--basis", metavar="consent|other", help="Why the face template may be held: consent (the person agreed to be enrolled; not consent "
-                    "to publish) or other (another documented basis).", show_default=False)]
-BasisEvidenceOpt = Annotated[Optional[str], typer.Option(
+BasisOpt = Annotated[str | None, typer.Option(
+    "--basis", metavar="consent|other", help="Why the face template may be held: consent (the person agreed to "
+                    "be enrolled; not consent to publish) or other (another documented basis).", show_default=False)]
+BasisEvidenceOpt = Annotated[str | None, typer.Option(
     "--evidence", metavar="ID", help="Reference to the document recording the basis (e.g. the signed form's id).",
     show_default=False)]
-BasisDateOpt = Annotated[Optional[str], typer.Option(
-    "--basis-date", metavar="YYYY-MM-DD", help="Date of that document, YYYY-MM-DD (default: today).", show_default=False)]
+BasisDateOpt = Annotated[str | None, typer.Option(
+    "--basis-date", metavar="YYYY-MM-DD", help="Date of that document, YYYY-MM-DD (default: today).",
+    show_default=False)]
 
 
 def _basis_command(name: str) -> str:
@@ -84,7 +96,7 @@ def add(
     role: Annotated[str, typer.Option("--role", "-r", metavar="|".join(ROLES), help="What the person is.")],
     photo: Annotated[list[Path], typer.Option("--photo", "-p", metavar="FILE",
                                               help="Reference photo (one face); repeatable.")],
-    note: Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="Free-text note.")] = None,
+    note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Free-text note.")] = None,
     basis: BasisOpt = None,
     evidence: BasisEvidenceOpt = None,
     basis_date: BasisDateOpt = None,
@@ -137,8 +149,8 @@ def review(
     """List people due for review: enrolled (or reviewed) longer ago than review_months, every consent
     ended, or no recorded basis; with the command to forget each. Exit 0 when nobody is due, 1 otherwise."""
     from ..config import load_settings
-    from ..words.messages import ui
     from ..register.review import due_for_review
+    from ..words.messages import ui
 
     lang = command_lang(ctx)
     with reported():
@@ -164,13 +176,13 @@ def consent(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="Registered person.")],
     channel: ChannelOpt,
-    until: Annotated[Optional[str], typer.Option("--until", metavar="YYYY-MM-DD", help="Last valid day.")] = None,
-    start: Annotated[Optional[str], typer.Option(
+    until: Annotated[str | None, typer.Option("--until", metavar="YYYY-MM-DD", help="Last valid day.")] = None,
+    start: Annotated[str | None, typer.Option(
         "--from", metavar="YYYY-MM-DD", help="The day the consent was given (default: today). A check dated "
                                              "earlier is not covered.", show_default=False)] = None,
     risks_explained: Annotated[bool, typer.Option(
         "--risks-explained", help="The risks of publishing were explained (rule 4; required for clients).")] = False,
-    evidence: Annotated[Optional[str], typer.Option("--evidence", metavar="TEXT",
+    evidence: Annotated[str | None, typer.Option("--evidence", metavar="TEXT",
                                                     help="Reference to the signed form etc.")] = None,
     register: RegisterOpt = None,
 ) -> None:
@@ -206,7 +218,7 @@ def consent(
 def withdraw(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="Registered person.")],
-    channel: Annotated[Optional[list[str]], typer.Option(
+    channel: Annotated[list[str] | None, typer.Option(
         "--channel", "-c", callback=_channels, metavar="CHANNEL", help="Only these channels.")] = None,
     register: RegisterOpt = None,
 ) -> None:
@@ -285,12 +297,13 @@ def export(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Registered person.")],
     out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="JSON file to write; a readable page is "
                                       "written beside it with .html. Neither may exist.")],
-    audit_log: Annotated[Optional[list[Path]], typer.Option(
+    audit_log: Annotated[list[Path] | None, typer.Option(
         "--audit", metavar="FILE",
         help="A watcher's audit.jsonl: include the decisions that named this person. Repeatable.",
         show_default=False)] = None,
     include_templates: Annotated[bool, typer.Option(
-        "--include-templates", help="Also write the face templates' numbers (biometric data; off by default).")] = False,
+        "--include-templates",
+        help="Also write the face templates' numbers (biometric data; off by default).")] = False,
     register: RegisterOpt = None,
     lang: LangOpt = None,
 ) -> None:

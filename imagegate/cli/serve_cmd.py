@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import webbrowser
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from .common import (ConfigOpt, LangOpt, RegisterOpt, channel_or_fail, chosen_lang, config_file, event_or_fail,
-                     note_settings, register_location, reported, require_register)
+from .common import (
+    ConfigOpt,
+    LangOpt,
+    RegisterOpt,
+    channel_or_fail,
+    chosen_lang,
+    config_file,
+    event_or_fail,
+    note_settings,
+    register_location,
+    reported,
+    require_register,
+)
 
 
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(
-        "--host", metavar="HOST", help="Address to listen on. Anything but 127.0.0.1/localhost needs the access token printed "
-                       "at start.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", metavar="PORT", min=0, max=65535, help="Port (0: any free port).")] = 8765,
+        "--host", metavar="HOST", help="Address to listen on. Anything but 127.0.0.1/localhost needs the access "
+                       "token printed at start.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", min=0, max=65535,
+                                      help="Port (0: any free port).")] = 8765,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
-    channel: Annotated[str, typer.Option("--channel", "-c", metavar="CHANNEL", help="The page's preselected channel.")] = "facebook",
-    event: Annotated[Optional[str], typer.Option(
+    channel: Annotated[str, typer.Option("--channel", "-c", metavar="CHANNEL",
+                                         help="The page's preselected channel.")] = "facebook",
+    event: Annotated[str | None, typer.Option(
         "--event", metavar="EVENT", help="The page's preselected event context: public, private or unknown "
                         "(default: the settings', else unknown).", show_default=False)] = None,
-    allow_host: Annotated[Optional[list[str]], typer.Option(
+    allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", metavar="HOST", help="Another name this server is reached by (a Host header it accepts).",
         show_default=False)] = None,
     register: RegisterOpt = None,

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from ..words import messages
-from ..runs.batch import PHOTO_TIMEOUT_SECONDS
 from ..codes import Decision
-from .common import (ConfigOpt, EventOpt, LangOpt, RegisterOpt, channel_option, channel_or_fail, chosen_lang,
-                     config_file, event_or_fail, for_terminal, heading_width, note_settings, print_heading,
-                     register_location, reported, require_register, say_review_notice)
+from ..runs.batch import PHOTO_TIMEOUT_SECONDS
+from ..words import messages
+from .common import (
+    ConfigOpt,
+    EventOpt,
+    LangOpt,
+    RegisterOpt,
+    channel_option,
+    channel_or_fail,
+    chosen_lang,
+    config_file,
+    event_or_fail,
+    for_terminal,
+    heading_width,
+    note_settings,
+    print_heading,
+    register_location,
+    reported,
+    require_register,
+    say_review_notice,
+)
 
 TEXTS = {
     "start": {
@@ -90,22 +106,25 @@ def _review_notice(reg, months: int, lang: str):
 def watch(
     ctx: typer.Context,
     inbox: Annotated[Path, typer.Argument(help="Folder where photos are dropped (not walked recursively).")],
-    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Sorted output: allowed/, needs_consent/, blocked/, "
-                                      "rejected/, audit.jsonl. Same filesystem as INBOX for atomic moves.")],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Sorted output: allowed/, needs_consent/, "
+                                      "blocked/, rejected/, audit.jsonl. Same filesystem as INBOX for atomic "
+                                      "moves.")],
     channel: Annotated[str, channel_option("Where the photos will be posted")] = "facebook",
     polling: Annotated[bool, typer.Option("--polling", help="Poll the inbox instead of using native file "
                                           "events (network shares).")] = False,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", metavar="N", help="Worker processes (default: one per core).",
-                                                show_default=False)] = None,
-    settle: Annotated[float, typer.Option("--settle", metavar="SECONDS", help="Seconds a file's size and time must stay unchanged "
-                                          "before it is read (still being copied otherwise).")] = 1.0,
-    rescan: Annotated[float, typer.Option("--rescan", metavar="SECONDS", help="Seconds between full rescans of the inbox "
-                                          "(a safety net for missed file events).")] = 5.0,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", metavar="N",
+                                             help="Worker processes (default: one per core).",
+                                             show_default=False)] = None,
+    settle: Annotated[float, typer.Option("--settle", metavar="SECONDS", help="Seconds a file's size and time must "
+                                          "stay unchanged before it is read (still being copied "
+                                          "otherwise).")] = 1.0,
+    rescan: Annotated[float, typer.Option("--rescan", metavar="SECONDS", help="Seconds between full rescans of the "
+                                          "inbox (a safety net for missed file events).")] = 5.0,
     redact: Annotated[bool, typer.Option("--redact", help="Also write a publishable copy of each needs-consent "
                                          "photo, faces without consent hidden, into OUT/redacted/.")] = False,
-    photo_timeout: Annotated[float, typer.Option("--photo-timeout", metavar="SECONDS", help="Seconds one photo may take before its "
-                                                 "workers are restarted and it is retried alone; a photo "
-                                                 "that stops twice goes to rejected/.")] = PHOTO_TIMEOUT_SECONDS,
+    photo_timeout: Annotated[float, typer.Option(
+        "--photo-timeout", metavar="SECONDS", help="Seconds one photo may take before its workers are restarted and "
+        "it is retried alone; a photo that stops twice goes to rejected/.")] = PHOTO_TIMEOUT_SECONDS,
     event: EventOpt = None,
     register: RegisterOpt = None,
     config: ConfigOpt = None,

@@ -17,14 +17,15 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageLoadError
-from .metadata import NO_METADATA, MetadataSummary, inspect as inspect_metadata, rgb_icc
-from .views import EMBEDDED_CELL_DIFF, Caution, View, embedded as embedded_pictures, has_alpha, render
+from .metadata import NO_METADATA, MetadataSummary, rgb_icc
+from .metadata import inspect as inspect_metadata
+from .views import EMBEDDED_CELL_DIFF, Caution, View, has_alpha, render
+from .views import embedded as embedded_pictures
 
 try:  # HEIC/HEIF (iPhone photos)
     import pillow_heif
@@ -33,7 +34,7 @@ try:  # HEIC/HEIF (iPhone photos)
 except ImportError:  # pragma: no cover - pillow-heif is a hard dependency
     pass
 
-ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image]
+ImageInput = str | os.PathLike | bytes | bytearray | memoryview | Image.Image
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",

@@ -13,9 +13,9 @@ import os
 import re
 import shlex
 import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
 from ..errors import ImageLoadError

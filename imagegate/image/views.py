@@ -92,7 +92,8 @@ def difference(a: np.ndarray, b: np.ndarray, shrink=None) -> float:
     thumbnail of a 3:2 photo is letterboxed). Both are blurred slightly first, so resampling and JPEG
     noise do not count (measured: 1-3 for thumbnails made from the same pixels by cameras, Pillow or
     libheif, letterboxed or not; 5-13 for the evaluation photos' stale thumbnails of other crops and
-    edits of the same scene; ~200 for another picture). `shrink(size, how)`, if given, returns `a` scaled (a cached copy)."""
+    edits of the same scene; ~200 for another picture). `shrink(size, how)`, if given, returns `a` scaled
+    (a cached copy)."""
     shrink = shrink or (lambda size, how: _small_grey(a, size, how))
     size = _compare_size(b.shape[1], b.shape[0], max(a.shape[:2]))
     gb = _small_grey(b, size)

@@ -22,10 +22,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..image import metadata
 from ..codes import Category, Decision, FaceStatusCode
-from ..words.messages import category_text, decision_text, ui
+from ..image import metadata
 from ..results import Verdict
+from ..words.messages import category_text, decision_text, ui
 
 COLOURS = {
     Category.CLIENT: (220, 30, 30),

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..words import messages
-from .annotate import render_preview
 from ..codes import ATTENTION_ORDER
 from ..image.metadata import OutputError, encode, write_whole
 from ..results import Failure, Verdict
+from ..words import messages
+from .annotate import render_preview
 
 #: section order: what needs a person's attention first
 THUMB_LONG_SIDE = 640
@@ -79,7 +79,8 @@ def render(entries: list[SheetEntry], lang: str, *, version: str = "") -> str:
     verdicts = [e.result for e in entries if isinstance(e.result, Verdict)]
     groups = [(d, [e for e in entries if e.result.decision == d]) for d in ATTENTION_ORDER]
     return render_template(
-        "sheet.html", lang=lang, csp=CSP, entries=entries, counts=count(entries), order=ATTENTION_ORDER, version=version,
+        "sheet.html", lang=lang, csp=CSP, entries=entries, counts=count(entries), order=ATTENTION_ORDER,
+        version=version,
         groups=[(d, g) for d, g in groups if g],  # empty groups are left out
         channels=sorted({v.channel for v in verdicts}), days=sorted({v.checked_on for v in verdicts if v.checked_on}),
         events=sorted({messages.event_text(v.event, lang) for v in verdicts}))

@@ -47,7 +47,7 @@ def crowd_exception(faces: Sequence[FaceFacts], statuses: list[FaceStatus], sett
     sizes = _crowd_sizes(faces, settings)
     # Rule 4 lets a client through among *many other people*: those one can recognise must be many too,
     # not a small group in front of a distant background crowd.
-    others = sum(1 for f, s in zip(faces, statuses)
+    others = sum(1 for f, s in zip(faces, statuses, strict=False)
                  if f.identifiable and f.score >= settings.crowd_face_score and s.status != S.CLIENT)
     few_recognisable = others + 1 < settings.crowd_min_faces
     _mark_covered(faces, statuses, sizes, few_recognisable, settings, event)

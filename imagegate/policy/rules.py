@@ -24,8 +24,8 @@ function named for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from ..codes import DECISIONS, NEEDS_CONSENT, SHOWABLE, Decision, Event, ReasonCode, Role, Rule, Severity
 from ..codes import FaceStatusCode as S
@@ -67,7 +67,7 @@ class PolicySettings:
     consent_strict: float = 0.47
 
     @classmethod
-    def from_settings(cls, s) -> "PolicySettings":
+    def from_settings(cls, s) -> PolicySettings:
         return cls(crowd_min_faces=s.crowd_min_faces, crowd_max_client_share=s.crowd_max_client_share,
                    crowd_prominent_top=s.crowd_prominent_top, crowd_prominent_ratio=s.crowd_prominent_ratio,
                    crowd_face_score=s.crowd_face_score, identifiable_px=s.identifiable_px,
@@ -114,7 +114,7 @@ def _classify(f: FaceFacts, consent_strict: float) -> FaceStatus:
 def _possible_client(m: Match, covered: Sequence[bool]) -> Candidate | None:
     """Rule 6 errs towards the client: anyone within the loose threshold of a client who may not be shown
     is treated as that client (a loose match is enough to block)."""
-    return next((c for c, ok in zip(m.candidates, covered) if c.role == Role.CLIENT and not ok), None)
+    return next((c for c, ok in zip(m.candidates, covered, strict=False) if c.role == Role.CLIENT and not ok), None)
 
 
 def _identified(who: Candidate, covered: Sequence[bool], consents: Mapping[str, ConsentStatus],
@@ -140,7 +140,7 @@ def _not_identified(m: Match, covered: Sequence[bool]) -> FaceStatus:
         if all(covered):
             # only people who may be shown are near: ask which one it is rather than guess (or block)
             return FaceStatus(S.CONFIRM, m.candidates[0])
-        return FaceStatus(S.UNCERTAIN, next(c for c, ok in zip(m.candidates, covered) if not ok))
+        return FaceStatus(S.UNCERTAIN, next(c for c, ok in zip(m.candidates, covered, strict=False) if not ok))
     if m.ambiguous:
         return FaceStatus(S.UNCERTAIN, m.nearest)
     return FaceStatus(S.UNKNOWN)
@@ -207,7 +207,7 @@ def _face_reasons(faces: Sequence[FaceFacts], statuses: Sequence[FaceStatus], ch
         key = (s.status, s.person.name if s.person else None)
         groups.setdefault(key, []).append(i)
     out = []
-    for (status, name), idx in groups.items():
+    for (status, _name), idx in groups.items():
         first = faces[idx[0]]
         params = _face_params(status, statuses[idx[0]].person, first, channel)
         rule = Rule.NO_CLIENT_PICTURES if status == S.CLIENT else Rule.CONSENT_OR_CROWD

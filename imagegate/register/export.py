@@ -30,7 +30,7 @@ def person_record(register: Register, name: str, *, audit_logs: Sequence[str | o
     templates = register.templates_of(person, with_embeddings=include_templates)
     dates = sorted(t["created_at"] for t in templates)
     return {
-        "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "register": register.path,
         "person": person.to_dict(),
         "enrolment": register.enrolment_basis(person).to_dict(),

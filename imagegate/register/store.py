@@ -22,10 +22,10 @@ import os
 import sqlite3
 import time
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -79,7 +79,7 @@ def parse_date(text: str) -> dt.date:
 
 def utc_now() -> dt.datetime:
     """The register's default clock: the current time in UTC."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 Clock = Callable[[], dt.datetime]
@@ -208,7 +208,7 @@ class Register:
                         pass
 
     def _now(self) -> str:
-        return self.clock().astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+        return self.clock().astimezone(dt.UTC).isoformat(timespec="seconds")
 
     def today(self) -> dt.date:
         """Today's local calendar day by the register's clock."""
@@ -246,7 +246,7 @@ class Register:
                 pass
             self._db = None
 
-    def __enter__(self) -> "Register":
+    def __enter__(self) -> Register:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Iterator, cast
+from typing import cast
 
 from ..config import Settings
 from ..image.loader import sha256_file
@@ -123,7 +124,7 @@ class Batch:
             self._gate.close()
             self._gate = None
 
-    def __enter__(self) -> "Batch":
+    def __enter__(self) -> Batch:
         return self
 
     def __exit__(self, *exc) -> None:

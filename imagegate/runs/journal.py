@@ -38,11 +38,11 @@ import uuid
 from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 
-from ..register import audit
 from ..codes import Decision
 from ..errors import JournalError, SourceChanged
 from ..filenames import for_terminal, stored_name
 from ..image.loader import sha256_file
+from ..register import audit
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class Intent:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Intent":
+    def from_dict(cls, d: dict) -> Intent:
         fields = cls.__dataclass_fields__
         return cls(**{k: d[k] if f.default is MISSING else d.get(k, f.default) for k, f in fields.items()})
 

@@ -24,18 +24,19 @@ import stat
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from ..words import messages
 from ..config import Settings, settings_sources, to_toml
 from ..errors import WatchError
 from ..filenames import for_terminal, stored_name
-from .journal import FOLDERS, Journal, Outcome, sha256_file
 from ..policy.rules import normalise_event
 from ..register.location import locate_register
+from ..words import messages
 from ..words.report import worded
+from .journal import FOLDERS, Journal, Outcome, sha256_file
 from .one import stopped
 from .watch_worker import CheckPool, FileResult, check_file, failed_file
 from .workers import PHOTO_TIMEOUT_SECONDS, Done, Task, WorkerPool
@@ -66,7 +67,7 @@ class WatchSettings:
     #: are killed and restarted, and it is retried alone (seconds; a 12 MP photo takes ~2)
     photo_timeout_seconds: float = PHOTO_TIMEOUT_SECONDS
 
-    def validate(self) -> "WatchSettings":
+    def validate(self) -> WatchSettings:
         if not 0 < self.settle_seconds <= 600:
             raise WatchError(f"settle time must be between 0 and 600 seconds, got {self.settle_seconds}")
         if not 0 < self.rescan_seconds <= 3600:
@@ -402,4 +403,4 @@ def _log_hang(task: Task, seconds: float) -> None:
 
 
 def _utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -26,9 +26,8 @@ import signal
 import stat
 import time
 import uuid
-from pathlib import Path
-
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..codes import Decision
 from ..errors import ImagegateError, ImageLoadError

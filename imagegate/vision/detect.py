@@ -182,7 +182,7 @@ class FaceDetector:
             self._full = None
         self._centerface = None
 
-    def __enter__(self) -> "FaceDetector":
+    def __enter__(self) -> FaceDetector:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -271,7 +271,7 @@ class FaceDetector:
         weak_boxes = np.array([x[0] for x in weak], dtype=np.float64).reshape(-1, 4)
         looks = self._second_look(fine, weak_boxes * fine_scale)
         kept = []
-        for (box, score, lm, source), (look, look_flip) in zip(weak, looks):
+        for (box, score, lm, source), (look, look_flip) in zip(weak, looks, strict=False):
             fused = self._fused_score(box, score, source, passes, (look, look_flip))
             if fused < s.fuse_score:
                 continue
@@ -306,7 +306,7 @@ class FaceDetector:
         s = self.settings
         results = []
         for box, views in zip(boxes, self._crop_detections(img, boxes, s.verify_context, s.verify_face_px,
-                                                            s.verify_flip)):
+                                                            s.verify_flip), strict=False):
             per_view = [None, None]
             for v, (db, ds, dl) in enumerate(views):
                 if not len(db):
@@ -350,7 +350,7 @@ class FaceDetector:
         s = self.settings
         if not len(detections):
             return []
-        boxes, scores, lms, sources = zip(*detections)
+        boxes, scores, lms, sources = zip(*detections, strict=False)
         b = np.array(boxes, dtype=np.float64)
         sc = np.array(scores, dtype=np.float64)
         faces = []
@@ -396,7 +396,7 @@ class FaceDetector:
         framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
         b, sc, lm = self._centerface.detect_tile(framed, s.closeup_score)
         least = s.closeup_min_share * min(small.shape[:2])
-        for box, score, pts in zip(b, sc, lm):
+        for box, score, pts in zip(b, sc, lm, strict=False):
             if score < s.closeup_score or max(box[2], box[3]) < least:
                 continue
             box = (box - np.array([pad, pad, 0, 0])) / total
@@ -436,7 +436,7 @@ class FaceDetector:
         for k in (1, 2, 3):
             turned = np.ascontiguousarray(np.rot90(small, k))
             rb, rs, rl = self._centerface.detect(turned, s.rotated_score)
-            for box, score, lm in zip(rb, rs, rl):
+            for box, score, lm in zip(rb, rs, rl, strict=False):
                 # turning the turned image back by -k maps its points onto `small`
                 back = np.array(rotate_box(box, -k, turned.shape))
                 pts = rotate_points(lm.reshape(-1, 2), -k, turned.shape).reshape(-1)
@@ -459,7 +459,7 @@ class FaceDetector:
         b = np.array([f.box for f in faces], dtype=np.float64)
         looks = self._crop_detections(fine, np.array([b[i] for i, _ in doubtful]) * fine_scale, s.part_context,
                                       s.part_face_px, True)
-        parts = {i for (i, outer), views in zip(doubtful, looks)
+        parts = {i for (i, outer), views in zip(doubtful, looks, strict=False)
                  if _score_as_itself(views, b[i], b[outer], fine_scale, s.part_iou) < s.part_score}
         return [f for i, f in enumerate(faces) if i not in parts]
 
@@ -534,14 +534,14 @@ class FaceDetector:
                                      rotation=k if turns is None else turns)
 
     def _centerface_pass(self, img: np.ndarray, scale: float, threshold: float):
-        b, s, l = self._centerface.detect(img, threshold)
+        b, s, lm = self._centerface.detect(img, threshold)
         if self.settings.flip:
             fb, fs, fl = self._centerface.detect(np.ascontiguousarray(img[:, ::-1]), threshold)
             fb, fl = _mirror(fb, fl, img.shape[1])
-            b, s, l = _concat((b, s, l), (fb, fs, fl))
+            b, s, lm = _concat((b, s, lm), (fb, fs, fl))
             keep = nms(b, s, 0.5)
-            b, s, l = b[keep], s[keep], l[keep]
-        return b / scale, s, l / scale
+            b, s, lm = b[keep], s[keep], lm[keep]
+        return b / scale, s, lm / scale
 
 
 def _match_score(boxes: np.ndarray, scores: np.ndarray, box: np.ndarray, min_iou: float = 0.4) -> float:
@@ -682,11 +682,11 @@ def _crop_padded(img: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
 
 
 def _concat(a, b):
-    return tuple(np.concatenate([x, y]) for x, y in zip(a, b))
+    return tuple(np.concatenate([x, y]) for x, y in zip(a, b, strict=False))
 
 
 # mediapipe detectors raise in __del__ at interpreter exit unless closed first.
-_LIVE: "weakref.WeakSet[FaceDetector]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[FaceDetector] = weakref.WeakSet()
 
 
 @atexit.register

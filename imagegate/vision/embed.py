@@ -44,7 +44,8 @@ class AlignedFace:
     eye_distance_px: float
 
     def __repr__(self) -> str:  # keep pixels out of reprs and tracebacks
-        return f"AlignedFace(yaw={self.yaw:.2f}, sharpness={self.sharpness:.0f}, eye_distance_px={self.eye_distance_px:.0f})"
+        return (f"AlignedFace(yaw={self.yaw:.2f}, sharpness={self.sharpness:.0f}, "
+                f"eye_distance_px={self.eye_distance_px:.0f})")
 
 
 class FaceEmbedder:
@@ -123,7 +124,7 @@ class FaceEmbedder:
         rotations = rotations or [0] * len(boxes)
         turned = {0: rgb}
         chips = []
-        for box, k in zip(boxes, rotations):
+        for box, k in zip(boxes, rotations, strict=False):
             k %= 4
             if k not in turned:
                 turned[k] = np.ascontiguousarray(np.rot90(rgb, k))

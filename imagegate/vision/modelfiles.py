@@ -74,7 +74,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _verified(model_id: str, directory: str) -> ModelFile:
     entries = {e["id"]: e for e in manifest()["models"]}
     if model_id not in entries:

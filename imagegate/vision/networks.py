@@ -58,7 +58,7 @@ class CenterFace:
             b = b + np.r_[off, 0, 0]
             lm = lm + np.tile(off, 5)
             parts.append((b, sc, lm))
-        b, sc, lm = (np.concatenate(x) for x in zip(*parts))
+        b, sc, lm = (np.concatenate(x) for x in zip(*parts, strict=False))
         keep = nms(b, sc, 0.3)
         return b[keep], sc[keep], lm[keep]
 
@@ -83,7 +83,7 @@ class CenterFace:
         chunk = max(1, self.tile_max_pixels // (side * side))
         parts = [self.forward(np.stack(crops[i:i + chunk]).transpose(0, 3, 1, 2).astype(np.float32))
                  for i in range(0, len(crops), chunk)]
-        return [np.concatenate(m) for m in zip(*parts)]
+        return [np.concatenate(m) for m in zip(*parts, strict=False)]
 
 
 def decode(heat, scale, offset, land, threshold: float, dense_above: float = 0.0):

@@ -312,7 +312,7 @@ class Counted(str):
     """A label that also says how many things it names ("Faces #1, #3" names 2), so a text about
     them can take the right plural form."""
 
-    def __new__(cls, text: str, count: int) -> "Counted":
+    def __new__(cls, text: str, count: int) -> Counted:
         obj = super().__new__(cls, text)
         obj.count = count
         return obj
@@ -325,7 +325,7 @@ def faces_label(indices, lang: str) -> Counted:
     return Counted(f"{word.capitalize()} {nums}", len(indices))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _locale(lang: str):
     from babel import Locale
 
@@ -433,7 +433,7 @@ def counts_text(counts: dict[str, int], lang: str, *, error_key: str = "count_er
     """"1 allowed, 2 need consent, 0 blocked, 1 error" with each count in its plural form."""
     keys = ("count_allowed", "count_needs_consent", "count_blocked", error_key)
     values = (counts["allowed"], counts["needs_consent"], counts["blocked"], counts["error"])
-    return ", ".join(ui(k, lang, n=v) for k, v in zip(keys, values))
+    return ", ".join(ui(k, lang, n=v) for k, v in zip(keys, values, strict=False))
 
 
 # Labels for the redact command and the HTML review sheet (report_html.py).

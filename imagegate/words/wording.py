@@ -10,11 +10,12 @@ list of people).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from . import messages
 from ..codes import ConsentState, ReasonCode
 from ..results import Reason
+from . import messages
 
 
 def reason_text(reason: Reason, lang: str) -> str:
