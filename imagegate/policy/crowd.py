@@ -120,7 +120,7 @@ def _crowd_reasons(statuses: Sequence[FaceStatus], n: int, clients: list[int], o
     rule = Rule.CONSENT_OR_CROWD
     reasons = []
     few_clients = tuple(clients) if others is not None else ()
-    if few_clients:
+    if few_clients and others is not None:
         reasons.append(Reason(ReasonCode.CROWD_FEW_RECOGNISABLE, rule, faces=few_clients, params={"k": others + 1}))
     prominent = tuple(i for i, s in enumerate(statuses) if s.prominent and i not in few_clients)
     if prominent:

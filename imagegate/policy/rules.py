@@ -225,7 +225,7 @@ def _face_params(status: str, person: Candidate | None, f: FaceFacts, channel: s
         about.update(_consent_params(consent))
     if status == S.CLIENT:
         about["identified"] = bool(f.match and f.match.identified and f.match.identified.name == person.name)
-    if status == S.CONFIRM:
+    if status == S.CONFIRM and f.match is not None:
         about["people"] = tuple({"name": c.name, "role": c.role, "distance": c.distance} for c in f.match.candidates)
     return about
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import private
 from ..channels import CHANNELS, expand_channels, normalise_channel
-from ..codes import Role
+from ..codes import ConsentState, Role
 from ..errors import RegisterDamagedError, RegisterError
 from ..results import ConsentStatus, Gallery, Person
 from .location import _prepare_file, _private_parent
@@ -149,11 +149,19 @@ def _basis_row(basis: str, evidence: str | None, day: dt.date | str | None, toda
     if not (evidence or "").strip():
         raise RegisterError(f"an enrolment basis '{basis}' needs --evidence (e.g. the signed form's id)")
     day = parse_date(day) if isinstance(day, str) else (day or today)
-    return basis, evidence.strip(), day.isoformat()
+    return basis, (evidence or "").strip(), day.isoformat()
 
 
 class Register:
     """A consent register in an SQLite file (or `":memory:"`)."""
+
+    _db: sqlite3.Connection | None  # None once closed
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RegisterError("the register has been closed")
+        return self._db
 
     def __init__(self, path: str | os.PathLike = ":memory:", *, create: bool = True,
                  timeout: float = 30.0, clock: Clock = utc_now) -> None:
@@ -170,17 +178,17 @@ class Register:
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                        check_same_thread=False)
-            self._db.create_function("imagegate_name_key", 1, name_key, deterministic=True)
-            self._db.create_function("imagegate_checksum", -1, row_checksum, deterministic=True)
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA secure_delete = ON")
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn.create_function("imagegate_name_key", 1, name_key, deterministic=True)
+            self._conn.create_function("imagegate_checksum", -1, row_checksum, deterministic=True)
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA secure_delete = ON")
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             # Identify the file before anything writes to it: changing the journal mode rewrites
             # the header, and a file we refuse must be left exactly as it was.
             _check_identity(self.path, *_identity(self._db))
             if not self.in_memory:
                 self._leave_wal()
-                self._db.execute("PRAGMA synchronous = FULL")
+                self._conn.execute("PRAGMA synchronous = FULL")
             self._migrate()
             _check_integrity(self._db, self.path)
             _check_rows(self._db, self.path)
@@ -221,16 +229,16 @@ class Register:
         WAL, which then was checkpointed into it - a withdrawn consent came back, on disk too. A rollback
         journal exists only while a write commits. A register left in WAL by an older imagegate is
         converted when nobody else has it open (a short wait; else it is converted at a later opening)."""
-        if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self._db.execute("PRAGMA journal_mode = DELETE")
+        if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self._conn.execute("PRAGMA journal_mode = DELETE")
             return
-        self._db.execute("PRAGMA busy_timeout = 200")
+        self._conn.execute("PRAGMA busy_timeout = 200")
         try:
-            self._db.execute("PRAGMA journal_mode = DELETE")
+            self._conn.execute("PRAGMA journal_mode = DELETE")
         except sqlite3.OperationalError:
             pass  # another process has it open
         finally:
-            self._db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -260,20 +268,20 @@ class Register:
         if self._db is None:
             raise RegisterError("the register has been closed")
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise RegisterError(f"{self.path}: could not start a write ({exc})",
                                 hint="another imagegate process may hold the register; try again") from None
         try:
             yield self._db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             raise
         else:
             try:
-                self._db.execute("COMMIT")
+                self._conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
-                self._db.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK")
                 raise RegisterError(f"{self.path}: could not finish a write ({exc}); nothing was changed",
                                     hint="another imagegate process kept reading the register; try again") from None
             self._local_changes += 1
@@ -308,7 +316,7 @@ class Register:
         if self._db is None:
             raise RegisterError("the register has been closed")
         try:
-            return self._db.execute(sql, args).fetchall()
+            return self._conn.execute(sql, args).fetchall()
         except sqlite3.DatabaseError as exc:
             raise RegisterError(f"{self.path}: read failed: {exc}") from None
 
@@ -330,7 +338,7 @@ class Register:
         try:
             out = sqlite3.connect(dest)
             try:
-                self._db.backup(out)
+                self._conn.backup(out)
                 out.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
             finally:
                 out.close()
@@ -358,7 +366,7 @@ class Register:
                 raise RegisterError(f"{src} is an empty database, not an imagegate register backup")
             _check_integrity(other, src, hint="use another backup")
             _check_rows(other, src, hint="use another backup")
-            other.backup(self._db)
+            other.backup(self._conn)
         except sqlite3.DatabaseError as exc:
             raise RegisterError(f"restore from {src} failed: {exc}") from None
         finally:
@@ -402,13 +410,13 @@ class Register:
             except sqlite3.IntegrityError:
                 raise RegisterError(f"a person named {name!r} is already registered",
                                     hint="choose a distinct name, or forget the old entry first") from None
-            pid = int(cur.lastrowid)
+            pid = int(cur.lastrowid or 0)
             db.execute("INSERT INTO enrolment_basis(person_id, basis, evidence, basis_date, recorded_at)"
                        " VALUES (?, ?, ?, ?, ?)", (pid, *basis_row, now))
             db.executemany(
                 "INSERT INTO templates(person_id, model, embedding, quality, face_px, photo_sha256, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)", [(pid, model, *r, now) for r in rows])
-        return Person(id=pid, name=name, role=role, note=note)
+        return Person(id=pid, name=name, role=Role(role), note=note)
 
     def get(self, name: str) -> Person:
         rows = self._query("SELECT id, name, role, note FROM people WHERE name_key = ?", (name_key(name),))
@@ -481,7 +489,7 @@ class Register:
     def _checkpoint(self) -> bool:
         """A TRUNCATE checkpoint; False when a reader kept it from completing."""
         try:
-            busy, _log, _done = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            busy, _log, _done = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         except sqlite3.DatabaseError as exc:
             raise RegisterError(f"{self.path}: could not checkpoint after deletion: {exc}") from None
         return busy == 0
@@ -500,7 +508,7 @@ class Register:
         if start is not None and until is not None and until < start:
             raise RegisterError(f"a consent cannot end ({until}) before it starts ({start})",
                                 hint="check the --from and --until dates")
-        until = until.isoformat() if until else None
+        last_day = until.isoformat() if until else None
         # a date alone (YYYY-MM-DD) marks the day it was given; a timestamp the moment it was recorded
         now = start.isoformat() if start else self._now()
         with self._tx() as db:
@@ -508,8 +516,8 @@ class Register:
                 db.execute(
                     "INSERT INTO consents(person_id, channel, granted_at, valid_until, risks_explained, evidence)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (person.id, ch, now, until, int(bool(risks_explained)), evidence))
-        return [Consent(ch, now, until, bool(risks_explained), evidence, None) for ch in chans]
+                    (person.id, ch, now, last_day, int(bool(risks_explained)), evidence))
+        return [Consent(ch, now, last_day, bool(risks_explained), evidence, None) for ch in chans]
 
     def withdraw(self, name: str, channels: Iterable[str] | None = None) -> int:
         """Stamp withdrawal on active consents (all channels by default). Returns rows changed."""
@@ -554,14 +562,14 @@ class Register:
         all_consents = [Consent(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
         mine = [c for c in all_consents if c.channel == channel]
         if not mine:
-            return ConsentStatus(channel, "other_channel" if all_consents else "none")
+            return ConsentStatus(channel, ConsentState.OTHER_CHANNEL if all_consents else ConsentState.NONE)
         valid = [c for c in mine if c.state_on(day) == "valid"]
         if valid:
             best = max(valid, key=lambda c: (c.risks_explained, c.valid_until or "9999-12-31"))
-            return ConsentStatus(channel, "valid", best.risks_explained, best.valid_until, best.evidence,
+            return ConsentStatus(channel, ConsentState.VALID, best.risks_explained, best.valid_until, best.evidence,
                                  best.valid_from)
         latest = mine[-1]
-        return ConsentStatus(channel, latest.state_on(day), latest.risks_explained, latest.valid_until,
+        return ConsentStatus(channel, ConsentState(latest.state_on(day)), latest.risks_explained, latest.valid_until,
                              latest.evidence, latest.valid_from)
 
     # -- templates ----------------------------------------------------------------

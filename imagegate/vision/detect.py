@@ -151,10 +151,22 @@ class FaceDetector:
         full = model_file(BLAZEFACE_MODEL)
         self.model_ids = {m.id: m.sha256[:12] for m in (centerface, full)}
         s = self.settings
-        self._centerface = CenterFace(centerface, dense_above=s.propose_score, tile_max_pixels=s.tile_max_pixels,
-                                      tile_overlap=s.tile_overlap)
-        self._full = BlazeFace(full, s.blazeface_propose_score)
+        self._centerface: CenterFace | None = CenterFace(centerface, dense_above=s.propose_score,
+                                                         tile_max_pixels=s.tile_max_pixels, tile_overlap=s.tile_overlap)
+        self._full: BlazeFace | None = BlazeFace(full, s.blazeface_propose_score)
         _LIVE.add(self)
+
+    @property
+    def _cf(self) -> CenterFace:
+        if self._centerface is None:
+            raise ModelError("the face detector has been closed")
+        return self._centerface
+
+    @property
+    def _bf(self) -> BlazeFace:
+        if self._full is None:
+            raise ModelError("the face detector has been closed")
+        return self._full
 
     # -- public -----------------------------------------------------------------
 
@@ -252,7 +264,7 @@ class FaceDetector:
         detections must pass the same multi-view check as CenterFace's."""
         s = self.settings
         accepted, weak = [], []
-        for box, score, lm in self._full.faces(fine, fine_scale):
+        for box, score, lm in self._bf.faces(fine, fine_scale):
             if score >= s.blazeface_score:
                 accepted.append((box, score, lm, "blazeface"))
             else:
@@ -307,7 +319,7 @@ class FaceDetector:
         results = []
         for box, views in zip(boxes, self._crop_detections(img, boxes, s.verify_context, s.verify_face_px,
                                                             s.verify_flip), strict=False):
-            per_view = [None, None]
+            per_view: list[tuple | None] = [None, None]
             for v, (db, ds, dl) in enumerate(views):
                 if not len(db):
                     continue
@@ -329,7 +341,7 @@ class FaceDetector:
         views = [crops]
         if flip:
             views.append([np.ascontiguousarray(c[:, ::-1]) for c in crops])
-        maps = self._centerface.forward_batched([c for v in views for c in v])
+        maps = self._cf.forward_batched([c for v in views for c in v])
         n = len(crops)
         return [[self._crop_view(maps, v * n + i, origin, out, mirrored=v == 1) for v in range(len(views))]
                 for i, origin in enumerate(origins)]
@@ -394,7 +406,7 @@ class FaceDetector:
         small = _greyed_out(_resize(fine, scale), found, total)
         pad = int(round(s.closeup_pad * s.closeup_long_side))
         framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
-        b, sc, lm = self._centerface.detect_tile(framed, s.closeup_score)
+        b, sc, lm = self._cf.detect_tile(framed, s.closeup_score)
         least = s.closeup_min_share * min(small.shape[:2])
         for box, score, pts in zip(b, sc, lm, strict=False):
             if score < s.closeup_score or max(box[2], box[3]) < least:
@@ -435,7 +447,7 @@ class FaceDetector:
         small = _resize(fine, scale / fine_scale)
         for k in (1, 2, 3):
             turned = np.ascontiguousarray(np.rot90(small, k))
-            rb, rs, rl = self._centerface.detect(turned, s.rotated_score)
+            rb, rs, rl = self._cf.detect(turned, s.rotated_score)
             for box, score, lm in zip(rb, rs, rl, strict=False):
                 # turning the turned image back by -k maps its points onto `small`
                 back = np.array(rotate_box(box, -k, turned.shape))
@@ -475,8 +487,8 @@ class FaceDetector:
         large = b[:, 3] * fine_scale >= s.part_outer_px
         doubtful = []
         for i in range(len(b)):
-            outer = np.flatnonzero((area > area[i]) & large & (_inside_share(b, b[i]) >= s.part_inside))
-            outer = [j for j in outer if _shares_a_landmark(faces[i], faces[j], s.part_landmark)]
+            larger = np.flatnonzero((area > area[i]) & large & (_inside_share(b, b[i]) >= s.part_inside))
+            outer = [j for j in larger if _shares_a_landmark(faces[i], faces[j], s.part_landmark)]
             if outer:
                 doubtful.append((i, outer))
         return doubtful
@@ -534,9 +546,9 @@ class FaceDetector:
                                      rotation=k if turns is None else turns)
 
     def _centerface_pass(self, img: np.ndarray, scale: float, threshold: float):
-        b, s, lm = self._centerface.detect(img, threshold)
+        b, s, lm = self._cf.detect(img, threshold)
         if self.settings.flip:
-            fb, fs, fl = self._centerface.detect(np.ascontiguousarray(img[:, ::-1]), threshold)
+            fb, fs, fl = self._cf.detect(np.ascontiguousarray(img[:, ::-1]), threshold)
             fb, fl = _mirror(fb, fl, img.shape[1])
             b, s, lm = _concat((b, s, lm), (fb, fs, fl))
             keep = nms(b, s, 0.5)

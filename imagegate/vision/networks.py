@@ -86,7 +86,7 @@ class CenterFace:
         return [np.concatenate(m) for m in zip(*parts, strict=False)]
 
 
-def decode(heat, scale, offset, land, threshold: float, dense_above: float = 0.0):
+def decode(heat, scale, offset, land, *, threshold: float, dense_above: float = 0.0):
     """Boxes, scores and landmarks from the CenterFace maps of one image (batch of 1)."""
     heat = heat[0, 0]
     # Below `dense_above` keep only local maxima (CenterNet-style peaks): a low

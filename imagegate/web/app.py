@@ -210,7 +210,7 @@ class Server:
             exc = copy.error
             if is_internal(exc):
                 return _bad(500, "internal_error", messages.error_text(exc, lang))
-            return _bad(422, getattr(exc, "code", None) or getattr(exc, "kind", "error"),
+            return _bad(422, str(getattr(exc, "code", None) or getattr(exc, "kind", "error")),
                         messages.error_text(exc, lang))
         if not copy.allowed:
             return _bad(422, "not_allowed", messages.ui("redact_not_saved", lang),

@@ -11,13 +11,19 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import fail_closed
-from ..redact import Redaction
 from ..register.location import RegisterLocation
 from ..register.store import Register
 from ..results import Failure
+
+if TYPE_CHECKING:
+    from ..gate import Gate
+    from ..redact import Redaction
+    from ..vision.detect import FaceDetector
+    from ..vision.embed import FaceEmbedder
 
 #: photos waiting for the gate thread before new ones are refused with 503
 MAX_PENDING = 64
@@ -39,8 +45,8 @@ class GateThread:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagegate-gate")
         self._pending = 0
         self._lock = threading.Lock()
-        self.gate = None
-        self._parts = parts
+        self.gate: Gate | None = None
+        self._parts: tuple[FaceDetector, FaceEmbedder] | None = parts
         self._owns_parts = parts is None
 
     def start(self) -> None:
@@ -57,12 +63,12 @@ class GateThread:
             self._parts = (FaceDetector(self.settings.detector), FaceEmbedder())
         detector, embedder = self._parts
         # one Gate for both languages: verdicts are codes, worded in the reader's language on the page
-        self.gate = Gate(register=self.location, settings=self.settings, detector=detector, embedder=embedder)
+        gate = self.gate = Gate(register=self.location, settings=self.settings, detector=detector, embedder=embedder)
         # the first inference of each network is slow: pay it now, not on the first photo
         warm = np.full((480, 640, 3), 128, np.uint8)
         detector.detect(warm, analysis_long_side=640)
         embedder.embed(warm, [(240.0, 160.0, 160.0, 160.0)], [0])
-        self.gate.gallery()
+        gate.gallery()
 
     async def run(self, fn, *args):
         with self._lock:
@@ -122,6 +128,7 @@ class GateThread:
         from ..image.loader import load_image
 
         loaded = [load_image(data, self.settings.limits, source=fname) for fname, data in photos]
+        assert self._parts is not None  # loaded by start()
         detector, embedder = self._parts
         with self.open_register(create=True) as reg, Gate(register=reg, settings=self.settings,
                                                          detector=detector, embedder=embedder) as gate:

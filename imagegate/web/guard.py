@@ -41,7 +41,7 @@ def allowed_hosts(host: str, port: int, extra: tuple[str, ...] = ()) -> frozense
         names |= {socket.gethostname(), socket.getfqdn()}
         if host in ("0.0.0.0", "::"):
             try:
-                names |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+                names |= {str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)}
             except OSError:
                 pass
     out = set()
@@ -129,7 +129,7 @@ class Guard:
 
     def _authorised(self, headers: Headers) -> bool:
         given = cookie(headers, ACCESS_COOKIE) or headers.get("authorization", "").removeprefix("Bearer ").strip()
-        return bool(given) and hmac.compare_digest(given, self.token)
+        return self.token is not None and bool(given) and hmac.compare_digest(given, self.token)
 
 
 def _refuse(status: int, why: str, headers: Headers, default_lang: str, **params) -> JSONResponse:

@@ -6,6 +6,7 @@ Uploads are parsed into memory (never a temporary file), checked, and dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
@@ -89,8 +90,9 @@ async def read_form(request: Request, max_bytes: int) -> Form:
         f.close()
 
     try:
-        parser = create_form_parser(dict(request.headers.items()) | {"Content-Type": request.headers.get(
-            "content-type", "")}, on_field, on_file,
+        # python-multipart reads str headers although its annotations say bytes
+        headers: Any = dict(request.headers.items()) | {"Content-Type": request.headers.get("content-type", "")}
+        parser = create_form_parser(headers, on_field, on_file,
             config={"MAX_MEMORY_FILE_SIZE": max_bytes + 1, "MAX_BODY_SIZE": max_bytes})
         async for chunk in request.stream():
             parser.write(chunk)

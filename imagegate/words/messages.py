@@ -12,7 +12,7 @@ import locale
 import os
 import string
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..codes import ConsentState, Role
 
@@ -79,7 +79,7 @@ CONSENT = {
 
 # A text is a template, or for a count a dict: "plural" names the count's parameter, the other keys are
 # CLDR plural categories (fi and en: one, other) or exact numbers ("=0"); see `fill`.
-TEXTS = {
+TEXTS: dict[str, dict[str, Any]] = {
     "client_blocked": {
         "en": "{faces}: {name} is registered as a client ({detail}). Do not publish.",
         "fi": "{faces}: {name} on rekisterissä asiakkaana ({detail}). Älä julkaise.",
@@ -312,9 +312,11 @@ class Counted(str):
     """A label that also says how many things it names ("Faces #1, #3" names 2), so a text about
     them can take the right plural form."""
 
+    n: int
+
     def __new__(cls, text: str, count: int) -> Counted:
         obj = super().__new__(cls, text)
-        obj.count = count
+        obj.n = count
         return obj
 
 
@@ -351,7 +353,7 @@ def _form(template, lang: str, params: dict) -> str:
     if not isinstance(template, dict):
         return template
     n = params[template["plural"]]
-    n = getattr(n, "count", n)
+    n = n.n if isinstance(n, Counted) else n
     return template.get(f"={n}") or template.get(plural_category(n, lang)) or template["other"]
 
 
@@ -364,6 +366,7 @@ def fill(template, lang: str, **params) -> str:
         if field is None:
             continue
         value = params[field]
+        spec = spec or ""
         if isinstance(value, int) and spec:
             out.append(format(value, spec))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -437,7 +440,7 @@ def counts_text(counts: dict[str, int], lang: str, *, error_key: str = "count_er
 
 
 # Labels for the redact command and the HTML review sheet (report_html.py).
-UI = {
+UI: dict[str, dict[str, Any]] = {
     "redact_copy_of": {"en": {"plural": "n", "one": "copy of {path}, {n} area hidden",
                               "other": "copy of {path}, {n} areas hidden"},
                        "fi": {"plural": "n", "one": "kopio kuvasta {path}, {n} alue piilotettu",
@@ -546,7 +549,7 @@ UI = {
 
 
 # What a face means for the verdict (policy.FaceStatus.category): preview labels, review sheet, `check --details`.
-CATEGORIES = {
+CATEGORIES: dict[str, dict[str, str]] = {
     "client": {"en": "client", "fi": "asiakas"},
     "needs_consent": {"en": "needs consent", "fi": "vaatii suostumuksen"},
     "consented": {"en": "consent", "fi": "suostumus"},
@@ -588,7 +591,7 @@ FORMATS = "JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC"
 _ALONE = {"en": "check this photo on its own with --jobs 1; if it fails again, report it",
           "fi": "tarkista kuva yksinään valitsimella --jobs 1; jos tarkistus epäonnistuu taas, ilmoita siitä"}
 _HUGE = {"en": "a broken file, or one made to exhaust memory", "fi": "viallinen tiedosto tai tehty kuluttamaan muisti"}
-ERRORS = {
+ERRORS: dict[str, dict[str, Any]] = {
     "empty": {"en": "the file is empty (0 bytes)", "fi": "tiedosto on tyhjä (0 tavua)",
               "hint": {"en": "copy the photo again", "fi": "kopioi kuva uudelleen"}},
     "file_too_big": {"en": "the file is {size} bytes, above the limit of {limit}",
@@ -688,7 +691,7 @@ def error_reason(exc: BaseException, lang: str) -> tuple[str, str | None]:
     in Finnish where the error has a known code, else as raised."""
     code = getattr(exc, "code", None)
     if lang != "en" and code in ERRORS:
-        return error_parts(code, lang, exc.params)
+        return error_parts(code, lang, getattr(exc, "params", None) or {})
     return getattr(exc, "reason", getattr(exc, "message", str(exc))), getattr(exc, "hint", None)
 
 
