@@ -213,9 +213,25 @@ def _apply(obj, values: Mapping[str, Any], origin: str):
     return replace(obj, **changes)
 
 
+#: a settings file for every door (command line, library, watcher, page) when none is named
+CONFIG_FILE_ENV = "IMAGEGATE_CONFIG_FILE"
+
+
+def settings_file(path: str | os.PathLike | None = None) -> Path | None:
+    """The settings file a door uses: the one it was given, else IMAGEGATE_CONFIG_FILE, else none (defaults
+    and the per-user file). Chosen here for every door, so the library and the command line never judge
+    the same photo with different settings."""
+    if path is not None:
+        return Path(path)
+    named = os.environ.get(CONFIG_FILE_ENV)
+    return Path(named) if named else None
+
+
 def load_settings(path: str | os.PathLike | None = None, *, use_user_file: bool = True,
                   overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Defaults < per-user config file < `path` < `overrides`."""
+    """Defaults < per-user config file < `path` (or IMAGEGATE_CONFIG_FILE) < `overrides`."""
+    from_env = path is None
+    path = settings_file(path)
     settings = Settings()
     sources = []
     named = os.environ.get("IMAGEGATE_CONFIG")
@@ -228,6 +244,9 @@ def load_settings(path: str | os.PathLike | None = None, *, use_user_file: bool 
     if path is not None:
         p = Path(path)
         if not p.is_file():
+            if from_env:  # named on purpose: a typo must not silently fall back to the defaults
+                raise ConfigError(f"{CONFIG_FILE_ENV} names {p}, which is not a file",
+                                  hint=f"fix the path or unset {CONFIG_FILE_ENV}")
             raise ConfigError(f"config file {p} does not exist")
         sources.append(p)
     for src in sources:
@@ -244,6 +263,7 @@ def load_settings(path: str | os.PathLike | None = None, *, use_user_file: bool 
 
 
 def settings_sources(path: str | os.PathLike | None = None) -> list[str]:
+    path = settings_file(path)
     out = []
     if user_config_path().is_file():
         out.append(str(user_config_path()))

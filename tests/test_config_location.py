@@ -47,3 +47,24 @@ def test_serve_refuses_two_different_files_before_it_starts(tmp_path):
     r = runner.invoke(app, ["--register", str(tmp_path / "a.sqlite3"), "serve", "--register",
                             str(tmp_path / "b.sqlite3"), "--port", "0"])
     assert r.exit_code == 2 and "two registers named" in r.output
+
+
+def test_the_library_reads_the_settings_file_the_command_line_reads(tmp_path, monkeypatch):
+    # the twin of the register location: one resolution for every door, or the command line blocks a
+    # photo that the library (a posting tool) allows
+    import pytest
+
+    import imagegate
+    from imagegate.config import load_settings
+    from imagegate.errors import ConfigError
+
+    named, env = _files(tmp_path)
+    monkeypatch.setenv("IMAGEGATE_CONFIG_FILE", str(env))
+    cli = _crowd_min(runner.invoke(app, ["config", "show", "--json"]))
+    with imagegate.Gate(register=imagegate.Register(":memory:")) as gate:
+        assert gate.settings.crowd_min_faces == cli == 15
+    assert load_settings().crowd_min_faces == 15
+    assert load_settings(named).crowd_min_faces == 12  # a file named by the caller still wins
+    monkeypatch.setenv("IMAGEGATE_CONFIG_FILE", str(tmp_path / "typo.toml"))
+    with pytest.raises(ConfigError, match="IMAGEGATE_CONFIG_FILE names"):
+        imagegate.Gate(register=imagegate.Register(":memory:"))

@@ -140,10 +140,9 @@ def config_file(ctx: typer.Context, local: Path | None) -> Path | None:
     if local is not None and given is not None and os.path.abspath(local) != os.path.abspath(given):
         raise typer.BadParameter(f"two settings files named: {given} before the command and {local} after "
                                  "it; name one", param_hint="--config")
-    chosen = local if local is not None else given
-    if chosen is None and os.environ.get("IMAGEGATE_CONFIG_FILE"):
-        chosen = Path(os.environ["IMAGEGATE_CONFIG_FILE"])
-    return chosen
+    from ..config import settings_file
+
+    return settings_file(local if local is not None else given)
 
 
 def fail(exc: ImagegateError | str, code: int = EXIT_ERROR, lang: str = "en") -> typer.Exit:
