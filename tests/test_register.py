@@ -1011,3 +1011,52 @@ def test_cli_consent_from(cli_reg):
         assert r.consent_status("Bo", "facebook", dt.date(2026, 10, 31)).state == "not_yet"
     res = run(cli_reg, "consent", "Bo", "-c", "fb", "--from", "1.11.2026")
     assert res.exit_code == 2 and "--from" in res.output
+
+
+# -- a withdrawal ends every consent given before it (issue 24, item 5) ----------------------------------
+
+
+class Clock:
+    def __init__(self, when: dt.datetime) -> None:
+        self.now = when
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def test_a_back_dated_consent_cannot_undo_a_withdrawal(tmp_path):
+    clock = Clock(dt.datetime(2026, 12, 7, 9, tzinfo=dt.timezone.utc))
+    with Register(tmp_path / "r.sqlite3", clock=clock) as r:
+        r.add_person("Cara", "client")
+        r.add_consent("Cara", ["facebook"], risks_explained=True, valid_from="2026-10-01")
+        assert r.consent_status("Cara", "facebook").state == "valid"
+        clock.now += dt.timedelta(hours=1)
+        r.withdraw("Cara", ["facebook"])
+        # an older paper form entered late: refused, it was given before the withdrawal
+        with pytest.raises(RegisterError, match="withdrew consent for facebook on 2026-12-07"):
+            r.add_consent("Cara", ["facebook"], risks_explained=True, valid_from="2026-11-07")
+        with pytest.raises(RegisterError):  # the withdrawal's own day: which came first is unknown
+            r.add_consent("Cara", ["facebook"], risks_explained=True, valid_from="2026-12-07")
+        assert r.consent_status("Cara", "facebook").state == "withdrawn"
+        # another channel is not affected, and a consent given after the withdrawal counts
+        r.add_consent("Cara", ["instagram"], risks_explained=True, valid_from="2026-11-07")
+        clock.now += dt.timedelta(hours=1)
+        r.add_consent("Cara", ["facebook"], risks_explained=True)
+        assert r.consent_status("Cara", "facebook").state == "valid"
+
+
+def test_a_back_dated_consent_already_in_a_register_is_ended_by_the_withdrawal(tmp_path, monkeypatch):
+    # a register written before the refusal existed may hold one: it must not count either
+    from imagegate.register.store import Consent
+
+    clock = Clock(dt.datetime(2026, 12, 7, 9, tzinfo=dt.timezone.utc))
+    with Register(tmp_path / "r.sqlite3", clock=clock) as r:
+        r.add_person("Cara", "client")
+        r.add_consent("Cara", ["facebook"], risks_explained=True)
+        clock.now += dt.timedelta(hours=1)
+        r.withdraw("Cara", ["facebook"])
+        with monkeypatch.context() as m:
+            m.setattr(Consent, "given_before", lambda self, stamp: False)
+            r.add_consent("Cara", ["facebook"], risks_explained=True, valid_from="2026-11-07")
+        assert r.consent_status("Cara", "facebook").state == "withdrawn"
+        assert [c.withdrawn_at is not None for c in r.consents("Cara")] == [True, True]

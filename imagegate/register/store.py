@@ -16,6 +16,7 @@ person is forgotten.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -117,8 +118,29 @@ class Consent:
             return "expired"
         return "valid"
 
+    def given_before(self, withdrawn_at: str) -> bool:
+        """Whether this consent was given before a withdrawal stamped `withdrawn_at` (a UTC timestamp): a
+        consent recorded at a moment is compared by the moment, one given on a day (`--from`) by the day,
+        and the withdrawal's own day counts as before it (which came first that day is unknown)."""
+        withdrawn = dt.datetime.fromisoformat(withdrawn_at)
+        if "T" in self.granted_at:
+            return dt.datetime.fromisoformat(self.granted_at) < withdrawn
+        return _start_day(self.granted_at) <= withdrawn.astimezone().date()
+
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+def _superseded(consents: list[Consent]) -> list[Consent]:
+    """`consents` of one channel with every consent given before a recorded withdrawal marked withdrawn:
+    a withdrawal ends every consent for that channel given before it, also one entered later with an
+    earlier date (an old paper form recorded after the person withdrew)."""
+    stamps = [c.withdrawn_at for c in consents if c.withdrawn_at]
+    if not stamps:
+        return consents
+    last = max(stamps, key=dt.datetime.fromisoformat)
+    return [dataclasses.replace(c, withdrawn_at=last) if c.withdrawn_at is None and c.given_before(last) else c
+            for c in consents]
 
 
 @dataclass(frozen=True)
@@ -511,6 +533,15 @@ class Register:
         last_day = until.isoformat() if until else None
         # a date alone (YYYY-MM-DD) marks the day it was given; a timestamp the moment it was recorded
         now = start.isoformat() if start else self._now()
+        given = Consent("", now, last_day, bool(risks_explained), evidence, None)
+        for c in self.consents(person.name):
+            if c.channel in chans and c.withdrawn_at and given.given_before(c.withdrawn_at):
+                day = dt.datetime.fromisoformat(c.withdrawn_at).astimezone().date()
+                raise RegisterError(
+                    f"{person.name} withdrew consent for {c.channel} on {day}; a consent given on {start or now[:10]} "
+                    "was given before that and is ended by the withdrawal",
+                    hint=f"record a consent given after the withdrawal: --from a day after {day}, or no "
+                         "--from for one given today")
         with self._tx() as db:
             for ch in chans:
                 db.execute(
@@ -531,11 +562,16 @@ class Register:
         return cur.rowcount
 
     def consents(self, name: str) -> list[Consent]:
+        """Every consent recorded for the person, in order; one given before a later withdrawal for its
+        channel is shown withdrawn (see `_superseded`)."""
         person = self.get(name)
         rows = self._query(
             "SELECT channel, granted_at, valid_until, risks_explained, evidence, withdrawn_at FROM consents"
             " WHERE person_id = ? ORDER BY id", (person.id,))
-        return [Consent(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
+        recorded = [Consent(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
+        by_channel = {ch: iter(_superseded([c for c in recorded if c.channel == ch]))
+                      for ch in dict.fromkeys(c.channel for c in recorded)}
+        return [next(by_channel[c.channel]) for c in recorded]
 
     def consent_status(self, person: Person | str, channel: str, day: dt.date | None = None) -> ConsentStatus:
         """The person's consent state for `channel` on `day` (default today).
@@ -560,7 +596,7 @@ class Register:
             (person.id,))
         _verify(rows, 6, "consents", self.path)
         all_consents = [Consent(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
-        mine = [c for c in all_consents if c.channel == channel]
+        mine = _superseded([c for c in all_consents if c.channel == channel])
         if not mine:
             return ConsentStatus(channel, ConsentState.OTHER_CHANNEL if all_consents else ConsentState.NONE)
         valid = [c for c in mine if c.state_on(day) == "valid"]
