@@ -180,3 +180,34 @@ def test_the_watcher_uses_the_named_register(regs, tmp_path):
         text = proc.communicate(timeout=90)[0]
     assert (out / "blocked" / "hopper.jpg").exists(), text
     assert f"register {named} (--register)" in text
+
+
+def test_a_mistyped_register_folder_is_an_error_not_a_new_register(tmp_path, monkeypatch):
+    # issue 24, item 16: only the per-user default folder is created
+    typo = tmp_path / "registr" / "reg.sqlite3"
+    args = ["register", "add", "Grace Hopper", "--role", "client", "--photo", str(SAMPLES / "grace_hopper.jpg")]
+    r = runner.invoke(app, ["--register", str(typo), *args])
+    assert r.exit_code != 0 and "does not exist" in r.stderr and "--register" in r.stderr
+    assert not typo.parent.exists()
+    monkeypatch.setenv("IMAGEGATE_REGISTER", str(typo))
+    r = runner.invoke(app, args)
+    assert r.exit_code != 0 and "IMAGEGATE_REGISTER" in r.stderr and not typo.parent.exists()
+
+
+def test_a_register_that_cannot_be_written_says_which_file_and_why(tmp_path):
+    import sqlite3
+
+    from imagegate.errors import RegisterError
+    from imagegate.register.store import Register
+
+    path = tmp_path / "reg.sqlite3"
+    reg = Register(path)
+    reg.add_person("Anna", "staff")
+    # what a read-only file or folder looks like to SQLite (root, running the tests, may write anywhere)
+    reg._db.close()
+    reg._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+    reg._db.create_function("imagegate_name_key", 1, lambda s: s.casefold(), deterministic=True)
+    with pytest.raises(RegisterError, match=f"{path}: the register could not be written") as err:
+        reg.add_person("Bo", "staff")
+    assert "internal error" not in str(err.value) and "folder" in err.value.hint
+    reg.close()

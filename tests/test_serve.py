@@ -511,3 +511,18 @@ def test_serve_off_loopback_prints_a_token_and_asks_for_it(register_file, tmp_pa
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_browser_at_an_address_the_page_does_not_answer_gets_a_page_saying_where_it_is(served):
+    # issue 24, item 16: a person who typed the machine's IP got raw JSON; the page stays refused
+    _, client = served
+    browser = {"host": "192.0.2.7:8765", "accept": "text/html,application/xhtml+xml"}
+    r = client.get("/", headers=browser)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
+    assert "192.0.2.7:8765" in r.text and "http://127.0.0.1:" in r.text
+    assert 'data-csrf=""' in r.text and "Suostumusrekisteri" not in r.text
+    assert all(r.headers[k] == v for k, v in SECURITY.items())
+    fi = client.get("/", headers={**browser, "accept-language": "fi"})
+    assert "Sivu ei vastaa osoitteessa 192.0.2.7:8765" in fi.text
+    # a program (no HTML asked for) still gets the JSON refusal
+    assert client.get("/api/register", headers={"host": "192.0.2.7:8765"}).json()["error"]["code"] == "host"

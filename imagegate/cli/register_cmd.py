@@ -56,7 +56,10 @@ def _confirm(yes: bool, question: str, refused: str) -> None:
 
 def _open(ctx: typer.Context, register: Path | None, *, create: bool) -> Register:
     with reported():
-        return Register(register_location(ctx, register).path, create=create)
+        location = register_location(ctx, register)
+        if create:
+            location.check_folder()
+        return Register(location.path, create=create)
 
 
 BasisOpt = Annotated[str | None, typer.Option(

@@ -37,6 +37,15 @@ class RegisterLocation:
     def __str__(self) -> str:
         return str(self.path)
 
+    def check_folder(self) -> None:
+        """Before a register is created: a named register's folder must exist. Only the per-user default
+        folder is created, so a mistyped folder is an error rather than a new, empty register there."""
+        folder = self.path.parent
+        if self.named and not folder.is_dir():
+            how = "IMAGEGATE_REGISTER" if self.source == "environment" else "--register"
+            raise RegisterError(f"the folder {folder} of the register named by {how} does not exist",
+                                hint="check the path for a typo, or create the folder first")
+
 
 def user_register_path() -> Path:
     return Path(platformdirs.user_data_dir("imagegate")) / "register.sqlite3"

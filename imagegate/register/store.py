@@ -295,7 +295,13 @@ class Register:
             raise RegisterError(f"{self.path}: could not start a write ({exc})",
                                 hint="another imagegate process may hold the register; try again") from None
         try:
-            yield self._db
+            yield self._conn
+        except sqlite3.OperationalError as exc:
+            self._conn.execute("ROLLBACK")
+            # a read-only file or folder (SQLite writes a journal beside the register), a full disk
+            raise RegisterError(f"{self.path}: the register could not be written ({exc}); nothing was changed",
+                                hint="check that you may write to the register file and to its folder (a "
+                                     "journal file is written beside it) and that the disk is not full") from None
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise

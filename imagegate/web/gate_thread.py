@@ -113,6 +113,8 @@ class GateThread:
         return fail_closed(name, work, doing="redacting")
 
     def open_register(self, *, create: bool) -> Register:
+        if create:
+            self.location.check_folder()
         return Register(self.location.path, create=create)
 
     def summary(self) -> list[dict]:

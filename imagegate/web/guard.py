@@ -9,7 +9,7 @@ import secrets
 import socket
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..words import messages
 from .requests import cookie, header_lang
@@ -104,10 +104,15 @@ class Guard:
         finally:
             self.held -= size
 
+    def _wrong_address(self, headers: Headers) -> Response:
+        return _wrong_address_page(self.hosts, headers.get("host", ""), header_lang(headers, self.lang))
+
     def refusal(self, scope) -> Response | None:
         headers = Headers(scope=scope)
         path, method = scope["path"], scope["method"]
         if headers.get("host", "").lower() not in self.hosts:
+            if method == "GET" and "text/html" in headers.get("accept", ""):
+                return self._wrong_address(headers)  # a person at a browser: say where the page is
             return _refuse(403, "host", headers, self.lang)
         origin = headers.get("origin")
         if (origin is not None and origin.lower() not in self.origins) or headers.get("sec-fetch-site") == "cross-site":
@@ -130,6 +135,19 @@ class Guard:
     def _authorised(self, headers: Headers) -> bool:
         given = cookie(headers, ACCESS_COOKIE) or headers.get("authorization", "").removeprefix("Bearer ").strip()
         return self.token is not None and bool(given) and hmac.compare_digest(given, self.token)
+
+
+def _wrong_address_page(hosts: frozenset[str], given: str, lang: str) -> HTMLResponse:
+    """A page that says at which addresses this server answers (an address typed by hand, an IP the
+    server does not know as its own): never the page itself, nor its CSRF token."""
+    from ..outputs.templating import render
+
+    # loopback names last: from another computer only the others work
+    addresses = sorted((h for h in hosts if ":" in h.strip("[]").split("]")[-1]),
+                       key=lambda h: (h.split(":")[0].strip("[]") in LOOPBACK, h))
+    html = render("refused.html", lang=lang, other_lang="en" if lang == "fi" else "fi", path="/", csrf="",
+                  given=given, addresses=addresses)
+    return HTMLResponse(html, status_code=403)
 
 
 def _refuse(status: int, why: str, headers: Headers, default_lang: str, **params) -> JSONResponse:

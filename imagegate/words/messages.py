@@ -813,6 +813,12 @@ WEB = {
     "forget_mismatch": {"en": "The typed name does not match {name}; nothing was erased.",
                         "fi": "Kirjoitettu nimi ei vastaa nimeä {name}; mitään ei poistettu."},
     "choose": {"en": "choose…", "fi": "valitse…"},
+    "refused_host_title": {"en": "imagegate: open the page at its own address",
+                           "fi": "imagegate: avaa sivu sen omassa osoitteessa"},
+    "refused_host_page": {"en": "This page does not answer at {address}: for your safety it answers only at its "
+                                "own addresses. Open one of these:",
+                          "fi": "Sivu ei vastaa osoitteessa {address}: turvallisuussyistä se vastaa vain omissa "
+                                "osoitteissaan. Avaa jokin näistä:"},
     "login_title": {"en": "imagegate: access token", "fi": "imagegate: pääsytunnus"},
     "login_help": {"en": "This page can be reached from other computers. Enter the access token that "
                          "`imagegate serve` printed when it started.",
