@@ -337,3 +337,35 @@ def test_the_watcher_says_the_review_notice_when_it_starts(tmp_path):
         proc.terminate()
         stdout, stderr = proc.communicate(timeout=90)
     assert stderr.count("2 enrolled person(s) due for review") == 1, stdout + stderr
+
+
+def test_an_access_request_export_holds_no_other_persons_decisions(tmp_path):
+    # issue 24, item 12: a client "Grace Hopper" and a staff member "Grace"; Grace's export must not hold
+    # "Grace Hopper is registered as a client"
+    from imagegate.register.audit import people_named
+
+    path = tmp_path / "reg.sqlite3"
+    with Register(path) as r:
+        r.add_person_with_templates("Grace Hopper", "client", None, [tpl(1)], model=MODEL)
+        r.add_person_with_templates("Grace", "staff", None, [tpl(2)], model=MODEL)
+    hopper = {"code": "client", "rule": "6", "params": {"name": "Grace Hopper", "role": "client"},
+              "message": "Face #1: Grace Hopper is registered as a client (no consent recorded). Do not publish."}
+    grace = {"code": "consented", "rule": "4", "params": {"name": "Grace", "role": "staff"},
+             "message": "Face #2: Grace (staff) has consented to facebook."}
+    log = tmp_path / "audit.jsonl"
+    for file, reasons in (("new-hopper.jpg", [hopper]), ("new-grace.jpg", [grace])):
+        audit.append(log, {"time": "t", "file": file, "decision": "blocked", "channel": "facebook",
+                           "reasons": [{"code": x["code"], "rule": x["rule"], "message": x["message"],
+                                        "people": people_named(x)} for x in reasons]})
+    # lines written before reasons listed their people: only the words to go by
+    audit.append(log, {"time": "t", "file": "old-hopper.jpg", "decision": "blocked", "channel": "facebook",
+                       "reasons": [{"code": "client", "rule": "6", "message": hopper["message"]}]})
+    audit.append(log, {"time": "t", "file": "old-both.jpg", "decision": "blocked", "channel": "facebook",
+                       "reasons": [{"code": "x", "rule": "6", "message": "Face #1: Grace Hopper; face #2: Grace"}]})
+    files = {}
+    for who in ("Grace", "Grace Hopper"):
+        out = tmp_path / f"{who}.json"
+        assert cli(path, "export", who, "--out", str(out), "--audit", str(log)).exit_code == 0
+        files[who] = [e["file"] for e in json.loads(out.read_text())["audit_entries"]]
+    assert files == {"Grace": ["new-grace.jpg", "old-both.jpg"],
+                     "Grace Hopper": ["new-hopper.jpg", "old-hopper.jpg", "old-both.jpg"]}

@@ -286,7 +286,8 @@ def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, reg
     e = entries["grace_hopper.jpg"]
     assert set(e) == {"time", "file", "sha256", "decision", "reasons", "channel", "event", "config_sha256",
                       "versions", "intent", "destination", "seq", "prev", "hash"}
-    assert e["reasons"][0]["rule"] == "6" and set(e["reasons"][0]) == {"code", "rule", "message"}
+    assert e["reasons"][0]["rule"] == "6" and set(e["reasons"][0]) == {"code", "rule", "message", "people"}
+    assert e["reasons"][0]["people"] == ["Grace Hopper"]  # an access request selects by it, not by the words
     assert e["versions"]["imagegate"] and e["versions"]["models"]
     assert e["channel"] == "facebook" and e["time"].endswith("Z") and len(e["config_sha256"]) == 64
     assert e["event"] == "unknown"  # the inbox's event context, default

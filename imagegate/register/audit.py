@@ -123,6 +123,18 @@ def _chained_entry(raw: bytes, last: bytes | None) -> bool:
     return isinstance(entry, dict) and entry.get("prev") == prev and entry.get("hash") == entry_hash(entry)
 
 
+def people_named(reason: dict) -> list[str]:
+    """The registered people a reason (as JSON: code, params, inner) is about, by name: what an audit line
+    stores so that an access request finds exactly that person's decisions (see export.py)."""
+    params = reason.get("params") or {}
+    names = [params["name"]] if isinstance(params.get("name"), str) else []
+    names += [p["name"] for p in params.get("people") or () if isinstance(p, dict) and isinstance(p.get("name"), str)]
+    inner = reason.get("inner")
+    if isinstance(inner, dict):
+        names += people_named(inner)
+    return list(dict.fromkeys(names))
+
+
 def append(path: str | os.PathLike, entry: dict) -> dict:
     """Append one entry, chained to the previous line; fsynced before returning.
 

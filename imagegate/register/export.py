@@ -21,7 +21,7 @@ from .. import private
 from ..errors import AuditError, RegisterError
 from ..words import messages
 from . import audit
-from .store import Register
+from .store import Register, name_key
 
 
 def person_record(register: Register, name: str, *, audit_logs: Sequence[str | os.PathLike] = (),
@@ -45,13 +45,30 @@ def person_record(register: Register, name: str, *, audit_logs: Sequence[str | o
             "items": templates,
         },
         "register_log": register.history(person),
-        "audit_entries": [e for log in audit_logs for e in audit_entries_naming(log, person.name)],
+        "audit_entries": [e for log in audit_logs
+                          for e in audit_entries_naming(log, person.name, others=[p.name for p in register.people()
+                                                                                  if p.id != person.id])],
     }
 
 
-def audit_entries_naming(path: str | os.PathLike, name: str) -> list[dict]:
-    """The watcher's audit lines whose reasons name this person (as a whole name, not part of a longer one)."""
+def audit_entries_naming(path: str | os.PathLike, name: str, *, others: Sequence[str] = ()) -> list[dict]:
+    """The watcher's audit lines whose reasons are about this person: by the names each reason lists in
+    `people` (its structured data), never by searching the words, where "Grace" is found inside "Grace
+    Hopper". Lines written before reasons listed their people are searched for the whole name, skipping
+    where it is part of another registered person's name (`others`)."""
+    key = name_key(name)
     pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    longer = [re.compile(rf"(?<!\w){re.escape(o)}(?!\w)") for o in others if key in name_key(o) and
+              name_key(o) != key]
+
+    def about(reason: dict) -> bool:
+        people = reason.get("people")
+        if isinstance(people, list):
+            return any(isinstance(p, str) and name_key(p) == key for p in people)
+        message = str(reason.get("message", ""))
+        covered = {i for rx in longer for m in rx.finditer(message) for i in range(m.start(), m.end())}
+        return any(m.start() not in covered for m in pattern.finditer(message))
+
     # a log named by mistake must not read as "no decision named this person"
     if not os.path.isfile(path):
         raise AuditError(f"audit log {path} does not exist or is not a file",
@@ -63,8 +80,7 @@ def audit_entries_naming(path: str | os.PathLike, name: str) -> list[dict]:
     out = []
     for e in entries:
         listed = e.get("reasons")
-        reasons = [r for r in listed if isinstance(r, dict) and pattern.search(str(r.get("message", "")))] \
-            if isinstance(listed, list) else []
+        reasons = [r for r in listed if isinstance(r, dict) and about(r)] if isinstance(listed, list) else []
         if reasons:
             out.append({"log": str(path), "time": e.get("time"), "file": e.get("file"), "sha256": e.get("sha256"),
                         "decision": e.get("decision"), "channel": e.get("channel"),

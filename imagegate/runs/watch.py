@@ -33,6 +33,7 @@ from ..config import Settings, settings_sources, to_toml
 from ..errors import WatchError
 from ..filenames import for_terminal, stored_name
 from ..policy.rules import normalise_event
+from ..register.audit import people_named
 from ..register.location import locate_register
 from ..words import messages
 from ..words.report import worded
@@ -381,8 +382,8 @@ class Watcher:
     def _audit_entry(self, path: str, result: FileResult, report: dict) -> dict:
         entry = {"time": _utc_now(), **stored_name(os.path.basename(path)), "sha256": result.sha256,
                  "decision": result.decision,
-                 "reasons": [{"code": r.get("code"), "rule": r.get("rule"), "message": r.get("message")}
-                             for r in report.get("reasons", [])],
+                 "reasons": [{"code": r.get("code"), "rule": r.get("rule"), "message": r.get("message"),
+                              "people": people_named(r)} for r in report.get("reasons", [])],
                  "channel": self.channel, "event": self.event, "config_sha256": self.config_sha256,
                  "versions": report.get("versions") or result.versions or {}}
         if "error" in report:
