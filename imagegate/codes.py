@@ -156,6 +156,7 @@ class ReasonCode(StrEnum):
     CROWD_PRIVATE = "crowd_private"
     CROWD_NO_REGISTER = "crowd_no_register"
     CROWD_MANY_CLIENTS = "crowd_many_clients"
+    CROWD_UNCHECKED = "crowd_unchecked"
     CROWD_PROMINENT = "crowd_prominent"
     CROWD_FEW_RECOGNISABLE = "crowd_few_recognisable"
     RENDERING_CHECKED = "rendering_checked"

@@ -15,7 +15,7 @@ from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
 from .channels import normalise_channel
-from .codes import Decision, worst
+from .codes import Decision, Role, worst
 from .config import Settings, load_settings
 from .errors import ImageLoadError, RegisterError, fail_closed
 from .image.loader import ImageInput, LoadedImage, describe, load_image
@@ -245,13 +245,24 @@ class Gate:
                                    matchable=ms.matchable, match=match, consents=consents, score=f.score))
             consent_of[i] = consents
         result = decide(facts, PolicySettings.from_settings(self.settings), channel=channel, frames=frames,
-                        register_empty=len(gallery) == 0, event=event)
+                        register_empty=len(gallery) == 0, event=event,
+                        clients_at_risk=self._clients_at_risk(gallery, channel, day))
         reports = []
         for i, (f, ms, st) in enumerate(zip(analysis.faces, analysis.measurements, result.faces, strict=True)):
             consent = consent_of[i].get(st.person.name) if st.person else None
             reports.append(FaceReport(index=i, face=f, measurement=ms, status=st, match=matches.get(i),
                                       consent=consent))
         return result, reports
+
+    def _clients_at_risk(self, gallery: Gallery, channel: str, day: dt.date) -> int:
+        """How many registered clients may not be shown on `channel` on `day` (no valid consent with the
+        risks explained): a face too small to compare with the register may be any one of them."""
+        at_risk = 0
+        for person in gallery.people.values():
+            if person.role == Role.CLIENT:
+                st = self.register.consent_status(person, channel, day)
+                at_risk += not (st.valid and st.risks_explained)
+        return at_risk
 
     def check_many(self, images: Iterable[ImageInput], *, channel: str, on: dt.date | None = None,
                    event: str | None = None) -> Iterator[Verdict | Failure]:

@@ -770,3 +770,62 @@ def test_a_clients_own_size_never_helps_another_face_blend_into_the_crowd():
         faces = [face(10.0) for _ in range(7)] + [face(16.0), face(30.0), face(client_h, loose("C1", "client"))]
         r = decide(faces, channel=CH, event="public")
         assert r.decision == "needs_consent" and r.faces[8].prominent, client_h
+
+
+# -- faces never compared with the register (issue 24, item 1) ------------------------------------------
+
+
+def unchecked(h: float) -> FaceFacts:
+    """Identifiable at `h` px but too small to match: never compared with the register."""
+    return FaceFacts(publish_height_px=h, identifiable=True, matchable=False, match=None)
+
+
+@pytest.mark.parametrize("event", ["unknown", "public"])
+def test_a_crowd_too_small_to_match_is_never_allowed(event):
+    # twelve faces 32-38 px, one of them (unknowably) a registered client: at 46 px the same group is
+    # blocked; smaller, it must not become "nobody recognised"
+    r = decide([unchecked(32 + i % 7) for i in range(12)], channel=CH, event=event)
+    assert r.decision == "needs_consent" and not any(s.crowd_exempt for s in r.faces)
+    if event == "public":  # twelve possible clients of twelve: the clients' share is not small
+        assert codes(r)[-1] == "crowd_unchecked"
+        assert reason_text(r.reasons[-1], "fi").startswith("Väkijoukkopoikkeus ei koske kuvaa: 12 henkilöstä 12")
+
+
+def test_one_face_too_small_to_match_still_blends_into_a_public_crowd():
+    r = decide([face(50 + i % 5, NO_MATCH) for i in range(11)] + [unchecked(34)], channel=CH, event="public")
+    assert r.decision == "allowed" and r.faces[11].crowd_exempt
+    # at an event not stated public it is not "nobody recognised": it was never compared
+    r = decide([face(50 + i % 5, NO_MATCH) for i in range(11)] + [unchecked(34)], channel=CH)
+    assert r.decision == "needs_consent" and r.faces[11].status == "unmatchable" and not r.faces[11].crowd_exempt
+
+
+def test_a_face_too_small_to_match_stands_out_as_a_client_would():
+    # one of the largest faces of a public crowd: judged on its own, like a client there
+    r = decide([face(36, NO_MATCH) for _ in range(11)] + [unchecked(39)], channel=CH, event="public")
+    assert r.faces[11].prominent and r.decision == "needs_consent"
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=any_photo_st, registry=registry_st, data=st.data())
+def test_property_a_face_too_small_to_match_is_judged_at_least_as_a_client_or_a_stranger_would_be(raw, registry,
+                                                                                                  data):
+    # A face shrunk below the matchable size (40 px) but still identifiable was never compared with the
+    # register. At the same size it must never do better than a face nobody recognised, and never be
+    # allowed where a client without consent at that size would not be: so making a photo smaller
+    # never turns it allowed across the matchable/unmatchable boundary.
+    i = data.draw(st.integers(0, len(raw)))
+    small = data.draw(st.floats(30.0, 39.9))
+    ev = data.draw(st.sampled_from(EVENTS))
+    registry = {**registry, "C1": cs("withdrawn")}
+
+    def photo(situation):
+        return build(raw[:i] + [(small, situation)] + raw[i + 1:], registry)
+
+    never_compared = decide(photo(("unmatchable", None, (), False)), channel=CH, event=ev)
+    stranger = decide(photo(("none", NO_MATCH, (), True)), channel=CH, event=ev)
+    client = decide(photo(("strict_client", strict("C1", "client"), ("C1",), True)), channel=CH, event=ev)
+    event(f"{ev}: stranger {stranger.decision}, client {client.decision}, never compared "
+          f"{never_compared.decision}")
+    assert RANK[never_compared.decision] >= RANK[stranger.decision], (i, small, stranger, never_compared)
+    if client.decision != "allowed":
+        assert never_compared.decision != "allowed", (i, small, client, never_compared)

@@ -67,7 +67,13 @@ def suite_results(tmp_path_factory):
 # crop in which his face is ~40 px tall and matches at 0.48: between the distance degraded look-alikes
 # reached (consent_strict 0.47) and loose, so the thumbnail asks "confirm it is guido". An embedded
 # picture is checked on its own because an earlier crop can show someone cropped out of the photo.
-STRICTER = {("identities/people/guido_van_rossum/test_guido_van_rossum.jpg", "youtube"): "embedded_checked"}
+STRICTER = {("identities/people/guido_van_rossum/test_guido_van_rossum.jpg", "youtube"): "embedded_checked",
+            # faces identifiable but too small to compare with the register (30-40 px as posted) may each be
+            # one of the suite's three clients without consent: in the parade they are the two largest faces
+            # (a client among the largest is judged on their own), in the family group they are so many that
+            # the clients' share may not be small (rule 4: "among many other people"); a person must look
+            ("faces-detect/0_Parade_marchingband_1_104.jpg", "facebook"): "crowd_prominent",
+            ("faces-detect/20_Family_Group_Family_Group_20_339.jpg", "facebook"): "crowd_unchecked"}
 
 
 def test_every_scenario_is_right(suite_results):
@@ -82,7 +88,7 @@ def test_stricter_cases_ask_for_the_stated_reason_only(suite_results):
     for key, code in STRICTER.items():
         case, got = seen[key]
         assert case["expect"] == "allowed" and got["decision"] == "needs_consent", key
-        assert code in {r["code"] for r in got["reasons"]}, key
+        assert code in {r["code"] for r in got["reasons"]}, (key, [r["code"] for r in got["reasons"]])
 
 
 def test_no_false_allowed(suite_results):

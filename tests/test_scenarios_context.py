@@ -93,15 +93,22 @@ def test_a_speaker_before_a_distant_audience_is_not_a_crowd_face(gate, who, phot
     assert v.decision == decision, (who, [reason_text(r, "en") for r in v.reasons])
     speaker = max(v.faces, key=lambda f: f.measurement.publish_height_px)
     assert speaker.status.status == status and speaker.status.prominent and not speaker.status.crowd_exempt
-    assert len(v.faces) >= 11  # the audience is there, and still covered
-    assert all(f.status.crowd_exempt or f.status.status == "not_identifiable" for f in v.faces if f is not speaker)
+    assert len(v.faces) >= 11  # the audience is there, and still covered, but for its largest faces that
+    # are too small to compare with the register: any may be a client, judged on their own (issue 24, item 1)
+    assert all(f.status.crowd_exempt or f.status.status == "not_identifiable"
+               or (f.status.status == "unmatchable" and f.status.prominent) for f in v.faces if f is not speaker)
 
 
 def test_the_audience_alone_stays_a_crowd(gate):
     audience = shared_data() / "faces-detect" / "0_Parade_marchingband_1_104.jpg"
     v = gate.check(audience, channel="facebook", on=DAY, event="public")
-    assert v.decision == "allowed" and v.crowd
-    assert [r.code for r in v.reasons] == ["crowd"]
+    assert v.crowd
+    # its two largest faces (30 and 37 px as posted) are too small to compare with the register: either
+    # may be one of the register's clients, and a client among the largest faces is not "among many
+    # other people" (issue 24, item 1); the rest of the band is covered
+    assert v.decision == "needs_consent", [r.code for r in v.reasons]
+    assert [r.code for r in v.reasons] == ["unmatchable", "crowd_prominent", "crowd"]
+    assert all(f.status.crowd_exempt or f.status.prominent or not f.identifiable for f in v.faces)
 
 
 # -- 2. the event context ----------------------------------------------------------------------------------

@@ -147,13 +147,17 @@ def _not_identified(m: Match, covered: Sequence[bool]) -> FaceStatus:
 
 
 def decide(faces: Sequence[FaceFacts], settings: PolicySettings = PolicySettings(), *,
-           channel: str, frames: int = 1, register_empty: bool = False, event: str = "unknown") -> PolicyResult:
+           channel: str, frames: int = 1, register_empty: bool = False, event: str = "unknown",
+           clients_at_risk: int | None = None) -> PolicyResult:
     """The verdict for one photo's faces, in codes (imagegate.wording words them). `register_empty`: nobody
     is enrolled (no register found, or an empty one), so a client would pass as an unknown face: the crowd
-    exception is then off. `event`: public / private / unknown (EVENTS)."""
+    exception is then off. `event`: public / private / unknown (EVENTS). `clients_at_risk`: how many
+    registered clients may not be shown on this channel (no valid informed consent); a face never compared
+    with the register may be any one of them (None: not known, so any such face may be a client)."""
     event = normalise_event(event)
     statuses = [_classify(f, settings.consent_strict) for f in faces]
-    crowd, crowd_reasons = crowd_exception(faces, statuses, settings, register_empty=register_empty, event=event)
+    crowd, crowd_reasons = crowd_exception(faces, statuses, settings, register_empty=register_empty, event=event,
+                                           clients_at_risk=clients_at_risk)
     reasons = _face_reasons(faces, statuses, channel)
     decision = _rule6_and_rule4(statuses)
     if frames > 1:

@@ -193,6 +193,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "The crowd exception does not apply: {clients} of {n} people are clients, more than a few.",
         "fi": "Väkijoukkopoikkeus ei koske kuvaa: {n} henkilöstä asiakkaita on {clients}, liian moni.",
     },
+    "crowd_unchecked": {
+        "en": "The crowd exception does not apply: {unchecked} of {n} people are too small or blurred to compare "
+              "with the register and may be clients ({clients} recognised as clients), more than a few.",
+        "fi": "Väkijoukkopoikkeus ei koske kuvaa: {n} henkilöstä {unchecked} on liian pieniä tai epätarkkoja "
+              "rekisteriin verrattaviksi ja voi olla asiakkaita (asiakkaiksi tunnistettuja {clients}), liian moni.",
+    },
     "no_faces": {
         "en": "No faces found.", "fi": "Kasvoja ei löytynyt.",
     },
