@@ -533,8 +533,8 @@ def test_a_fifo_is_refused_by_what_was_opened_without_blocking(tmp_path):
 def test_the_main_process_reads_no_file_outside_the_photo_time_limit_beyond_the_size_limit(tmp_path):
     # with workers, the main process hashes files to spot copies; that read has no time limit, so it
     # must never touch a FIFO or device, nor read more than max_file_bytes
-    from imagegate.runs.batch import Job, _digest
     from imagegate.image.paths import Target
+    from imagegate.runs.batch import Job, _digest
 
     (tmp_path / "small.jpg").write_bytes(b"x" * 10)
     (tmp_path / "big.jpg").write_bytes(b"x" * 11)

@@ -219,8 +219,8 @@ def test_every_coded_error_has_both_languages_with_the_same_placeholders():
 
 def test_every_text_people_read_exists_in_both_languages_with_the_same_placeholders():
 
-    from imagegate.words import messages
     from imagegate.policy import FaceStatus
+    from imagegate.words import messages
 
     from .test_messages import fields, forms
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagegate.words import messages
-from imagegate.image import views
 from imagegate.cli.main import app
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
+from imagegate.image import views
 from imagegate.image.loader import load_image
 from imagegate.register.store import Register
+from imagegate.words import messages
 from imagegate.words.wording import reason_text
 
 from . import view_inputs as vi
