@@ -14,6 +14,7 @@ from PIL import Image
 from imagegate.errors import ImageLoadError
 from imagegate.image.loader import Limits, load_image
 
+from . import view_inputs as vi
 from .conftest import SAMPLES
 
 HOPPER = SAMPLES / "grace_hopper.jpg"
@@ -263,3 +264,52 @@ def test_only_dithered_black_and_white_is_smoothed_not_a_thresholded_photo():
     assert _smooth_if_bilevel(dithered) is not dithered
     photo = np.asarray(hopper())
     assert _smooth_if_bilevel(photo) is photo
+
+
+# -- BMP: what browsers show where Pillow shows otherwise (image/bmp.py) ----------------------------------
+
+
+def _bmp32(fourth: np.ndarray, compression: int = vi.BI_RGB, header: int = 124, alpha_mask: int = 0xFF000000):
+    rgb = np.asarray(hopper()).astype(np.uint32)
+    words = rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2] | fourth.astype(np.uint32) << 24
+    return vi.bmp(vi.bmp_pixels(words), 512, 600, 32, compression, header=header,
+                  masks=(0xFF0000, 0xFF00, 0xFF, alpha_mask))
+
+
+def _rgba_saved_by_pillow() -> bytes:
+    rgba = hopper().convert("RGBA")
+    rgba.putalpha(hopper().convert("L"))
+    return encode(rgba, "BMP")  # a 40-byte BITMAPINFOHEADER whose fourth byte browsers ignore
+
+
+def _bmp16_alpha_bit_clear() -> bytes:
+    rgb = np.asarray(hopper()).astype(np.uint16) >> 3
+    words = rgb[..., 0] << 10 | rgb[..., 1] << 5 | rgb[..., 2]
+    return vi.bmp(vi.bmp_pixels(words), 512, 600, 16, vi.BI_RGB, masks=(0x7C00, 0x3E0, 0x1F, 0x8000))
+
+
+GREY = np.asarray(hopper().convert("L"))
+ORDINARY_BMPS = {
+    "24bit": lambda: encode(hopper(), "BMP"),
+    "8bit_palette": lambda: encode(hopper().convert("P"), "BMP"),
+    "8bit_grey": lambda: encode(hopper().convert("L"), "BMP"),
+    "1bit": lambda: encode(hopper().convert("L").point(lambda v: 255 * (v > 128)).convert("1"), "BMP"),
+    "32bit_v3_fourth_byte_mixed": _rgba_saved_by_pillow,
+    "32bit_v5_fourth_byte_255": lambda: _bmp32(np.full(GREY.shape, 255)),
+    "32bit_v5_fourth_byte_0": lambda: _bmp32(np.zeros(GREY.shape)),
+    "32bit_v4_bitfields_without_alpha_mask": lambda: _bmp32(GREY, vi.BI_BITFIELDS, 108, alpha_mask=0),
+    "16bit_v5_alpha_bit_clear": _bmp16_alpha_bit_clear,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORDINARY_BMPS))
+def test_ordinary_bmps_decode_exactly_as_before(name):
+    from imagegate.image.loader import _to_rgb
+    from imagegate.image.views import render
+
+    data = ORDINARY_BMPS[name]()
+    img = load_image(data)
+    # what the loader made of Pillow's decoding before BMPs were read as browsers show them
+    assert np.array_equal(img.rgb, render(Image.open(io.BytesIO(data)), _to_rgb).rgb)
+    assert img.views == () and img.cautions == ()
+    assert img.rgb.shape == (600, 512, 3) and np.abs(img.rgb.astype(int) - np.asarray(hopper())).mean() < 60

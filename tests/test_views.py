@@ -245,3 +245,49 @@ def test_a_heic_photos_own_thumbnails_are_read_and_add_no_rendering():
     assert [(kind, picture.size) for kind, _, picture in found.pictures] == [("heif_thumbnail", (108, 128)),
                                                                            ("heif_thumbnail", (218, 256))]
     assert load_image(data).views == ()
+
+
+# -- BMP: an alpha channel Pillow dropped (issue 24) ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def empty_register_gate(detector, embedder):
+    reg = Register(":memory:")
+    gate = Gate(register=reg, detector=detector, embedder=embedder)
+    yield gate
+    reg.close()
+
+
+def _found_over_white(verdict, decision: str, code: str) -> None:
+    """The face is found in the photo's first rendering: over a white page, where a browser shows it."""
+    assert verdict.decision == decision, [reason_text(r, "en") for r in verdict.reasons]
+    assert len(verdict.faces) == 1
+    assert any(r.code == code and r.faces == (0,) for r in verdict.reasons)
+
+
+BMP_ALPHA = {
+    # Chromium takes a V3+ header's alpha mask for BI_RGB pixels too; Pillow reads them as BGRX
+    "v5_bi_rgb_alpha_mask": lambda: vi.face_in_bmp_alpha(124, vi.BI_RGB, 0xFF000000),
+    "v4_bi_rgb_alpha_mask": lambda: vi.face_in_bmp_alpha(108, vi.BI_RGB, 0xFF000000),
+    # no mask: both browsers draw it opaque; taken as alpha all the same (when in doubt, alpha)
+    "v5_bi_rgb_no_mask": lambda: vi.face_in_bmp_alpha(124, vi.BI_RGB, 0),
+    # Pillow reads this one as RGBA already
+    "v4_bitfields_alpha_mask": lambda: vi.face_in_bmp_alpha(108, vi.BI_BITFIELDS, 0xFF000000),
+    "v5_16bit_1bit_alpha": vi.face_in_bmp16_alpha,
+}
+
+
+@pytest.mark.parametrize("name", BMP_ALPHA)
+def test_a_bmp_with_the_face_in_its_alpha_channel_is_blocked(client_gate, name):
+    data = BMP_ALPHA[name]()
+    # every colour bit is 0: without its alpha the picture is black
+    assert np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).max() == 0
+    img = load_image(data)
+    assert img.rgb.max() == 255 and [v.kind for v in img.views] == ["on_black"]  # alpha ignored: black too
+    assert img.views[0].rgb.max() == 0
+    _found_over_white(client_gate.check(data, channel="facebook"), "blocked", "client")
+
+
+def test_an_unknown_face_in_a_bmps_alpha_channel_needs_consent(empty_register_gate):
+    verdict = empty_register_gate.check(vi.face_in_bmp_alpha(), channel="facebook")
+    _found_over_white(verdict, "needs_consent", "unknown")

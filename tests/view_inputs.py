@@ -164,3 +164,54 @@ def xmp_with_a_face() -> bytes:
            '<rdf:Description rdf:about="" xmlns:GImage="http://ns.google.com/photos/1.0/image/" '
            f'GImage:Mime="image/jpeg" GImage:Data="{data}"/></rdf:RDF></x:xmpmeta>')
     return jpeg(faceless_main(), xmp=xmp.encode())
+
+
+# -- BMP: an alpha channel Pillow drops -------------------------------------------------------------------
+
+BI_RGB, BI_RLE8, BI_RLE4, BI_BITFIELDS = 0, 1, 2, 3
+LCS_SRGB = 0x73524742
+
+
+def bmp(pixels: bytes, width: int, height: int, bpp: int, compression: int, *, header: int = 124,
+        masks: tuple[int, int, int, int] = (0, 0, 0, 0), palette: tuple = (), gap: int = 0) -> bytes:
+    """A BMP file: its file header, an info header of `header` bytes (40 BITMAPINFOHEADER, 108 V4, 124 V5)
+    holding `masks` (red, green, blue, alpha) where it has room, the colour table (RGB triples), `gap`
+    bytes and `pixels` as stored."""
+    info = struct.pack("<IiiHHIIiiII", header, width, height, 1, bpp, compression, len(pixels), 2835, 2835,
+                       len(palette), 0)
+    if header >= 56:
+        info += struct.pack("<4I", *masks)
+    if header >= 108:
+        info += struct.pack("<I", LCS_SRGB)
+    info = info.ljust(header, b"\x00")
+    table = b"".join(bytes((b, g, r, 0)) for r, g, b in palette)
+    offset = 14 + header + len(table) + gap
+    return (b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + table + b"\x00" * gap
+            + pixels)
+
+
+def bmp_pixels(words: np.ndarray) -> bytes:
+    """Rows of 16- or 32-bit pixel words (top down) as a BMP stores them: bottom up, each row padded to 4 bytes."""
+    height, width = words.shape
+    stride = (width * words.itemsize + 3) // 4 * 4 // words.itemsize
+    rows = np.zeros((height, stride), words.dtype.newbyteorder("<"))
+    rows[:, :width] = words[::-1]
+    return rows.tobytes()
+
+
+def face_in_bmp_alpha(header: int = 124, compression: int = BI_RGB, alpha_mask: int = 0xFF000000) -> bytes:
+    """A 32-bit BMP whose colour bytes are all 0 and whose fourth byte holds Grace Hopper (255 - grey, so
+    over a white page she appears as she is). Pillow reads BI_RGB pixels as BGRX: all black."""
+    grey = hopper_grey().astype(np.uint32)
+    words = (255 - grey) << 24
+    return bmp(bmp_pixels(words), grey.shape[1], grey.shape[0], 32, compression, header=header,
+               masks=(0xFF0000, 0xFF00, 0xFF, alpha_mask))
+
+
+def face_in_bmp16_alpha(compression: int = BI_RGB) -> bytes:
+    """A 16-bit V5 BMP (x1r5g5b5 with a 1-bit alpha mask, 0x8000) whose colour bits are all 0 and whose
+    alpha bit is set on the dark half of Grace Hopper: a two-tone portrait over a white page."""
+    grey = hopper_grey()
+    words = np.where(grey < 128, 0x8000, 0).astype(np.uint16)
+    return bmp(bmp_pixels(words), grey.shape[1], grey.shape[0], 16, compression,
+               masks=(0x7C00, 0x3E0, 0x1F, 0x8000))
