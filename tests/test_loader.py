@@ -67,6 +67,7 @@ FORMATS = {
     "webp": lambda: encode(hopper(), "WEBP", quality=90),
     "tiff": lambda: encode(hopper(), "TIFF"),
     "bmp": lambda: encode(hopper(), "BMP"),
+    "bmp_rle8": lambda: vi.bmp_rle(np.asarray(hopper().convert("L")), [(i, i, i) for i in range(256)]),
     "gif_animated": _gif_animated,
     "heic": _heic,
     "jpeg_trailing_garbage": lambda: HOPPER.read_bytes() + b"\x00garbage" * 100,
@@ -157,6 +158,12 @@ BAD = {
     "truncated_jpeg_header": (HOPPER.read_bytes()[:400], ""),
     "huge_header": (_png_claiming(60000, 60000), "above the limit"),
     "broken_png_crc": (_broken_crc_png(), ""),
+    # Chromium refuses an absolute run past the end of its row, Firefox stops there, Pillow wraps it
+    "rle_run_past_its_row": (vi.bmp_rle(np.zeros((2, 4), np.uint8), [(0, 0, 0)] * 2,
+                                        stream=bytes((0, 5, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1))),
+                             "goes past the end of its row"),
+    "rle_cut_short": (vi.bmp_rle(np.zeros((2, 4), np.uint8), [(0, 0, 0)] * 2, stream=bytes((4, 1, 0, 0))),
+                      "truncated"),
 }
 
 
@@ -299,6 +306,8 @@ ORDINARY_BMPS = {
     "32bit_v5_fourth_byte_0": lambda: _bmp32(np.zeros(GREY.shape)),
     "32bit_v4_bitfields_without_alpha_mask": lambda: _bmp32(GREY, vi.BI_BITFIELDS, 108, alpha_mask=0),
     "16bit_v5_alpha_bit_clear": _bmp16_alpha_bit_clear,
+    "rle8_every_pixel": lambda: vi.bmp_rle(GREY, [(i, i, i // 2) for i in range(256)]),  # not grey: mode P
+    "rle4_every_pixel": lambda: vi.bmp_rle(GREY // 16, [(17 * i, 17 * i, 17 * i) for i in range(16)], rle4=True),
 }
 
 
@@ -313,3 +322,34 @@ def test_ordinary_bmps_decode_exactly_as_before(name):
     assert np.array_equal(img.rgb, render(Image.open(io.BytesIO(data)), _to_rgb).rgb)
     assert img.views == () and img.cautions == ()
     assert img.rgb.shape == (600, 512, 3) and np.abs(img.rgb.astype(int) - np.asarray(hopper())).mean() < 60
+
+
+def test_an_rle_bmp_that_ends_its_bitmap_early_is_decoded_the_rest_transparent():
+    # the bottom row coded, then end of bitmap: Pillow refuses the file ("not enough image data"),
+    # Chromium and Firefox show the row
+    data = vi.bmp_rle(np.zeros((3, 4), np.uint8), [(0, 0, 0), (90, 90, 90)], stream=bytes((4, 1, 0, 1)))
+    with pytest.raises(ValueError):
+        Image.open(io.BytesIO(data)).load()
+    img = load_image(data)
+    assert img.rgb[..., 0].tolist() == [[255] * 4, [255] * 4, [90] * 4]
+    assert [v.kind for v in img.views] == ["on_black"] and img.cautions == ()
+
+
+def test_a_crafted_rle_bmp_allocates_within_the_limits_and_ends(monkeypatch):
+    from imagegate.image import bmp
+
+    # more pixels than allowed: refused from the header, before the stream is decoded
+    real = bmp._decode_rle
+    monkeypatch.setattr(bmp, "_decode_rle", lambda *a: pytest.fail("decoded a picture above the limit"))
+    huge = vi.bmp(bytes((0, 1)), 60000, 60000, 8, vi.BI_RLE8, header=40, palette=((0, 0, 0),))
+    with pytest.raises(ImageLoadError, match="above the limit"):
+        load_image(huge)
+    with pytest.raises(ImageLoadError, match="above the limit"):
+        load_image(vi.bmp(bytes((0, 1)), 200, 200, 8, vi.BI_RLE8, header=40, palette=((0, 0, 0),)),
+                   Limits(max_pixels=200 * 199))
+    monkeypatch.setattr(bmp, "_decode_rle", real)
+    # 2 MB of steps that draw nothing (deltas of 0, runs past the end of a row): every step reads at least
+    # two bytes, so decoding ends with the stream
+    stream = bytes((0, 2, 0, 0)) * 250_000 + bytes((255, 1)) * 500_000 + bytes((0, 1))
+    img = load_image(vi.bmp(stream, 100, 100, 8, vi.BI_RLE8, header=40, palette=((0, 0, 0), (90, 90, 90))))
+    assert np.all(img.rgb[-1] == 90) and np.all(img.rgb[:-1] == 255)  # the bottom row coded, the rest skipped

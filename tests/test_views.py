@@ -247,7 +247,7 @@ def test_a_heic_photos_own_thumbnails_are_read_and_add_no_rendering():
     assert load_image(data).views == ()
 
 
-# -- BMP: an alpha channel Pillow dropped (issue 24) ------------------------------------------------------
+# -- BMP: an alpha channel Pillow dropped, pixels a run-length stream skips (issue 24) --------------------
 
 
 @pytest.fixture(scope="module")
@@ -288,6 +288,35 @@ def test_a_bmp_with_the_face_in_its_alpha_channel_is_blocked(client_gate, name):
     _found_over_white(client_gate.check(data, channel="facebook"), "blocked", "client")
 
 
-def test_an_unknown_face_in_a_bmps_alpha_channel_needs_consent(empty_register_gate):
-    verdict = empty_register_gate.check(vi.face_in_bmp_alpha(), channel="facebook")
+@pytest.mark.parametrize("rle4", [False, True], ids=["rle8", "rle4"])
+def test_the_pixels_an_rle_bmp_skips_are_transparent(client_gate, rle4):
+    data = vi.face_in_rle_skips(rle4)
+    # Pillow fills the skipped pixels with palette entry 0: black
+    assert np.asarray(Image.open(io.BytesIO(data)).convert("L")).max() == 0
+    img = load_image(data)
+    dark = vi.hopper_grey() < 128
+    assert np.all(img.rgb[dark] == 0) and np.all(img.rgb[~dark] == 255)  # coded black, skipped white
+    assert [v.kind for v in img.views] == ["on_black"] and img.views[0].rgb.max() == 0
+    _found_over_white(client_gate.check(data, channel="facebook"), "blocked", "client")
+
+
+@pytest.mark.parametrize("make", [vi.face_in_bmp_alpha, vi.face_in_rle_skips], ids=["alpha", "rle_skips"])
+def test_an_unknown_face_in_a_bmps_transparency_needs_consent(empty_register_gate, make):
+    verdict = empty_register_gate.check(make(), channel="facebook")
     _found_over_white(verdict, "needs_consent", "unknown")
+
+
+def test_an_rle_bmp_that_pillow_lays_out_otherwise_needs_consent(empty_register_gate):
+    # a full row, then a delta one row on: a browser stays at the end of that row (the run after it is
+    # dropped, the row skipped) and goes on after the end of line; Pillow goes on at the next row's start
+    stream = bytes((4, 1, 0, 2, 0, 1, 4, 2, 0, 0, 4, 3, 0, 1))
+    grey = [(0, 0, 0), (80, 80, 80), (160, 160, 160), (240, 240, 240)]
+    data = vi.bmp_rle(np.zeros((3, 4), np.uint8), grey, stream=stream)
+    assert np.asarray(Image.open(io.BytesIO(data))).tolist() == [[2] * 4, [0] * 4, [1] * 4]
+    img = load_image(data)
+    assert img.rgb[..., 0].tolist() == [[240] * 4, [255] * 4, [80] * 4]
+    assert [c.code for c in img.cautions] == ["bmp_decoders_differ"]
+    v = empty_register_gate.check(data, channel="facebook")
+    assert v.decision == "needs_consent"
+    [reason] = [r for r in v.reasons if r.code == "bmp_decoders_differ"]
+    assert "browsers show" in reason_text(reason, "en") and "selainten" in reason_text(reason, "fi")

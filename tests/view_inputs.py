@@ -166,7 +166,7 @@ def xmp_with_a_face() -> bytes:
     return jpeg(faceless_main(), xmp=xmp.encode())
 
 
-# -- BMP: an alpha channel Pillow drops -------------------------------------------------------------------
+# -- BMP: an alpha channel Pillow drops, pixels a run-length stream skips ---------------------------------
 
 BI_RGB, BI_RLE8, BI_RLE4, BI_BITFIELDS = 0, 1, 2, 3
 LCS_SRGB = 0x73524742
@@ -215,3 +215,61 @@ def face_in_bmp16_alpha(compression: int = BI_RGB) -> bytes:
     words = np.where(grey < 128, 0x8000, 0).astype(np.uint16)
     return bmp(bmp_pixels(words), grey.shape[1], grey.shape[0], 16, compression,
                masks=(0x7C00, 0x3E0, 0x1F, 0x8000))
+
+
+def rle_stream(index: np.ndarray, coded: np.ndarray | None = None, rle4: bool = False) -> bytes:
+    """`index` (palette indices, rows top down) as a BI_RLE8 or BI_RLE4 stream the way encoders write one:
+    rows bottom up, repeated indices as encoded runs, other stretches of 3 or more as absolute runs, an end
+    of line after each row and an end of bitmap. Pixels where `coded` is False are skipped: by a delta
+    inside a row, by the end of line for the rest of it."""
+    height, width = index.shape
+    keep = np.ones(index.shape, bool) if coded is None else np.asarray(coded, bool)
+    out = bytearray()
+    for y in range(height - 1, -1, -1):
+        row, on, x = index[y].tolist(), keep[y].tolist(), 0
+        while x < width:
+            end = x
+            while end < width and on[end] == on[x]:
+                end += 1
+            if not on[x]:
+                if end == width:
+                    break  # the end of line skips the rest of the row
+                for step in range(x, end, 255):
+                    out += bytes((0, 2, min(255, end - step), 0))
+                x = end
+                continue
+            while x < end:
+                same = 1
+                while x + same < end and same < 255 and row[x + same] == row[x]:
+                    same += 1
+                literal = 1
+                while x + literal < end and literal < 255 and row[x + literal] != row[x + literal - 1]:
+                    literal += 1
+                if same >= 2 or literal < 3:
+                    out += bytes((same, row[x] * 17 if rle4 else row[x]))  # RLE4: the index in both nibbles
+                    x += same
+                    continue
+                values = row[x:x + literal]
+                if rle4:
+                    values = [hi << 4 | lo for hi, lo in zip(values[0::2], values[1::2] + [0], strict=False)]
+                out += bytes((0, literal, *values)) + b"\x00" * (len(values) % 2)
+                x += literal
+        out += b"\x00\x00"
+    return bytes(out + b"\x00\x01")
+
+
+def bmp_rle(index: np.ndarray, palette, coded: np.ndarray | None = None, *, rle4: bool = False,
+            stream: bytes | None = None, gap: int = 0) -> bytes:
+    """A BITMAPINFOHEADER BMP with `index` run-length coded (or `stream` as it is)."""
+    height, width = index.shape
+    stream = rle_stream(index, coded, rle4) if stream is None else stream
+    return bmp(stream, width, height, 4 if rle4 else 8, BI_RLE4 if rle4 else BI_RLE8, header=40,
+               palette=tuple(palette), gap=gap)
+
+
+def face_in_rle_skips(rle4: bool = False) -> bytes:
+    """Grace Hopper's dark half coded with palette entry 1 (black), her light half skipped; entry 0 is black
+    too. Pillow fills skipped pixels with entry 0: all black. A browser leaves them transparent: a sharp
+    two-tone portrait on a white page."""
+    dark = hopper_grey() < 128
+    return bmp_rle(dark.astype(np.uint8), [(0, 0, 0), (0, 0, 0)], coded=dark, rle4=rle4)
