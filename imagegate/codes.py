@@ -164,6 +164,7 @@ class ReasonCode(StrEnum):
     PROFILE_UNAPPLIED = "profile_unapplied"
     EMBEDDED_OVER_CAP = "embedded_over_cap"
     EMBEDDED_UNREADABLE = "embedded_unreadable"
+    BMP_DECODERS_DIFFER = "bmp_decoders_differ"
     METADATA_GPS = "metadata_gps"
     METADATA_PEOPLE = "metadata_people"
 

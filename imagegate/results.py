@@ -195,7 +195,7 @@ class View:
 class Caution:
     """Something a viewer may see that the gate could not render: the photo is at best needs consent."""
 
-    code: ReasonCode  # profile_unapplied | embedded_over_cap | embedded_unreadable
+    code: ReasonCode  # profile_unapplied | embedded_over_cap | embedded_unreadable | bmp_decoders_differ
     count: int = 0
 
     def to_dict(self) -> dict:

@@ -31,7 +31,8 @@ from PIL import Image
 from imagegate.cli.main import app
 
 from .conftest import SAMPLES, CliRunner, json_lines
-from .test_loader import FORMATS, _broken_crc_png, _png_claiming, encode, hopper
+from .test_loader import BAD, FORMATS, _broken_crc_png, _png_claiming, encode, hopper
+from .view_inputs import BI_RLE8, bmp
 
 runner = CliRunner()
 HOPPER = SAMPLES / "grace_hopper.jpg"
@@ -122,6 +123,11 @@ def broken_corpus(root: Path) -> dict[str, tuple[str, ...]]:
     put("huge_ihdr.png", _png_claiming(60000, 60000), "above the limit")
     put("huge_sof.jpg", jpeg_claiming(60000, 60000), "above the limit")
     put("bomb.png", png_bomb(), "12000 x 12000 = 144,000,000 pixels, above the limit of 120,000,000")
+    for name, (data, words) in BAD.items():
+        if name.startswith("rle_"):  # run-length BMPs that leave their row or end too soon
+            put(f"{name}.bmp", data, words)
+    put("huge_rle.bmp", bmp(bytes((0, 1)), 60000, 60000, 8, BI_RLE8, header=40, palette=((0, 0, 0),)),
+        "above the limit")
     # a symlink loop between two files, and a folder symlink pointing back up (walked once)
     os.symlink("loop_b.jpg", root / "loop_a.jpg")
     os.symlink("loop_a.jpg", root / "loop_b.jpg")
@@ -271,7 +277,8 @@ def multipage_tiff() -> bytes:
 
 def test_awkward_valid_photos_each_show_the_one_face(tmp_path):
     suffix = {"jpeg": ".jpg", "jpeg_cmyk": ".jpg", "jpeg_grey": ".jpg", "jpeg_trailing_garbage": ".jpg",
-              "webp": ".webp", "tiff": ".tif", "bmp": ".bmp", "gif_animated": ".gif", "heic": ".heic"}
+              "webp": ".webp", "tiff": ".tif", "bmp": ".bmp", "bmp_rle8": ".bmp", "gif_animated": ".gif",
+              "heic": ".heic"}
     files = {f"{name}{suffix.get(name, '.png')}": make() for name, make in FORMATS.items()}
     files.update({f"orientation_{o}.jpg": oriented_jpeg(o) for o in range(1, 9)})
     files["multipage.tif"] = multipage_tiff()
@@ -533,8 +540,8 @@ def test_a_fifo_is_refused_by_what_was_opened_without_blocking(tmp_path):
 def test_the_main_process_reads_no_file_outside_the_photo_time_limit_beyond_the_size_limit(tmp_path):
     # with workers, the main process hashes files to spot copies; that read has no time limit, so it
     # must never touch a FIFO or device, nor read more than max_file_bytes
-    from imagegate.runs.batch import Job, _digest
     from imagegate.image.paths import Target
+    from imagegate.runs.batch import Job, _digest
 
     (tmp_path / "small.jpg").write_bytes(b"x" * 10)
     (tmp_path / "big.jpg").write_bytes(b"x" * 11)

@@ -14,6 +14,7 @@ from PIL import Image
 from imagegate.errors import ImageLoadError
 from imagegate.image.loader import Limits, load_image
 
+from . import view_inputs as vi
 from .conftest import SAMPLES
 
 HOPPER = SAMPLES / "grace_hopper.jpg"
@@ -66,6 +67,7 @@ FORMATS = {
     "webp": lambda: encode(hopper(), "WEBP", quality=90),
     "tiff": lambda: encode(hopper(), "TIFF"),
     "bmp": lambda: encode(hopper(), "BMP"),
+    "bmp_rle8": lambda: vi.bmp_rle(np.asarray(hopper().convert("L")), [(i, i, i) for i in range(256)]),
     "gif_animated": _gif_animated,
     "heic": _heic,
     "jpeg_trailing_garbage": lambda: HOPPER.read_bytes() + b"\x00garbage" * 100,
@@ -156,6 +158,12 @@ BAD = {
     "truncated_jpeg_header": (HOPPER.read_bytes()[:400], ""),
     "huge_header": (_png_claiming(60000, 60000), "above the limit"),
     "broken_png_crc": (_broken_crc_png(), ""),
+    # Chromium refuses an absolute run past the end of its row, Firefox stops there, Pillow wraps it
+    "rle_run_past_its_row": (vi.bmp_rle(np.zeros((2, 4), np.uint8), [(0, 0, 0)] * 2,
+                                        stream=bytes((0, 5, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1))),
+                             "goes past the end of its row"),
+    "rle_cut_short": (vi.bmp_rle(np.zeros((2, 4), np.uint8), [(0, 0, 0)] * 2, stream=bytes((4, 1, 0, 0))),
+                      "truncated"),
 }
 
 
@@ -219,8 +227,8 @@ def test_every_coded_error_has_both_languages_with_the_same_placeholders():
 
 def test_every_text_people_read_exists_in_both_languages_with_the_same_placeholders():
 
-    from imagegate.words import messages
     from imagegate.policy import FaceStatus
+    from imagegate.words import messages
 
     from .test_messages import fields, forms
 
@@ -263,3 +271,85 @@ def test_only_dithered_black_and_white_is_smoothed_not_a_thresholded_photo():
     assert _smooth_if_bilevel(dithered) is not dithered
     photo = np.asarray(hopper())
     assert _smooth_if_bilevel(photo) is photo
+
+
+# -- BMP: what browsers show where Pillow shows otherwise (image/bmp.py) ----------------------------------
+
+
+def _bmp32(fourth: np.ndarray, compression: int = vi.BI_RGB, header: int = 124, alpha_mask: int = 0xFF000000):
+    rgb = np.asarray(hopper()).astype(np.uint32)
+    words = rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2] | fourth.astype(np.uint32) << 24
+    return vi.bmp(vi.bmp_pixels(words), 512, 600, 32, compression, header=header,
+                  masks=(0xFF0000, 0xFF00, 0xFF, alpha_mask))
+
+
+def _rgba_saved_by_pillow() -> bytes:
+    rgba = hopper().convert("RGBA")
+    rgba.putalpha(hopper().convert("L"))
+    return encode(rgba, "BMP")  # a 40-byte BITMAPINFOHEADER whose fourth byte browsers ignore
+
+
+def _bmp16_alpha_bit_clear() -> bytes:
+    rgb = np.asarray(hopper()).astype(np.uint16) >> 3
+    words = rgb[..., 0] << 10 | rgb[..., 1] << 5 | rgb[..., 2]
+    return vi.bmp(vi.bmp_pixels(words), 512, 600, 16, vi.BI_RGB, masks=(0x7C00, 0x3E0, 0x1F, 0x8000))
+
+
+GREY = np.asarray(hopper().convert("L"))
+ORDINARY_BMPS = {
+    "24bit": lambda: encode(hopper(), "BMP"),
+    "8bit_palette": lambda: encode(hopper().convert("P"), "BMP"),
+    "8bit_grey": lambda: encode(hopper().convert("L"), "BMP"),
+    "1bit": lambda: encode(hopper().convert("L").point(lambda v: 255 * (v > 128)).convert("1"), "BMP"),
+    "32bit_v3_fourth_byte_mixed": _rgba_saved_by_pillow,
+    "32bit_v5_fourth_byte_255": lambda: _bmp32(np.full(GREY.shape, 255)),
+    "32bit_v5_fourth_byte_0": lambda: _bmp32(np.zeros(GREY.shape)),
+    "32bit_v4_bitfields_without_alpha_mask": lambda: _bmp32(GREY, vi.BI_BITFIELDS, 108, alpha_mask=0),
+    "16bit_v5_alpha_bit_clear": _bmp16_alpha_bit_clear,
+    "rle8_every_pixel": lambda: vi.bmp_rle(GREY, [(i, i, i // 2) for i in range(256)]),  # not grey: mode P
+    "rle4_every_pixel": lambda: vi.bmp_rle(GREY // 16, [(17 * i, 17 * i, 17 * i) for i in range(16)], rle4=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORDINARY_BMPS))
+def test_ordinary_bmps_decode_exactly_as_before(name):
+    from imagegate.image.loader import _to_rgb
+    from imagegate.image.views import render
+
+    data = ORDINARY_BMPS[name]()
+    img = load_image(data)
+    # what the loader made of Pillow's decoding before BMPs were read as browsers show them
+    assert np.array_equal(img.rgb, render(Image.open(io.BytesIO(data)), _to_rgb).rgb)
+    assert img.views == () and img.cautions == ()
+    assert img.rgb.shape == (600, 512, 3) and np.abs(img.rgb.astype(int) - np.asarray(hopper())).mean() < 60
+
+
+def test_an_rle_bmp_that_ends_its_bitmap_early_is_decoded_the_rest_transparent():
+    # the bottom row coded, then end of bitmap: Pillow refuses the file ("not enough image data"),
+    # Chromium and Firefox show the row
+    data = vi.bmp_rle(np.zeros((3, 4), np.uint8), [(0, 0, 0), (90, 90, 90)], stream=bytes((4, 1, 0, 1)))
+    with pytest.raises(ValueError):
+        Image.open(io.BytesIO(data)).load()
+    img = load_image(data)
+    assert img.rgb[..., 0].tolist() == [[255] * 4, [255] * 4, [90] * 4]
+    assert [v.kind for v in img.views] == ["on_black"] and img.cautions == ()
+
+
+def test_a_crafted_rle_bmp_allocates_within_the_limits_and_ends(monkeypatch):
+    from imagegate.image import bmp
+
+    # more pixels than allowed: refused from the header, before the stream is decoded
+    real = bmp._decode_rle
+    monkeypatch.setattr(bmp, "_decode_rle", lambda *a: pytest.fail("decoded a picture above the limit"))
+    huge = vi.bmp(bytes((0, 1)), 60000, 60000, 8, vi.BI_RLE8, header=40, palette=((0, 0, 0),))
+    with pytest.raises(ImageLoadError, match="above the limit"):
+        load_image(huge)
+    with pytest.raises(ImageLoadError, match="above the limit"):
+        load_image(vi.bmp(bytes((0, 1)), 200, 200, 8, vi.BI_RLE8, header=40, palette=((0, 0, 0),)),
+                   Limits(max_pixels=200 * 199))
+    monkeypatch.setattr(bmp, "_decode_rle", real)
+    # 2 MB of steps that draw nothing (deltas of 0, runs past the end of a row): every step reads at least
+    # two bytes, so decoding ends with the stream
+    stream = bytes((0, 2, 0, 0)) * 250_000 + bytes((255, 1)) * 500_000 + bytes((0, 1))
+    img = load_image(vi.bmp(stream, 100, 100, 8, vi.BI_RLE8, header=40, palette=((0, 0, 0), (90, 90, 90))))
+    assert np.all(img.rgb[-1] == 90) and np.all(img.rgb[:-1] == 255)  # the bottom row coded, the rest skipped

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagegate.words import messages
-from imagegate.image import views
 from imagegate.cli.main import app
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
+from imagegate.image import views
 from imagegate.image.loader import load_image
 from imagegate.register.store import Register
+from imagegate.words import messages
 from imagegate.words.wording import reason_text
 
 from . import view_inputs as vi
@@ -245,3 +245,78 @@ def test_a_heic_photos_own_thumbnails_are_read_and_add_no_rendering():
     assert [(kind, picture.size) for kind, _, picture in found.pictures] == [("heif_thumbnail", (108, 128)),
                                                                            ("heif_thumbnail", (218, 256))]
     assert load_image(data).views == ()
+
+
+# -- BMP: an alpha channel Pillow dropped, pixels a run-length stream skips (issue 24) --------------------
+
+
+@pytest.fixture(scope="module")
+def empty_register_gate(detector, embedder):
+    reg = Register(":memory:")
+    gate = Gate(register=reg, detector=detector, embedder=embedder)
+    yield gate
+    reg.close()
+
+
+def _found_over_white(verdict, decision: str, code: str) -> None:
+    """The face is found in the photo's first rendering: over a white page, where a browser shows it."""
+    assert verdict.decision == decision, [reason_text(r, "en") for r in verdict.reasons]
+    assert len(verdict.faces) == 1
+    assert any(r.code == code and r.faces == (0,) for r in verdict.reasons)
+
+
+BMP_ALPHA = {
+    # Chromium takes a V3+ header's alpha mask for BI_RGB pixels too; Pillow reads them as BGRX
+    "v5_bi_rgb_alpha_mask": lambda: vi.face_in_bmp_alpha(124, vi.BI_RGB, 0xFF000000),
+    "v4_bi_rgb_alpha_mask": lambda: vi.face_in_bmp_alpha(108, vi.BI_RGB, 0xFF000000),
+    # no mask: both browsers draw it opaque; taken as alpha all the same (when in doubt, alpha)
+    "v5_bi_rgb_no_mask": lambda: vi.face_in_bmp_alpha(124, vi.BI_RGB, 0),
+    # Pillow reads this one as RGBA already
+    "v4_bitfields_alpha_mask": lambda: vi.face_in_bmp_alpha(108, vi.BI_BITFIELDS, 0xFF000000),
+    "v5_16bit_1bit_alpha": vi.face_in_bmp16_alpha,
+}
+
+
+@pytest.mark.parametrize("name", BMP_ALPHA)
+def test_a_bmp_with_the_face_in_its_alpha_channel_is_blocked(client_gate, name):
+    data = BMP_ALPHA[name]()
+    # every colour bit is 0: without its alpha the picture is black
+    assert np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).max() == 0
+    img = load_image(data)
+    assert img.rgb.max() == 255 and [v.kind for v in img.views] == ["on_black"]  # alpha ignored: black too
+    assert img.views[0].rgb.max() == 0
+    _found_over_white(client_gate.check(data, channel="facebook"), "blocked", "client")
+
+
+@pytest.mark.parametrize("rle4", [False, True], ids=["rle8", "rle4"])
+def test_the_pixels_an_rle_bmp_skips_are_transparent(client_gate, rle4):
+    data = vi.face_in_rle_skips(rle4)
+    # Pillow fills the skipped pixels with palette entry 0: black
+    assert np.asarray(Image.open(io.BytesIO(data)).convert("L")).max() == 0
+    img = load_image(data)
+    dark = vi.hopper_grey() < 128
+    assert np.all(img.rgb[dark] == 0) and np.all(img.rgb[~dark] == 255)  # coded black, skipped white
+    assert [v.kind for v in img.views] == ["on_black"] and img.views[0].rgb.max() == 0
+    _found_over_white(client_gate.check(data, channel="facebook"), "blocked", "client")
+
+
+@pytest.mark.parametrize("make", [vi.face_in_bmp_alpha, vi.face_in_rle_skips], ids=["alpha", "rle_skips"])
+def test_an_unknown_face_in_a_bmps_transparency_needs_consent(empty_register_gate, make):
+    verdict = empty_register_gate.check(make(), channel="facebook")
+    _found_over_white(verdict, "needs_consent", "unknown")
+
+
+def test_an_rle_bmp_that_pillow_lays_out_otherwise_needs_consent(empty_register_gate):
+    # a full row, then a delta one row on: a browser stays at the end of that row (the run after it is
+    # dropped, the row skipped) and goes on after the end of line; Pillow goes on at the next row's start
+    stream = bytes((4, 1, 0, 2, 0, 1, 4, 2, 0, 0, 4, 3, 0, 1))
+    grey = [(0, 0, 0), (80, 80, 80), (160, 160, 160), (240, 240, 240)]
+    data = vi.bmp_rle(np.zeros((3, 4), np.uint8), grey, stream=stream)
+    assert np.asarray(Image.open(io.BytesIO(data))).tolist() == [[2] * 4, [0] * 4, [1] * 4]
+    img = load_image(data)
+    assert img.rgb[..., 0].tolist() == [[240] * 4, [255] * 4, [80] * 4]
+    assert [c.code for c in img.cautions] == ["bmp_decoders_differ"]
+    v = empty_register_gate.check(data, channel="facebook")
+    assert v.decision == "needs_consent"
+    [reason] = [r for r in v.reasons if r.code == "bmp_decoders_differ"]
+    assert "browsers show" in reason_text(reason, "en") and "selainten" in reason_text(reason, "fi")

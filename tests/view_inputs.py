@@ -164,3 +164,112 @@ def xmp_with_a_face() -> bytes:
            '<rdf:Description rdf:about="" xmlns:GImage="http://ns.google.com/photos/1.0/image/" '
            f'GImage:Mime="image/jpeg" GImage:Data="{data}"/></rdf:RDF></x:xmpmeta>')
     return jpeg(faceless_main(), xmp=xmp.encode())
+
+
+# -- BMP: an alpha channel Pillow drops, pixels a run-length stream skips ---------------------------------
+
+BI_RGB, BI_RLE8, BI_RLE4, BI_BITFIELDS = 0, 1, 2, 3
+LCS_SRGB = 0x73524742
+
+
+def bmp(pixels: bytes, width: int, height: int, bpp: int, compression: int, *, header: int = 124,
+        masks: tuple[int, int, int, int] = (0, 0, 0, 0), palette: tuple = (), gap: int = 0) -> bytes:
+    """A BMP file: its file header, an info header of `header` bytes (40 BITMAPINFOHEADER, 108 V4, 124 V5)
+    holding `masks` (red, green, blue, alpha) where it has room, the colour table (RGB triples), `gap`
+    bytes and `pixels` as stored."""
+    info = struct.pack("<IiiHHIIiiII", header, width, height, 1, bpp, compression, len(pixels), 2835, 2835,
+                       len(palette), 0)
+    if header >= 56:
+        info += struct.pack("<4I", *masks)
+    if header >= 108:
+        info += struct.pack("<I", LCS_SRGB)
+    info = info.ljust(header, b"\x00")
+    table = b"".join(bytes((b, g, r, 0)) for r, g, b in palette)
+    offset = 14 + header + len(table) + gap
+    return (b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + table + b"\x00" * gap
+            + pixels)
+
+
+def bmp_pixels(words: np.ndarray) -> bytes:
+    """Rows of 16- or 32-bit pixel words (top down) as a BMP stores them: bottom up, each row padded to 4 bytes."""
+    height, width = words.shape
+    stride = (width * words.itemsize + 3) // 4 * 4 // words.itemsize
+    rows = np.zeros((height, stride), words.dtype.newbyteorder("<"))
+    rows[:, :width] = words[::-1]
+    return rows.tobytes()
+
+
+def face_in_bmp_alpha(header: int = 124, compression: int = BI_RGB, alpha_mask: int = 0xFF000000) -> bytes:
+    """A 32-bit BMP whose colour bytes are all 0 and whose fourth byte holds Grace Hopper (255 - grey, so
+    over a white page she appears as she is). Pillow reads BI_RGB pixels as BGRX: all black."""
+    grey = hopper_grey().astype(np.uint32)
+    words = (255 - grey) << 24
+    return bmp(bmp_pixels(words), grey.shape[1], grey.shape[0], 32, compression, header=header,
+               masks=(0xFF0000, 0xFF00, 0xFF, alpha_mask))
+
+
+def face_in_bmp16_alpha(compression: int = BI_RGB) -> bytes:
+    """A 16-bit V5 BMP (x1r5g5b5 with a 1-bit alpha mask, 0x8000) whose colour bits are all 0 and whose
+    alpha bit is set on the dark half of Grace Hopper: a two-tone portrait over a white page."""
+    grey = hopper_grey()
+    words = np.where(grey < 128, 0x8000, 0).astype(np.uint16)
+    return bmp(bmp_pixels(words), grey.shape[1], grey.shape[0], 16, compression,
+               masks=(0x7C00, 0x3E0, 0x1F, 0x8000))
+
+
+def rle_stream(index: np.ndarray, coded: np.ndarray | None = None, rle4: bool = False) -> bytes:
+    """`index` (palette indices, rows top down) as a BI_RLE8 or BI_RLE4 stream the way encoders write one:
+    rows bottom up, repeated indices as encoded runs, other stretches of 3 or more as absolute runs, an end
+    of line after each row and an end of bitmap. Pixels where `coded` is False are skipped: by a delta
+    inside a row, by the end of line for the rest of it."""
+    height, width = index.shape
+    keep = np.ones(index.shape, bool) if coded is None else np.asarray(coded, bool)
+    out = bytearray()
+    for y in range(height - 1, -1, -1):
+        row, on, x = index[y].tolist(), keep[y].tolist(), 0
+        while x < width:
+            end = x
+            while end < width and on[end] == on[x]:
+                end += 1
+            if not on[x]:
+                if end == width:
+                    break  # the end of line skips the rest of the row
+                for step in range(x, end, 255):
+                    out += bytes((0, 2, min(255, end - step), 0))
+                x = end
+                continue
+            while x < end:
+                same = 1
+                while x + same < end and same < 255 and row[x + same] == row[x]:
+                    same += 1
+                literal = 1
+                while x + literal < end and literal < 255 and row[x + literal] != row[x + literal - 1]:
+                    literal += 1
+                if same >= 2 or literal < 3:
+                    out += bytes((same, row[x] * 17 if rle4 else row[x]))  # RLE4: the index in both nibbles
+                    x += same
+                    continue
+                values = row[x:x + literal]
+                if rle4:
+                    values = [hi << 4 | lo for hi, lo in zip(values[0::2], values[1::2] + [0], strict=False)]
+                out += bytes((0, literal, *values)) + b"\x00" * (len(values) % 2)
+                x += literal
+        out += b"\x00\x00"
+    return bytes(out + b"\x00\x01")
+
+
+def bmp_rle(index: np.ndarray, palette, coded: np.ndarray | None = None, *, rle4: bool = False,
+            stream: bytes | None = None, gap: int = 0) -> bytes:
+    """A BITMAPINFOHEADER BMP with `index` run-length coded (or `stream` as it is)."""
+    height, width = index.shape
+    stream = rle_stream(index, coded, rle4) if stream is None else stream
+    return bmp(stream, width, height, 4 if rle4 else 8, BI_RLE4 if rle4 else BI_RLE8, header=40,
+               palette=tuple(palette), gap=gap)
+
+
+def face_in_rle_skips(rle4: bool = False) -> bytes:
+    """Grace Hopper's dark half coded with palette entry 1 (black), her light half skipped; entry 0 is black
+    too. Pillow fills skipped pixels with entry 0: all black. A browser leaves them transparent: a sharp
+    two-tone portrait on a white page."""
+    dark = hopper_grey() < 128
+    return bmp_rle(dark.astype(np.uint8), [(0, 0, 0), (0, 0, 0)], coded=dark, rle4=rle4)

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageLoadError
+from . import bmp
 from .metadata import NO_METADATA, MetadataSummary, rgb_icc
 from .metadata import inspect as inspect_metadata
 from .views import EMBEDDED_CELL_DIFF, Caution, View, has_alpha, render
@@ -253,7 +254,12 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # size already checked
             warnings.simplefilter("ignore", UserWarning)  # e.g. corrupt EXIF read again by exif_transpose
             pil.seek(0)
-            pil.load()
+            if fmt == "BMP" and data is not None:
+                # alpha Pillow drops, pixels an RLE stream skips: the BMP as browsers show it (image/bmp.py)
+                pil, bmp_cautions = bmp.load(pil, data, limits.max_pixels)
+            else:
+                pil.load()
+                bmp_cautions = []
             if digest is None:
                 digest = hashlib.sha256(pil.tobytes()).hexdigest()
             # before the transpose, which rewrites the EXIF block without its thumbnail
@@ -284,7 +290,8 @@ def _from_pil(pil: Image.Image, source: str, digest: str | None, limits: Limits,
         raise ImageLoadError.coded("corrupt", source=source, detail=str(exc)) from None
     return LoadedImage(source=source, rgb=rendered.rgb, sha256=digest, format=fmt, frames=frames,
                        exif_orientation=orientation, metadata=metadata, icc_profile=icc, views=tuple(views),
-                       cautions=tuple(rendered.cautions + extra.cautions), frames_checked=1 + extra.mpf_checked)
+                       cautions=tuple(rendered.cautions + extra.cautions + bmp_cautions),
+                       frames_checked=1 + extra.mpf_checked)
 
 
 def _open_embedded(source: bytes | Image.Image, limits: Limits) -> Image.Image:

@@ -264,6 +264,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         "fi": "Upotettua kuvaa (pienoiskuvaa tai esikatselukuvaa) ei voitu purkaa, joten sitä ei tarkistettu. "
               "Julkaise kopio ilman metatietoja (imagegate redact tekee sellaisen).",
     },
+    "bmp_decoders_differ": {
+        "en": "Programs decode this run-length coded BMP file differently; only the picture browsers show was "
+              "checked. Save the photo as PNG or JPEG and check it again.",
+        "fi": "Ohjelmat purkavat tämän RLE-pakatun BMP-tiedoston eri tavoin; vain selainten näyttämä kuva "
+              "tarkistettiin. Tallenna kuva PNG- tai JPEG-muotoon ja tarkista se uudelleen.",
+    },
 }
 
 #: other renderings of a photo and pictures embedded in its file (imagegate/views.py): as a phrase
