@@ -38,7 +38,8 @@ def test_a_client_photographed_sideways_or_upside_down_is_still_blocked(gate, k)
 def test_a_sideways_reference_photo_is_refused(gate, tmp_path):
     p = tmp_path / "sideways.png"
     Image.fromarray(np.rot90(np.asarray(Image.open(SAMPLES / "astronaut.png").convert("RGB")))).save(p)
-    with pytest.raises(EnrolmentError, match="sideways or upside down .the photo would need turning 270 degrees anticlockwise"):
+    with pytest.raises(EnrolmentError,
+                       match="sideways or upside down .the photo would need turning 270 degrees anticlockwise"):
         enrol(gate, "Eileen Collins", "staff", [str(p)], None)
     assert [p.name for p in gate.register.people()] == ["Grace Hopper"]
 
