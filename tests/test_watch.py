@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imagegate.register import audit
 from imagegate.cli.main import app
+from imagegate.register import audit
 from imagegate.runs.journal import JOURNAL_DIR, TMP_SUFFIX, Journal
 from imagegate.runs.watch import is_candidate_name
 
@@ -63,7 +63,7 @@ def register(tmp_path_factory):
     return reg
 
 
-_started: list["Watch"] = []
+_started: list[Watch] = []
 
 
 @pytest.fixture(autouse=True)
@@ -89,8 +89,8 @@ class Watch:
         _started.append(self)
         self.out_lines: list[str] = []
         self.err_lines: list[str] = []
-        self._readers = [threading.Thread(target=self._read, args=(s, l), daemon=True)
-                         for s, l in ((self.proc.stdout, self.out_lines), (self.proc.stderr, self.err_lines))]
+        self._readers = [threading.Thread(target=self._read, args=(s, sink), daemon=True)
+                         for s, sink in ((self.proc.stdout, self.out_lines), (self.proc.stderr, self.err_lines))]
         for t in self._readers:
             t.start()
 
@@ -467,7 +467,8 @@ def _variants(tmp_path: Path) -> list[Path]:
     srcs += [sorted(d.iterdir())[0] for d in sorted(people.iterdir())[:2]]
     coffee = Image.open(SAMPLES / "coffee.png").convert("RGB")
     extra = [coffee.rotate(angle, expand=True) for angle in (90, 180, 270)]
-    extra += [coffee.crop((0, 0, 256, 256)), coffee.transpose(Image.FLIP_LEFT_RIGHT), coffee.convert("L").convert("RGB")]
+    extra += [coffee.crop((0, 0, 256, 256)), coffee.transpose(Image.FLIP_LEFT_RIGHT),
+              coffee.convert("L").convert("RGB")]
     out = []
     for i, src in enumerate(srcs + extra):
         img = src if isinstance(src, Image.Image) else Image.open(src).convert("RGB")
