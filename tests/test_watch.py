@@ -155,7 +155,7 @@ def _alive(pid: int) -> bool:
 
 def drop(src: Path | bytes, inbox: Path, name: str) -> str:
     """Arrive atomically, as a finished copy does: write under a dotfile name, then rename."""
-    tmp = inbox / f".{name}.copying"
+    tmp = inbox / f".{hashlib.sha256(os.fsencode(name)).hexdigest()[:16]}.copying"  # fits beside any name
     if isinstance(src, bytes):
         tmp.write_bytes(src)
     else:
@@ -744,6 +744,65 @@ def test_the_watcher_log_escapes_names(tmp_path, caplog):
         assert journal.complete(intent).action == "lost"
     journal.close()
     assert "vanished" in caplog.text and "\n" not in caplog.text.strip() and "\u202e" not in caplog.text
+
+
+# -- names near the file system's limit --------------------------------------------------------------
+
+#: legal names of 251 and 252 bytes, the second of 1- to 4-byte characters: `NAME.json` is not legal
+LONG = "IMG_" + "x" * 243 + ".jpg"
+WIDE = "kuva " + "😀写ä" * 27 + ".png"
+
+
+def _reports_by_source(out: Path) -> dict[str, tuple[Path, dict]]:
+    found = {}
+    for p in (out / "reports").rglob("*.json"):
+        rep = json.loads(p.read_bytes())
+        found[rep["watch"]["source_name"]] = (p.relative_to(out), rep)
+    return found
+
+
+def test_names_at_the_limit_are_sorted_and_so_is_the_photo_after_them(tmp_path, register):
+    # `LONG.json` used to raise "File name too long" while planning: the watcher stopped, and every
+    # restart stopped on the same file, so nothing after it was ever sorted.
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    assert len(os.fsencode(LONG)) == 251 and len(os.fsencode(WIDE)) == 252
+    inputs = {LONG: drop(SAMPLES / "grace_hopper.jpg", inbox, LONG), WIDE: drop(SAMPLES / "astronaut.png", inbox, WIDE)}
+    w = Watch(inbox, out, register)
+    w.wait_started()
+    w.wait_sorted(2)
+    inputs["after.png"] = drop(SAMPLES / "coffee.png", inbox, "after.png")
+    w.wait_sorted(3)
+    assert w.terminate() == 0, w.text()
+    assert photos_in(out) == {"allowed": ["after.png"], "needs_consent": [WIDE], "blocked": [LONG], "rejected": []}
+    assert not list(inbox.iterdir())
+    reports = _reports_by_source(out)
+    assert set(reports) == set(inputs)
+    for name, (path, rep) in reports.items():
+        folder = rep["watch"]["destination"].split("/")[0]
+        assert rep["watch"]["destination"] == f"{folder}/{name}"  # the photo keeps its own name
+        assert rep["watch"]["report"] == str(path) and rep["sha256"] == inputs[name] == sha(out / folder / name)
+        if rep["watch"]["preview"]:
+            assert (out / rep["watch"]["preview"]).is_file() and rep["watch"]["preview"].endswith(".preview.jpg")
+    assert reports[LONG][1]["decision"] == "blocked" and reports[WIDE][1]["decision"] == "needs_consent"
+    assert all(len(os.fsencode(p.name)) <= 255 for p in out.rglob("*"))
+    assert [e["file"] for e in audit_entries(out)] == [LONG, WIDE, "after.png"]
+    assert audit.verify(out / "audit.jsonl").ok
+    assert_no_leftovers(out)
+
+
+def test_a_long_named_hard_link_is_copied_under_a_temporary_name_that_fits(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copyfile(SAMPLES / "coffee.png", tmp_path / "elsewhere.png")
+    os.link(tmp_path / "elsewhere.png", inbox / LONG)
+    journal = Journal(tmp_path / "out")
+    intent = _intent(journal, inbox / LONG)
+    journal.record(intent)
+    assert journal.complete(intent).action == "sorted"
+    journal.close()
+    assert sha(tmp_path / "out" / "allowed" / LONG) == sha(SAMPLES / "coffee.png") and not (inbox / LONG).exists()
+    assert_no_leftovers(tmp_path / "out")
 
 
 # -- a file still being written is not taken; what is sorted is what was checked ---------------------
