@@ -805,6 +805,104 @@ def test_a_long_named_hard_link_is_copied_under_a_temporary_name_that_fits(tmp_p
     assert_no_leftovers(tmp_path / "out")
 
 
+def _unstarted_watcher(tmp_path: Path):
+    """A watcher that is not started (no workers) with its journal, and the outcomes it emits."""
+    from imagegate.config import Settings
+    from imagegate.runs.watch import Watcher
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    outcomes: list = []
+    w = Watcher(inbox, out, channel="facebook", settings=Settings(), register=tmp_path / "reg.sqlite3",
+                on_outcome=outcomes.append)
+    w._journal = Journal(out)
+    return w, outcomes
+
+
+def _checked(w, name: str, src: Path = SAMPLES / "coffee.png"):
+    """`src` arrives in the inbox as `name`; the result a worker gives for it ("allowed"), its copy staged."""
+    from imagegate.runs.watch_worker import FileResult
+
+    path = w.inbox / name
+    shutil.copyfile(src, path)
+    staged = w._journal.staging / f"{sha(path)[:8]}.photo"
+    shutil.copyfile(path, staged)
+    st = os.stat(path)
+    return FileResult(str(path), decision="allowed", report={"decision": "allowed"}, sha256=sha(path),
+                      size=st.st_size, mtime_ns=st.st_mtime_ns, file_id=(st.st_dev, st.st_ino),
+                      staged_photo=str(staged))
+
+
+@pytest.mark.parametrize("when", ["planning", "moving"])
+def test_a_photo_the_output_folder_will_not_take_is_rejected_and_the_watcher_goes_on(tmp_path, monkeypatch, when):
+    # A name a file system refuses (a share taking no ':' or bytes that are not UTF-8, a shorter name limit)
+    # must not stop the watcher: the photo is rejected under a plain name, its own kept in report and audit.
+    refused = "meeting: 12.png"
+    w, outcomes = _unstarted_watcher(tmp_path)
+    out = w.out
+    if when == "planning":
+        real_free_name = Journal.free_name
+
+        def free_name(self, folder, name):
+            if name == refused:
+                raise OSError(errno.EILSEQ, "Invalid or incomplete multibyte or wide character")
+            return real_free_name(self, folder, name)
+
+        monkeypatch.setattr(Journal, "free_name", free_name)
+    else:
+        real_rename = os.rename
+
+        def rename(a, b):
+            if os.path.basename(b) == refused:
+                raise OSError(errno.EINVAL, "Invalid argument")
+            return real_rename(a, b)
+
+        monkeypatch.setattr(os, "rename", rename)
+    result = _checked(w, refused)
+    w._sort(result.path, result)
+    [outcome] = outcomes
+    plain = f"unsortable-{result.sha256[:16]}.png"
+    assert outcome.action == "sorted" and outcome.decision == "error" and outcome.destination == f"rejected/{plain}"
+    assert sha(out / "rejected" / plain) == result.sha256 and not (w.inbox / refused).exists()
+    rep = report_of(out, f"rejected/{plain}")
+    assert rep["watch"]["source_name"] == refused and rep["error"]["code"] == "unsortable"
+    assert "could not be sorted into allowed/" in rep["error"]["message"]
+    assert "could not be sorted into allowed/" in outcome.reason
+    [entry] = audit_entries(out)
+    assert entry["file"] == refused and entry["decision"] == "error" and entry["destination"] == f"rejected/{plain}"
+    assert not list((out / "allowed").iterdir()) and not list((out / "reports" / "allowed").iterdir())
+    assert_no_leftovers(out)
+    # and the next photo is sorted as ever
+    after = _checked(w, "after.png", SAMPLES / "astronaut.png")
+    w._sort(after.path, after)
+    assert outcomes[-1].destination == "allowed/after.png" and sha(out / "allowed" / "after.png") == after.sha256
+    w._journal.close()
+
+
+def test_a_full_output_folder_still_stops_the_watcher_and_the_next_start_checks_the_photo_again(tmp_path,
+                                                                                              monkeypatch):
+    w, outcomes = _unstarted_watcher(tmp_path)
+    result = _checked(w, "x.png")
+    real_rename = os.rename
+
+    def rename(a, b):
+        if os.path.basename(b) == "x.png":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_rename(a, b)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(OSError, match="No space left"):
+        w._sort(result.path, result)
+    w._journal.close()
+    monkeypatch.setattr(os, "rename", real_rename)
+    journal = Journal(w.out)
+    [outcome] = journal.recover()
+    journal.close()
+    assert outcome.action == "recheck" and (w.inbox / "x.png").exists() and not outcomes
+    assert audit_entries(w.out) == []
+    assert_no_leftovers(w.out)
+
+
 # -- a file still being written is not taken; what is sorted is what was checked ---------------------
 
 

@@ -35,7 +35,7 @@ import os
 import shutil
 import stat
 import uuid
-from dataclasses import MISSING, asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..codes import Decision
@@ -232,9 +232,10 @@ class Journal:
 
     def plan(self, *, source: str, sha256: str, decision: str, report: dict, audit_entry: dict,
              staged_preview: str | None, staged_redacted: str | None = None, staged_photo: str | None = None,
-             source_stat: list | None = None, reason: str | None = None) -> Intent:
+             source_stat: list | None = None, reason: str | None = None, name: str | None = None) -> Intent:
+        """What sorting one photo will do. `name`: the photo's name in its folder, if not its own."""
         folder = FOLDERS[Decision(decision)]
-        dest = self.free_name(folder, os.path.basename(source))
+        dest = self.free_name(folder, name or os.path.basename(source))
         iid = uuid.uuid4().hex
         preview = preview_name(dest) if staged_preview else None
         destination = f"{folder}/{dest}"
@@ -387,16 +388,26 @@ class Journal:
         fsync_dir(dest.parent)
         fsync_dir(src.parent)
 
+    def abandon(self, intent: Intent) -> bool:
+        """Undo a fresh intent whose completion failed before its photo reached its folder (a name the
+        output folder refuses): its report, preview and copy are removed and the entry is forgotten; the
+        staged photo is kept for the caller. False, and nothing undone, once the photo is in its folder:
+        the next start finishes the entry."""
+        if os.path.lexists(self.out / intent.folder / intent.dest_name):
+            return False
+        self.roll_back(replace(intent, staged_photo=None), action="abandoned", recovered=False)
+        return True
+
     def roll_back(self, intent: Intent, *, action: str, recovered: bool) -> Outcome:
         folder = self.out / intent.reports
         for name in (intent.report_name, intent.preview_name):
             if name:
-                (folder / name).unlink(missing_ok=True)
+                _remove(folder / name)
         if intent.redacted_name:
-            (self.out / REDACTED_DIR / intent.redacted_name).unlink(missing_ok=True)
+            _remove(self.out / REDACTED_DIR / intent.redacted_name)
         for staged in (intent.staged_preview, intent.staged_redacted, intent.staged_photo):
             if staged:
-                Path(staged).unlink(missing_ok=True)
+                _remove(Path(staged))
         fsync_dir(folder)
         self._forget(intent)
         return Outcome(id=intent.id, name=os.path.basename(intent.source), decision=intent.decision,
@@ -438,6 +449,22 @@ class Journal:
                 p.unlink(missing_ok=True)
         for p in self.staging.iterdir():
             p.unlink(missing_ok=True)
+
+
+#: errors that say a name cannot be made in a folder (too long for its file system, bytes or characters it
+#: refuses): nothing of that name was ever written there
+NAME_REFUSED = frozenset({errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL})
+
+
+def _remove(path: Path) -> None:
+    """Remove a file that may not be there: never written, or under a name its folder refuses."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno not in NAME_REFUSED:
+            raise
 
 
 def _private(path: Path) -> None:
