@@ -24,7 +24,7 @@ from typing import Any
 
 import platformdirs
 
-from .channels import PUBLISH_LONG_SIDE, PUBLISH_LONG_SIDE_BY_CHANNEL
+from .channels import PUBLISH_CROPS_BY_CHANNEL, PUBLISH_LONG_SIDE, PUBLISH_LONG_SIDE_BY_CHANNEL, Crop
 from .errors import ConfigError
 from .image.loader import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, Limits
 from .policy.rules import EVENTS, PolicySettings
@@ -38,7 +38,8 @@ _POLICY = PolicySettings()  # the pure policy module owns its defaults
 class Settings:
     # --- identifiability (DESIGN.md §2) ---
     #: platforms downscale photos; identifiability is judged at this long side (px), except where a channel
-    #: shows more (0 = full resolution); the defaults and why are in imagegate/channels.py
+    #: shows more (0 = full resolution), or where it crops a photo into an aspect range and the crop shows a
+    #: face larger (Instagram's feed; not a setting); the defaults and why are in imagegate/channels.py
     publish_long_side: int = PUBLISH_LONG_SIDE
     publish_long_side_twitter: int = PUBLISH_LONG_SIDE_BY_CHANNEL["twitter"]
     publish_long_side_website: int = PUBLISH_LONG_SIDE_BY_CHANNEL["website"]
@@ -88,6 +89,11 @@ class Settings:
         side = getattr(self, f"publish_long_side_{channel}", self.publish_long_side) if channel else \
             self.publish_long_side
         return side or None
+
+    def publish_crops(self, channel: str | None) -> tuple[Crop, ...]:
+        """The crops `channel` may show photos in besides fitting them into `publish_side` (imagegate/channels.py;
+        none without a channel)."""
+        return PUBLISH_CROPS_BY_CHANNEL.get(channel, ()) if channel else ()
 
     @property
     def limits(self) -> Limits:

@@ -170,21 +170,26 @@ class Gate:
     # -- pipeline ----------------------------------------------------------------------
 
     def analyse(self, image: ImageInput | LoadedImage, *, channel: str | None = None) -> Analysis:
-        """Faces and their measurements; identifiability at the size `channel` shows the photo at
-        (`Settings.publish_side`; without a channel, `publish_long_side`)."""
+        """Faces and their measurements; identifiability at the largest size `channel` shows the photo at
+        (fitted into `Settings.publish_side`, or cut by one of `Settings.publish_crops`; without a channel,
+        fitted into `publish_long_side`)."""
         img = image if isinstance(image, LoadedImage) else load_image(image, self.settings.limits)
         s = self.settings
-        side = s.publish_side(normalise_channel(channel) if channel else None)
-        # Faces identifiable as shown must be findable: analyse at least at the size the channel shows.
-        analysis_side = max(s.detector.analysis_long_side, side or max(img.width, img.height))
+        ch = normalise_channel(channel) if channel else None
+        side, crops = s.publish_side(ch), s.publish_crops(ch)
+        scale = publish_scale(img.width, img.height, side, crops)
+        # Faces identifiable as shown must be findable: analyse at least at the size the channel shows,
+        # whichever of its displays shows the photo largest (a strip Instagram crops: at full resolution).
+        long_side = max(img.width, img.height)
+        analysis_side = max(s.detector.analysis_long_side, side or long_side, round(scale * long_side))
         # A face's size near a threshold (identifiable as published, matchable) decides the verdict:
         # measured upright, so the verdict does not depend on which way the photo is turned.
-        near = SETTLE_ABOVE * max(s.identifiable_px / publish_scale(img.width, img.height, side), s.min_match_px)
+        near = SETTLE_ABOVE * max(s.identifiable_px / scale, s.min_match_px)
         faces = tuple(self.detector.detect(img.rgb, analysis_long_side=analysis_side, settle_below=near))
         if len(faces) > self.settings.max_faces:
             raise ImageLoadError.coded("too_many_faces", source=img.source, faces=len(faces),
                                        limit=self.settings.max_faces)
-        ms = tuple(measure(f, img.width, img.height, publish_long_side=side,
+        ms = tuple(measure(f, img.width, img.height, publish_long_side=side, crops=crops,
                            identifiable_px=s.identifiable_px, min_match_px=s.min_match_px) for f in faces)
         return Analysis(image=img, faces=faces, measurements=ms)
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from .codes import Category
 from .errors import ImagegateError, RedactionError
+from .filenames import NUMBER_ROOM, fit_name
 from .image.loader import ImageInput, LoadedImage, load_image
 from .image.metadata import FORMATS, encode, write_new
 from .results import Verdict
@@ -161,8 +162,9 @@ def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
 
 
 def output_name(source: str, suffix: str) -> str:
+    """`stem.redacted.ext`, fitting in a file name with room for ` (2)`."""
     stem = Path(source).stem if source and not source.startswith("<") else "photo"
-    return f"{stem}.redacted{suffix}"
+    return fit_name(stem, f".redacted{suffix}", room=NUMBER_ROOM)
 
 
 def save(redaction: Redaction, out_dir: str | os.PathLike) -> Path:

@@ -38,7 +38,8 @@ def test_a_client_photographed_sideways_or_upside_down_is_still_blocked(gate, k)
 def test_a_sideways_reference_photo_is_refused(gate, tmp_path):
     p = tmp_path / "sideways.png"
     Image.fromarray(np.rot90(np.asarray(Image.open(SAMPLES / "astronaut.png").convert("RGB")))).save(p)
-    with pytest.raises(EnrolmentError, match="sideways or upside down .the photo would need turning 270 degrees anticlockwise"):
+    with pytest.raises(EnrolmentError,
+                       match="sideways or upside down .the photo would need turning 270 degrees anticlockwise"):
         enrol(gate, "Eileen Collins", "staff", [str(p)], None)
     assert [p.name for p in gate.register.people()] == ["Grace Hopper"]
 
@@ -222,6 +223,59 @@ def test_identifiability_is_judged_at_the_size_each_channel_shows_the_photo(gate
         [face] = v.faces
         assert face.measurement.publish_height_px == face.box[3] > 40, channel
         assert v.decision == "blocked" and face.status.person.name == "Grace Hopper", channel
+
+
+def _hopper_on(size: tuple[int, int], face_px: float, at: tuple[int, int]) -> Image.Image:
+    """Grace Hopper's photo scaled so her face is about `face_px` tall (199 px in the sample), pasted on a
+    plain canvas of `size`."""
+    hopper = Image.open(SAMPLES / "grace_hopper.jpg").convert("RGB")
+    k = face_px / 199
+    canvas = Image.new("RGB", size, (128, 128, 128))
+    canvas.paste(hopper.resize((round(hopper.width * k), round(hopper.height * k)), Image.LANCZOS), at)
+    return canvas
+
+
+@pytest.mark.parametrize("size, face_px, at, shown_width", [
+    ((1080, 6480), 84, (400, 3000), 1080),   # a strip: Instagram cuts it to 1080 x 1350, shown as it is
+    ((8000, 1000), 110, (4000, 300), 1910),  # a panorama: cut to 1910 x 1000, shown 1080 px wide
+], ids=["strip", "panorama"])
+def test_a_client_in_a_strip_or_panorama_instagram_crops_is_blocked(gate, size, face_px, at, shown_width):
+    # Fitted into 2048 px her face would be under 30 px (26.5 and 28), "too small to recognise"; the crop
+    # the uploader places over her shows it at 84 and 62 px.
+    v = gate.check(_hopper_on(size, face_px, at), channel="instagram")
+    [face] = v.faces
+    assert face.measurement.publish_height_px == pytest.approx(face.measurement.height_px * min(1, 1080 / shown_width))
+    assert face.measurement.publish_height_px > 55 and face.measurement.identifiable
+    assert v.decision == "blocked" and face.status.person.name == "Grace Hopper"
+    # a channel that shows the whole photo fitted into its long side judges it there, as before
+    [other] = gate.check(_hopper_on(size, face_px, at), channel="facebook").faces
+    assert other.measurement.publish_height_px == pytest.approx(other.measurement.height_px * 2048 / max(size))
+
+
+def test_faces_are_looked_for_at_the_size_the_crop_shows_them(gate):
+    # A 640 x 16000 strip: Instagram shows its 640 x 800 crops pixel for pixel, so a 56 px face is
+    # recognisable there, while analysed fitted into 2048 px (1:7.8) it would be 7 px and not even found.
+    v = gate.check(_hopper_on((640, 16000), 56, (200, 9000)), channel="instagram")
+    [face] = v.faces
+    assert face.measurement.publish_height_px == face.measurement.height_px > 40
+    assert v.decision == "blocked" and face.status.person.name == "Grace Hopper"
+
+
+def test_the_analysis_size_follows_the_largest_display(detector, embedder):
+    seen = []
+
+    class Spy:
+        def detect(self, rgb, *, analysis_long_side, settle_below):
+            seen.append(analysis_long_side)
+            return []
+
+    with Gate(register=Register(":memory:"), detector=Spy(), embedder=embedder) as g:
+        for size in ((1080, 6480), (8000, 1000), (4000, 3000)):
+            for channel in ("instagram", "facebook", "website"):
+                g.analyse(Image.new("RGB", size, (128, 128, 128)), channel=channel)
+    assert seen == [6480, 2048, 6480,             # the strip: every pixel is shown on Instagram
+                    round(8000 * 1080 / 1910), 2048, 8000,  # the panorama: 1080 / 1910 of it
+                    2048, 2048, 4000]             # within the aspect range: as before
 
 
 def test_one_persons_reference_photos_must_show_one_face(detector, embedder):

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imagegate.register import audit
 from imagegate.cli.main import app
+from imagegate.register import audit
 from imagegate.runs.journal import JOURNAL_DIR, TMP_SUFFIX, Journal
 from imagegate.runs.watch import is_candidate_name
 
@@ -63,7 +63,7 @@ def register(tmp_path_factory):
     return reg
 
 
-_started: list["Watch"] = []
+_started: list[Watch] = []
 
 
 @pytest.fixture(autouse=True)
@@ -89,8 +89,8 @@ class Watch:
         _started.append(self)
         self.out_lines: list[str] = []
         self.err_lines: list[str] = []
-        self._readers = [threading.Thread(target=self._read, args=(s, l), daemon=True)
-                         for s, l in ((self.proc.stdout, self.out_lines), (self.proc.stderr, self.err_lines))]
+        self._readers = [threading.Thread(target=self._read, args=(s, sink), daemon=True)
+                         for s, sink in ((self.proc.stdout, self.out_lines), (self.proc.stderr, self.err_lines))]
         for t in self._readers:
             t.start()
 
@@ -155,7 +155,7 @@ def _alive(pid: int) -> bool:
 
 def drop(src: Path | bytes, inbox: Path, name: str) -> str:
     """Arrive atomically, as a finished copy does: write under a dotfile name, then rename."""
-    tmp = inbox / f".{name}.copying"
+    tmp = inbox / f".{hashlib.sha256(os.fsencode(name)).hexdigest()[:16]}.copying"  # fits beside any name
     if isinstance(src, bytes):
         tmp.write_bytes(src)
     else:
@@ -468,7 +468,8 @@ def _variants(tmp_path: Path) -> list[Path]:
     srcs += [sorted(d.iterdir())[0] for d in sorted(people.iterdir())[:2]]
     coffee = Image.open(SAMPLES / "coffee.png").convert("RGB")
     extra = [coffee.rotate(angle, expand=True) for angle in (90, 180, 270)]
-    extra += [coffee.crop((0, 0, 256, 256)), coffee.transpose(Image.FLIP_LEFT_RIGHT), coffee.convert("L").convert("RGB")]
+    extra += [coffee.crop((0, 0, 256, 256)), coffee.transpose(Image.FLIP_LEFT_RIGHT),
+              coffee.convert("L").convert("RGB")]
     out = []
     for i, src in enumerate(srcs + extra):
         img = src if isinstance(src, Image.Image) else Image.open(src).convert("RGB")
@@ -744,6 +745,163 @@ def test_the_watcher_log_escapes_names(tmp_path, caplog):
         assert journal.complete(intent).action == "lost"
     journal.close()
     assert "vanished" in caplog.text and "\n" not in caplog.text.strip() and "\u202e" not in caplog.text
+
+
+# -- names near the file system's limit --------------------------------------------------------------
+
+#: legal names of 251 and 252 bytes, the second of 1- to 4-byte characters: `NAME.json` is not legal
+LONG = "IMG_" + "x" * 243 + ".jpg"
+WIDE = "kuva " + "😀写ä" * 27 + ".png"
+
+
+def _reports_by_source(out: Path) -> dict[str, tuple[Path, dict]]:
+    found = {}
+    for p in (out / "reports").rglob("*.json"):
+        rep = json.loads(p.read_bytes())
+        found[rep["watch"]["source_name"]] = (p.relative_to(out), rep)
+    return found
+
+
+def test_names_at_the_limit_are_sorted_and_so_is_the_photo_after_them(tmp_path, register):
+    # `LONG.json` used to raise "File name too long" while planning: the watcher stopped, and every
+    # restart stopped on the same file, so nothing after it was ever sorted.
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    assert len(os.fsencode(LONG)) == 251 and len(os.fsencode(WIDE)) == 252
+    inputs = {LONG: drop(SAMPLES / "grace_hopper.jpg", inbox, LONG), WIDE: drop(SAMPLES / "astronaut.png", inbox, WIDE)}
+    w = Watch(inbox, out, register)
+    w.wait_started()
+    w.wait_sorted(2)
+    inputs["after.png"] = drop(SAMPLES / "coffee.png", inbox, "after.png")
+    w.wait_sorted(3)
+    assert w.terminate() == 0, w.text()
+    assert photos_in(out) == {"allowed": ["after.png"], "needs_consent": [WIDE], "blocked": [LONG], "rejected": []}
+    assert not list(inbox.iterdir())
+    reports = _reports_by_source(out)
+    assert set(reports) == set(inputs)
+    for name, (path, rep) in reports.items():
+        folder = rep["watch"]["destination"].split("/")[0]
+        assert rep["watch"]["destination"] == f"{folder}/{name}"  # the photo keeps its own name
+        assert rep["watch"]["report"] == str(path) and rep["sha256"] == inputs[name] == sha(out / folder / name)
+        if rep["watch"]["preview"]:
+            assert (out / rep["watch"]["preview"]).is_file() and rep["watch"]["preview"].endswith(".preview.jpg")
+    assert reports[LONG][1]["decision"] == "blocked" and reports[WIDE][1]["decision"] == "needs_consent"
+    assert all(len(os.fsencode(p.name)) <= 255 for p in out.rglob("*"))
+    assert [e["file"] for e in audit_entries(out)] == [LONG, WIDE, "after.png"]
+    assert audit.verify(out / "audit.jsonl").ok
+    assert_no_leftovers(out)
+
+
+def test_a_long_named_hard_link_is_copied_under_a_temporary_name_that_fits(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copyfile(SAMPLES / "coffee.png", tmp_path / "elsewhere.png")
+    os.link(tmp_path / "elsewhere.png", inbox / LONG)
+    journal = Journal(tmp_path / "out")
+    intent = _intent(journal, inbox / LONG)
+    journal.record(intent)
+    assert journal.complete(intent).action == "sorted"
+    journal.close()
+    assert sha(tmp_path / "out" / "allowed" / LONG) == sha(SAMPLES / "coffee.png") and not (inbox / LONG).exists()
+    assert_no_leftovers(tmp_path / "out")
+
+
+def _unstarted_watcher(tmp_path: Path):
+    """A watcher that is not started (no workers) with its journal, and the outcomes it emits."""
+    from imagegate.config import Settings
+    from imagegate.runs.watch import Watcher
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    outcomes: list = []
+    w = Watcher(inbox, out, channel="facebook", settings=Settings(), register=tmp_path / "reg.sqlite3",
+                on_outcome=outcomes.append)
+    w._journal = Journal(out)
+    return w, outcomes
+
+
+def _checked(w, name: str, src: Path = SAMPLES / "coffee.png"):
+    """`src` arrives in the inbox as `name`; the result a worker gives for it ("allowed"), its copy staged."""
+    from imagegate.runs.watch_worker import FileResult
+
+    path = w.inbox / name
+    shutil.copyfile(src, path)
+    staged = w._journal.staging / f"{sha(path)[:8]}.photo"
+    shutil.copyfile(path, staged)
+    st = os.stat(path)
+    return FileResult(str(path), decision="allowed", report={"decision": "allowed"}, sha256=sha(path),
+                      size=st.st_size, mtime_ns=st.st_mtime_ns, file_id=(st.st_dev, st.st_ino),
+                      staged_photo=str(staged))
+
+
+@pytest.mark.parametrize("when", ["planning", "moving"])
+def test_a_photo_the_output_folder_will_not_take_is_rejected_and_the_watcher_goes_on(tmp_path, monkeypatch, when):
+    # A name a file system refuses (a share taking no ':' or bytes that are not UTF-8, a shorter name limit)
+    # must not stop the watcher: the photo is rejected under a plain name, its own kept in report and audit.
+    refused = "meeting: 12.png"
+    w, outcomes = _unstarted_watcher(tmp_path)
+    out = w.out
+    if when == "planning":
+        real_free_name = Journal.free_name
+
+        def free_name(self, folder, name):
+            if name == refused:
+                raise OSError(errno.EILSEQ, "Invalid or incomplete multibyte or wide character")
+            return real_free_name(self, folder, name)
+
+        monkeypatch.setattr(Journal, "free_name", free_name)
+    else:
+        real_rename = os.rename
+
+        def rename(a, b):
+            if os.path.basename(b) == refused:
+                raise OSError(errno.EINVAL, "Invalid argument")
+            return real_rename(a, b)
+
+        monkeypatch.setattr(os, "rename", rename)
+    result = _checked(w, refused)
+    w._sort(result.path, result)
+    [outcome] = outcomes
+    plain = f"unsortable-{result.sha256[:16]}.png"
+    assert outcome.action == "sorted" and outcome.decision == "error" and outcome.destination == f"rejected/{plain}"
+    assert sha(out / "rejected" / plain) == result.sha256 and not (w.inbox / refused).exists()
+    rep = report_of(out, f"rejected/{plain}")
+    assert rep["watch"]["source_name"] == refused and rep["error"]["code"] == "unsortable"
+    assert "could not be sorted into allowed/" in rep["error"]["message"]
+    assert "could not be sorted into allowed/" in outcome.reason
+    [entry] = audit_entries(out)
+    assert entry["file"] == refused and entry["decision"] == "error" and entry["destination"] == f"rejected/{plain}"
+    assert not list((out / "allowed").iterdir()) and not list((out / "reports" / "allowed").iterdir())
+    assert_no_leftovers(out)
+    # and the next photo is sorted as ever
+    after = _checked(w, "after.png", SAMPLES / "astronaut.png")
+    w._sort(after.path, after)
+    assert outcomes[-1].destination == "allowed/after.png" and sha(out / "allowed" / "after.png") == after.sha256
+    w._journal.close()
+
+
+def test_a_full_output_folder_still_stops_the_watcher_and_the_next_start_checks_the_photo_again(tmp_path,
+                                                                                              monkeypatch):
+    w, outcomes = _unstarted_watcher(tmp_path)
+    result = _checked(w, "x.png")
+    real_rename = os.rename
+
+    def rename(a, b):
+        if os.path.basename(b) == "x.png":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_rename(a, b)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(OSError, match="No space left"):
+        w._sort(result.path, result)
+    w._journal.close()
+    monkeypatch.setattr(os, "rename", real_rename)
+    journal = Journal(w.out)
+    [outcome] = journal.recover()
+    journal.close()
+    assert outcome.action == "recheck" and (w.inbox / "x.png").exists() and not outcomes
+    assert audit_entries(w.out) == []
+    assert_no_leftovers(w.out)
 
 
 # -- a file still being written is not taken; what is sorted is what was checked ---------------------

@@ -24,6 +24,7 @@ from PIL import Image
 from .. import private
 from ..codes import ReasonCode, Rule, Severity
 from ..errors import OutputError
+from ..filenames import fit_name
 from ..results import Reason
 
 GPS_IFD = 0x8825
@@ -215,7 +216,8 @@ def exists_error(path: str | os.PathLike) -> OutputError:
 
 
 def write_new(data: bytes, directory: str | os.PathLike, filename: str) -> Path:
-    """Write already-encoded bytes as `filename` in `directory`, or `stem (2).ext`, ... if taken."""
+    """Write already-encoded bytes as `filename` in `directory`, or `stem (2).ext`, ... if taken (each
+    fitting in a file name: `fit_name`)."""
     folder = Path(directory)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -223,7 +225,7 @@ def write_new(data: bytes, directory: str | os.PathLike, filename: str) -> Path:
         raise OutputError(f"cannot create the output folder {folder}: {exc.strerror or exc}") from None
     stem, suffix = Path(filename).stem, Path(filename).suffix
     for n in range(1, 10_000):
-        path = folder / (filename if n == 1 else f"{stem} ({n}){suffix}")
+        path = folder / fit_name(stem, suffix if n == 1 else f" ({n}){suffix}")
         try:
             return _write_exclusive(data, path)
         except FileExistsError:

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..codes import Category, Decision, FaceStatusCode
+from ..filenames import NUMBER_ROOM, fit_name
 from ..image import metadata
 from ..results import Verdict
 from ..words.messages import category_text, decision_text, ui
@@ -239,7 +240,8 @@ PREVIEW_NAME = re.compile(r"\.preview(?: \(\d+\))?\.jpg$")
 
 
 def preview_name(source: str) -> str:
-    return f"{Path(source).stem or 'photo'}.preview.jpg"
+    """`stem.preview.jpg`, fitting in a file name with room for ` (2)` (which keeps it a preview's name)."""
+    return fit_name(Path(source).stem or "photo", ".preview.jpg", room=NUMBER_ROOM)
 
 
 def write_preview(rgb: np.ndarray, verdict: Verdict, out_dir: str | os.PathLike, *, lang: str = "en",

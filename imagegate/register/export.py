@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .. import private
 from ..errors import AuditError, RegisterError
+from ..filenames import fit_name
 from ..words import messages
 from . import audit
 from .store import Register, name_key
@@ -92,9 +93,9 @@ def write_export(record: dict, out: str | os.PathLike, page: str) -> tuple[Path,
     """`record` as JSON at `out` and `page` (its HTML page) at the same name with `.html`; neither may exist
     yet."""
     json_path = Path(out)
-    html_path = json_path.with_suffix(".html")
+    html_path = json_path.with_name(fit_name(json_path.stem, ".html"))
     if html_path == json_path:
-        json_path = json_path.with_suffix(".json")
+        json_path = json_path.with_name(fit_name(json_path.stem, ".json"))
     data = {json_path: json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"),
             html_path: page.encode("utf-8")}
     for p in data:

@@ -15,6 +15,7 @@ import platformdirs
 
 from .. import private
 from ..errors import RegisterDamagedError, RegisterError
+from ..filenames import fit_name
 from .schema import APPLICATION_ID
 
 REGISTER_ENV = "IMAGEGATE_REGISTER"
@@ -104,7 +105,7 @@ def _create_blank(p: Path) -> None:
     """A new register appears at its path already marked as ours (never as an empty file, which
     would be indistinguishable from a register cut to 0 bytes): written under a temporary name and
     linked into place, which fails if another process created it a moment ago (that one is used)."""
-    tmp = p.with_name(f".{p.name}.new-{os.getpid()}-{time.monotonic_ns()}")
+    tmp = p.with_name(fit_name(f".{p.name}", f".new-{os.getpid()}-{time.monotonic_ns()}"))
     try:
         private.create_new(tmp)
         db = sqlite3.connect(tmp)

@@ -34,6 +34,7 @@ from .. import private
 from ..channels import CHANNELS, expand_channels, normalise_channel
 from ..codes import ConsentState, Role
 from ..errors import RegisterDamagedError, RegisterError
+from ..filenames import fit_name
 from ..results import ConsentStatus, Gallery, Person
 from .location import _prepare_file, _private_parent
 from .names import check_distinct, normalise_name
@@ -675,7 +676,7 @@ def restore_over(path: str | os.PathLike, source: str | os.PathLike) -> None:
     backup is checked as `Register.restore_from` checks it, copied beside the register and renamed over
     it (long-lived gates notice the replaced file)."""
     path, src = Path(path), Path(source)
-    tmp = path.with_name(f".{path.name}.restore-{os.getpid()}")
+    tmp = path.with_name(fit_name(f".{path.name}", f".restore-{os.getpid()}"))
     tmp.unlink(missing_ok=True)
     with Register(tmp) as fresh:
         fresh.restore_from(src)

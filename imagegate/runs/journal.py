@@ -35,12 +35,12 @@ import os
 import shutil
 import stat
 import uuid
-from dataclasses import MISSING, asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..codes import Decision
 from ..errors import JournalError, SourceChanged
-from ..filenames import for_terminal, stored_name
+from ..filenames import NUMBER_ROOM, fit_name, for_terminal, stored_name
 from ..image.loader import sha256_file
 from ..register import audit
 
@@ -93,7 +93,23 @@ def write_atomic(path: Path, data: bytes, tag: str) -> None:
     name ends in TMP_SUFFIX, so recovery finds what a crash left."""
     from .. import private
 
-    private.write_replace(path, data, tmp=path.with_name(f".{path.name}.{tag}{TMP_SUFFIX}"))
+    private.write_replace(path, data, tmp=path.with_name(tmp_name(path.name, tag)))
+
+
+def tmp_name(name: str, tag: str) -> str:
+    """`.NAME.TAG.imagegate-tmp`, the temporary name of a file being written as NAME; shortened to fit like
+    any name made from another (recovery finds it by its start and end)."""
+    return fit_name(f".{name}.{tag}", TMP_SUFFIX)
+
+
+def report_name(photo: str) -> str:
+    """The JSON report's name for a photo sorted as `photo`."""
+    return fit_name(photo, ".json")
+
+
+def preview_name(photo: str) -> str:
+    """The preview's name for a photo sorted as `photo`."""
+    return fit_name(photo, ".preview.jpg")
 
 
 @dataclass(frozen=True)
@@ -202,41 +218,44 @@ class Journal:
     # -- planning ------------------------------------------------------------------------
 
     def free_name(self, folder: str, name: str) -> str:
-        """`name`, or `stem (2).ext`, `stem (3).ext`...: never a name taken by a photo or its files."""
+        """`name`, or `stem (2).ext`, `stem (3).ext`...: never a name taken by a photo or its files. Each
+        name, and its report's and preview's, fits in a file name (`fit_name`)."""
         stem, ext = os.path.splitext(name)
         where, reports = self.out / folder, self.out / REPORTS_DIR / folder
         n = 1
         while True:
-            candidate = name if n == 1 else f"{stem} ({n}){ext}"
+            candidate = fit_name(stem, ext if n == 1 else f" ({n}){ext}")
             if not (where / candidate).exists() and not any(
-                    (reports / x).exists() for x in (f"{candidate}.json", f"{candidate}.preview.jpg")):
+                    (reports / x).exists() for x in (report_name(candidate), preview_name(candidate))):
                 return candidate
             n += 1
 
     def plan(self, *, source: str, sha256: str, decision: str, report: dict, audit_entry: dict,
              staged_preview: str | None, staged_redacted: str | None = None, staged_photo: str | None = None,
-             source_stat: list | None = None, reason: str | None = None) -> Intent:
+             source_stat: list | None = None, reason: str | None = None, name: str | None = None) -> Intent:
+        """What sorting one photo will do. `name`: the photo's name in its folder, if not its own."""
         folder = FOLDERS[Decision(decision)]
-        dest = self.free_name(folder, os.path.basename(source))
+        dest = self.free_name(folder, name or os.path.basename(source))
         iid = uuid.uuid4().hex
-        preview = f"{dest}.preview.jpg" if staged_preview else None
+        preview = preview_name(dest) if staged_preview else None
         destination = f"{folder}/{dest}"
         redacted = None
         if staged_redacted:
             (self.out / REDACTED_DIR).mkdir(exist_ok=True)
             stem = os.path.splitext(os.path.basename(source))[0]
-            redacted = self.free_name(REDACTED_DIR, f"{stem}.redacted{os.path.splitext(staged_redacted)[1]}")
+            copy = fit_name(stem, f".redacted{os.path.splitext(staged_redacted)[1]}", room=NUMBER_ROOM)
+            redacted = self.free_name(REDACTED_DIR, copy)
         # names are data: one that is not UTF-8 is kept as bytes too (stored_name)
         report = {**report, "watch": {**report.get("watch", {}), "id": iid,
                                       **stored_name(destination, "destination"),
-                                      "report": f"{REPORTS_DIR}/{folder}/{dest}.json",
+                                      "report": f"{REPORTS_DIR}/{folder}/{report_name(dest)}",
                                       "preview": f"{REPORTS_DIR}/{folder}/{preview}" if preview else None,
                                       "redacted": f"{REDACTED_DIR}/{redacted}" if redacted else None}}
         entry = {**audit_entry, "intent": iid, **stored_name(destination, "destination")}
         if redacted:
             entry.update(stored_name(f"{REDACTED_DIR}/{redacted}", "redacted"))
         return Intent(id=iid, source=str(source), sha256=sha256, decision=decision, folder=folder, dest_name=dest,
-                      report_name=f"{dest}.json", preview_name=preview, staged_preview=staged_preview,
+                      report_name=report_name(dest), preview_name=preview, staged_preview=staged_preview,
                       report=report, audit=entry, redacted_name=redacted, staged_redacted=staged_redacted,
                       staged_photo=staged_photo, source_stat=source_stat, reason=reason)
 
@@ -369,16 +388,26 @@ class Journal:
         fsync_dir(dest.parent)
         fsync_dir(src.parent)
 
+    def abandon(self, intent: Intent) -> bool:
+        """Undo a fresh intent whose completion failed before its photo reached its folder (a name the
+        output folder refuses): its report, preview and copy are removed and the entry is forgotten; the
+        staged photo is kept for the caller. False, and nothing undone, once the photo is in its folder:
+        the next start finishes the entry."""
+        if os.path.lexists(self.out / intent.folder / intent.dest_name):
+            return False
+        self.roll_back(replace(intent, staged_photo=None), action="abandoned", recovered=False)
+        return True
+
     def roll_back(self, intent: Intent, *, action: str, recovered: bool) -> Outcome:
         folder = self.out / intent.reports
         for name in (intent.report_name, intent.preview_name):
             if name:
-                (folder / name).unlink(missing_ok=True)
+                _remove(folder / name)
         if intent.redacted_name:
-            (self.out / REDACTED_DIR / intent.redacted_name).unlink(missing_ok=True)
+            _remove(self.out / REDACTED_DIR / intent.redacted_name)
         for staged in (intent.staged_preview, intent.staged_redacted, intent.staged_photo):
             if staged:
-                Path(staged).unlink(missing_ok=True)
+                _remove(Path(staged))
         fsync_dir(folder)
         self._forget(intent)
         return Outcome(id=intent.id, name=os.path.basename(intent.source), decision=intent.decision,
@@ -422,6 +451,22 @@ class Journal:
             p.unlink(missing_ok=True)
 
 
+#: errors that say a name cannot be made in a folder (too long for its file system, bytes or characters it
+#: refuses): nothing of that name was ever written there
+NAME_REFUSED = frozenset({errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL})
+
+
+def _remove(path: Path) -> None:
+    """Remove a file that may not be there: never written, or under a name its folder refuses."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno not in NAME_REFUSED:
+            raise
+
+
 def _private(path: Path) -> None:
     """A sorted file keeps at most its owner's read and write bits, like the staged copies (0600): a photo
     may show clients. A link is left as it is (its mode is not its own), as is a file of another user."""
@@ -439,7 +484,7 @@ def copy_across(src: Path, dest: Path, tag: str, *, sha256: str | None = None) -
     check the copy is what was checked (`sha256`), rename, then drop the source."""
     # not private.write_replace: the photo is copied as a file (its times kept, never read whole into memory)
     # and renamed only after its sha256 is checked; the move's caller narrows its mode (_private)
-    tmp = dest.with_name(f".{dest.name}.{tag}{TMP_SUFFIX}")
+    tmp = dest.with_name(tmp_name(dest.name, tag))
     shutil.copy2(src, tmp)
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())

@@ -16,28 +16,32 @@ never pixels, and at most `2 x jobs` photos are being decoded at any time.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
 import os
 import queue
+import re
 import stat
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from ..codes import Decision
 from ..config import Settings, settings_sources, to_toml
-from ..errors import WatchError
+from ..errors import JournalError, WatchError
 from ..filenames import for_terminal, stored_name
 from ..policy.rules import normalise_event
 from ..register.audit import people_named
 from ..register.location import locate_register
+from ..results import Failure
 from ..words import messages
 from ..words.report import worded
-from .journal import FOLDERS, Journal, Outcome, sha256_file
+from .journal import FOLDERS, Intent, Journal, Outcome, sha256_file
 from .one import stopped
 from .watch_worker import CheckPool, FileResult, check_file, failed_file
 from .workers import PHOTO_TIMEOUT_SECONDS, Done, Task, WorkerPool
@@ -48,6 +52,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp")
+#: errors that say the output folder as a whole takes no more files (full, over quota, read-only, failing),
+#: not that one photo cannot be sorted: they stop the watcher, and the next start finishes or undoes what
+#: its journal holds
+OUTPUT_FAILED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,14 @@ def is_candidate_name(name: str) -> bool:
     lower = name.lower()
     return not (name.startswith(".") or name.startswith("~$") or name.endswith("~")
                 or lower.endswith(TEMP_SUFFIXES))
+
+
+def plain_name(name: str, sha256: str) -> str:
+    """A name any file system takes, for a photo whose own name the output folder refused:
+    `unsortable-` and its sha256's start, with its extension if that is plain (`.jpg`)."""
+    ext = os.path.splitext(name)[1]
+    digest = sha256 or hashlib.sha256(os.fsencode(name)).hexdigest()
+    return f"unsortable-{digest[:16]}{ext if re.fullmatch(r'[.][A-Za-z0-9]{1,10}', ext) else ''}"
 
 
 def check_folders(inbox: Path, out: Path) -> tuple[Path, Path]:
@@ -348,13 +364,52 @@ class Watcher:
             return
         journal = self._journal
         assert journal is not None  # started
+        try:
+            intent = self._plan(path, result, deaths)
+        except OSError as exc:
+            if exc.errno in OUTPUT_FAILED:
+                raise
+            self._reject_unsortable(path, result, exc, deaths)
+            return
+        journal.record(intent)
+        try:
+            outcome = journal.complete(intent)
+        except OSError as exc:
+            if exc.errno in OUTPUT_FAILED or not journal.abandon(intent):
+                raise  # the next start finishes or undoes it from the journal
+            self._reject_unsortable(path, result, exc, deaths, folder=intent.folder)
+            return
+        self._emit(outcome)
+
+    def _plan(self, path: str, result: FileResult, deaths: int, name: str | None = None) -> Intent:
+        journal = self._journal
+        assert journal is not None  # started
         report = worded(result.report, self.lang)
         reason = messages.error_reason(result.error, self.lang)[0] if result.error is not None else None
-        intent = journal.plan(source=path, sha256=result.sha256, decision=result.decision,
-                              report={**report, "watch": self._watch_block(path, deaths)},
-                              audit_entry=self._audit_entry(path, result, report), staged_preview=staged,
-                              staged_redacted=result.redacted, staged_photo=result.staged_photo,
-                              source_stat=[result.size, result.mtime_ns, *result.file_id], reason=reason)
+        return journal.plan(source=path, sha256=result.sha256, decision=result.decision,
+                            report={**report, "watch": self._watch_block(path, deaths)},
+                            audit_entry=self._audit_entry(path, result, report), staged_preview=result.preview,
+                            staged_redacted=result.redacted, staged_photo=result.staged_photo,
+                            source_stat=[result.size, result.mtime_ns, *result.file_id], reason=reason, name=name)
+
+    def _reject_unsortable(self, path: str, result: FileResult, exc: OSError, deaths: int, *,
+                           folder: str | None = None) -> None:
+        """A photo that cannot be sorted as it is (a name the output folder refuses, ...) is rejected, under a
+        plain name made of its sha256: it must not stop the watcher, nor, left in the inbox, stop every
+        start after it. Its report and audit entry keep its own name. If even that fails, the output folder
+        itself is the trouble and the error stops the watcher as before (the inbox file is still there)."""
+        folder = folder or FOLDERS[Decision(result.decision)]
+        log.warning("%s: could not be sorted into %s/ (%s); rejecting it", for_terminal(os.path.basename(path)),
+                    folder, exc.strerror or exc)
+        for leftover in (result.preview, result.redacted):
+            if leftover:
+                Path(leftover).unlink(missing_ok=True)
+        error = JournalError.coded("unsortable", folder=folder, detail=exc.strerror or str(exc))
+        rejected = replace(result, decision=Decision.ERROR, error=error, preview=None, redacted=None,
+                           report=Failure(path, error, sha256=result.sha256).to_dict())
+        journal = self._journal
+        assert journal is not None  # started
+        intent = self._plan(path, rejected, deaths, name=plain_name(os.path.basename(path), result.sha256))
         journal.record(intent)
         self._emit(journal.complete(intent))
 

@@ -1,17 +1,23 @@
 """How identifiable is each face? Judged at the size the photo will be published at.
 
 Platforms downscale uploads, so a face's pixel height in the original overstates
-what viewers see. We scale to `publish_long_side` and compare with the DORI
-Recognition density (≈ 30 px face height): at or above it, people who know the
-person can recognise them (DESIGN.md §2).
+what viewers see; some also crop a photo into an aspect range, which shows a strip
+or a panorama far larger than fitting it whole would. A face is measured at the
+largest size any of the channel's displays gives it (`imagegate.channels`: the
+fitted long side, and each forced `Crop`), and compared with the DORI Recognition
+density (≈ 30 px face height): at or above it, people who know the person can
+recognise them (DESIGN.md §2).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ..channels import Crop
 from ..results import Face, Measurement
 
 
-def publish_scale(width: int, height: int, publish_long_side: int | None) -> float:
+def fit_scale(width: int, height: int, publish_long_side: int | None) -> float:
     """Factor a platform applies when it fits the photo into `publish_long_side` (never upscales;
     None = shown at full resolution)."""
     if not publish_long_side:
@@ -19,9 +25,25 @@ def publish_scale(width: int, height: int, publish_long_side: int | None) -> flo
     return min(1.0, publish_long_side / max(width, height))
 
 
-def measure(face: Face, width: int, height: int, *, publish_long_side: int | None,
+def crop_scale(width: int, height: int, crop: Crop) -> float:
+    """Factor a platform applies when it cuts the photo into `crop`'s aspect range and shows it `crop.width`
+    px wide. A photo wider than `crop.widest` keeps its full height and is cut to that aspect; a taller one
+    than `crop.tallest` keeps its full width (wherever the uploader places the cut: the scale is the same);
+    one within the range is shown whole. Never upscales."""
+    shown_width = min(float(width), height * crop.widest)
+    return min(1.0, crop.width / shown_width)
+
+
+def publish_scale(width: int, height: int, publish_long_side: int | None, crops: Sequence[Crop] = ()) -> float:
+    """The largest factor any display of the channel applies to the photo: fitted into `publish_long_side`
+    or cut by one of `crops` (fail closed: the uploader chooses how the photo is shown). Never below the
+    fitted factor."""
+    return max([fit_scale(width, height, publish_long_side), *(crop_scale(width, height, c) for c in crops)])
+
+
+def measure(face: Face, width: int, height: int, *, publish_long_side: int | None, crops: Sequence[Crop] = (),
             identifiable_px: float, min_match_px: float) -> Measurement:
     h = float(face.height)
-    ph = h * publish_scale(width, height, publish_long_side)
+    ph = h * publish_scale(width, height, publish_long_side, crops)
     return Measurement(height_px=h, publish_height_px=ph, identifiable=ph >= identifiable_px,
                        matchable=h >= min_match_px)

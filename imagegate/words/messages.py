@@ -643,6 +643,13 @@ ERRORS: dict[str, dict[str, Any]] = {
                    "fi": "tiedostoa ei saa lukea (käyttöoikeudet puuttuvat)",
                    "hint": {"en": "check the file's permissions", "fi": "tarkista tiedoston käyttöoikeudet"}},
     "unreadable": {"en": "the file could not be read: {detail}", "fi": "tiedostoa ei voitu lukea: {detail}"},
+    "unsortable": {"en": "it could not be sorted into {folder}/ ({detail}), so it is rejected under a name the "
+                         "output folder takes",
+                   "fi": "kuvaa ei voitu lajitella kansioon {folder}/ ({detail}), joten se hylättiin nimellä, jonka "
+                         "tulostekansio hyväksyy",
+                   "hint": {"en": "its report names the original file; rename it and put it in the inbox again",
+                            "fi": "raportissa on alkuperäisen tiedoston nimi; nimeä kuva uudelleen ja laita se "
+                                  "takaisin saapuvien kansioon"}},
     "symlink": {"en": "expected a photo file, found a symbolic link",
                 "fi": "odotettiin kuvatiedostoa, löytyi symbolinen linkki (pikakuvake)",
                 "hint": {"en": "copy the photo itself into the inbox", "fi": "kopioi itse kuva saapuvien kansioon"}},
