@@ -66,10 +66,11 @@ class Crop:
 #: between 1.91:1 and 4:5 (a height between 566 and 1350 pixels with a width of 1080 pixels). If the aspect
 #: ratio of your photo isn't supported, it will be cropped to fit a supported ratio" (Instagram Help Centre,
 #: "Image resolution of photos you share on Instagram", help.instagram.com/1631821640426723). A 1080 x 6480
-#: strip is cut to 1080 x 1350 and shown at full size; an 8000 x 1000 panorama to 1910 x 1000 and shown
-#: 1080 px wide (a face 0.57 times its height, not the 0.26 times of fitting 8000 px into 2048). The uploader
-#: places the cut, so it is assumed to be over the face. A tighter cut the uploader draws (zoomed in, or a
-#: panorama cut to 4:5) makes another photo: judged only if that photo is checked.
+#: strip is cut to 1080 x 1350 and shown at full size; an 8000 x 1000 panorama may be cut to 800 x 1000 (the
+#: app's crop tool offers every aspect in the range, for any photo) and shown at full size (a face 1.0 times
+#: its height, not the 0.26 times of fitting 8000 px into 2048). The uploader places and shapes the cut, so
+#: the one that shows the face largest is assumed. A tighter cut the uploader zooms into makes another
+#: photo: judged only if that photo is checked.
 INSTAGRAM_FEED_WIDTH = 1080
 INSTAGRAM_TALLEST = 4 / 5
 INSTAGRAM_WIDEST = 1.91

@@ -29,10 +29,10 @@ def test_fitting_shrinks_the_long_side_and_never_enlarges():
 
 @pytest.mark.parametrize("width, height, shown_width", [
     (1080, 6480, 1080),     # a strip: cut to 4:5, its full width kept
-    (8000, 1000, 1910),     # a panorama: cut to 1.91:1, its full height kept
-    (3000, 2000, 3000),     # within the range: shown whole
+    (8000, 1000, 800),      # a panorama: the uploader may cut it to 4:5, its full height kept
+    (3000, 2000, 1600),     # within the range: the uploader may cut it to 4:5 too
     (1080, 1350, 1080),     # exactly 4:5
-    (1910, 1000, 1910),     # exactly 1.91:1
+    (1910, 1000, 800),      # exactly 1.91:1, and cut to 4:5
 ])
 def test_instagram_cuts_into_its_aspect_range_and_shows_the_crop_1080_px_wide(width, height, shown_width):
     assert crop_scale(width, height, INSTAGRAM_FEED) == pytest.approx(min(1.0, 1080 / shown_width))
@@ -40,7 +40,7 @@ def test_instagram_cuts_into_its_aspect_range_and_shows_the_crop_1080_px_wide(wi
 
 def test_a_crop_never_enlarges():
     assert crop_scale(400, 6000, INSTAGRAM_FEED) == 1.0
-    assert crop_scale(3000, 300, INSTAGRAM_FEED) == 1.0  # cut to 573 x 300, kept at its own pixels
+    assert crop_scale(3000, 300, INSTAGRAM_FEED) == 1.0  # cut to 240 x 300, kept at its own pixels
 
 
 def test_the_published_size_is_the_largest_any_display_gives():
@@ -53,9 +53,11 @@ def test_the_published_size_is_the_largest_any_display_gives():
     assert m.publish_height_px == pytest.approx(84) and m.identifiable
     assert measure(pano, 8000, 1000, **fit_only).publish_height_px == pytest.approx(110 * 2048 / 8000)  # 28.2
     m = measure(pano, 8000, 1000, crops=(INSTAGRAM_FEED,), **fit_only)
-    assert m.publish_height_px == pytest.approx(110 * 1080 / 1910) and m.identifiable  # 62.2
-    # within the aspect range the fitted 2048 px is larger than Instagram's 1080 px width: judged as before
-    assert publish_scale(3000, 2000, 2048, (INSTAGRAM_FEED,)) == fit_scale(3000, 2000, 2048)
+    assert m.publish_height_px == pytest.approx(110) and m.identifiable  # cut to 800 x 1000: full size
+    # a 1.91:1 photo cut to 4:5 (1600 x 2000) shows its faces larger than fitted into 2048 px
+    assert publish_scale(3820, 2000, 2048, (INSTAGRAM_FEED,)) == pytest.approx(1080 / 1600)
+    # a 4:3 one fitted into 2048 px shows them larger than cut to 4:5 (2400 x 3000) and shown 1080 px wide
+    assert publish_scale(4000, 3000, 2048, (INSTAGRAM_FEED,)) == fit_scale(4000, 3000, 2048)
     # a display at full resolution is the largest of all
     assert publish_scale(8000, 1000, None, (INSTAGRAM_FEED,)) == 1.0
 

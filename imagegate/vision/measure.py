@@ -26,11 +26,11 @@ def fit_scale(width: int, height: int, publish_long_side: int | None) -> float:
 
 
 def crop_scale(width: int, height: int, crop: Crop) -> float:
-    """Factor a platform applies when it cuts the photo into `crop`'s aspect range and shows it `crop.width`
-    px wide. A photo wider than `crop.widest` keeps its full height and is cut to that aspect; a taller one
-    than `crop.tallest` keeps its full width (wherever the uploader places the cut: the scale is the same);
-    one within the range is shown whole. Never upscales."""
-    shown_width = min(float(width), height * crop.widest)
+    """The largest factor a platform applies when the photo is cut into `crop`'s aspect range and shown
+    `crop.width` px wide. The uploader chooses the cut within the range (Instagram's crop tool offers every
+    aspect from 4:5 to 1.91:1, for any photo): the narrowest keeps the full height at `crop.tallest`, which
+    shows the faces largest; a photo narrower than that keeps its full width. Never upscales."""
+    shown_width = min(float(width), height * crop.tallest)
     return min(1.0, crop.width / shown_width)
 
 
