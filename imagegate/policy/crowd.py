@@ -12,8 +12,8 @@ public, everyone who blends in; unknown, only people nobody recognised (a
 recognised client in it is client_in_crowd: needs consent); private, nobody.
 A face identifiable but too small to compare with the register (unmatchable) was
 never recognised nor ruled out: it may be a client. At an event not stated public
-it is never covered; at a public event it counts as a possible client for the
-clients' share and for standing out (so shrinking a photo never relaxes it).
+it is never covered; at any event it counts as a possible client for the clients'
+share, and at a public one for standing out (so shrinking a photo never relaxes it).
 See `crowd_exception`; each rule is a function named for it.
 """
 
@@ -106,7 +106,7 @@ def _crowd_applies(faces: Sequence[FaceFacts], clients: int, settings: PolicySet
         return 0, [Reason(ReasonCode.CROWD_NO_REGISTER, rule)]
     if clients > settings.crowd_max_client_share * n:
         return 0, [Reason(ReasonCode.CROWD_MANY_CLIENTS, rule, params={"clients": clients, "n": n})]
-    if event == Event.PUBLIC and clients + unchecked > settings.crowd_max_client_share * n:
+    if clients + unchecked > settings.crowd_max_client_share * n:
         # faces never compared with the register may be clients: too many of them, and the share of
         # clients is not known to be small
         return 0, [Reason(ReasonCode.CROWD_UNCHECKED, rule,
