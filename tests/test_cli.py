@@ -332,6 +332,8 @@ def test_json_lines_arrive_as_each_photo_finishes():
         assert proc.wait(timeout=240) == 1
     finally:
         proc.kill()
+        proc.wait()
+        proc.stdout.close()  # else a ResourceWarning, an error under filterwarnings = error
 
 
 def test_a_file_uri_naming_another_machine_is_never_read_as_a_local_path(tmp_path):

@@ -277,9 +277,13 @@ def test_awkward_valid_photos_each_show_the_one_face(tmp_path):
     files["multipage.tif"] = multipage_tiff()
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    assert Image.open(tmp_path / "multipage.tif").n_frames == 3
-    assert Image.open(tmp_path / "jpeg_cmyk.jpg").mode == "CMYK"
-    assert Image.open(tmp_path / "png_16bit.png").mode == "I;16"
+    # each opened in a with-block: an Image left open is a ResourceWarning (filterwarnings = error)
+    with Image.open(tmp_path / "multipage.tif") as im:
+        assert im.n_frames == 3
+    with Image.open(tmp_path / "jpeg_cmyk.jpg") as im:
+        assert im.mode == "CMYK"
+    with Image.open(tmp_path / "png_16bit.png") as im:
+        assert im.mode == "I;16"
     code, results, _ = check_json(tmp_path)
     assert code == 1
     assert len(results) == len(files) == len(FORMATS) + 9  # + 8 orientations + a multipage TIFF
@@ -376,6 +380,8 @@ def run_console(args: list[str], timeout: float) -> tuple[int, str, str, float, 
         proc.returncode = os.waitstatus_to_exitcode(status)
         for t in readers:
             t.join()
+        proc.stdout.close()  # read to the end; closed, else a ResourceWarning (filterwarnings = error)
+        proc.stderr.close()
     seconds = time.monotonic() - start
     return (proc.returncode, b"".join(chunks["out"]).decode("utf-8", "replace"),
             b"".join(chunks["err"]).decode("utf-8", "replace"), peak, seconds)

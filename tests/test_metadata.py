@@ -59,8 +59,8 @@ def test_tagged_input_really_carries_everything(tagged):
         assert needle in data, what
     assert data.count(b"\xff\xd8") == 2  # the photo and its EXIF thumbnail
     assert metadata_blocks(data) == ["APP1", "APP1", "COM"]  # EXIF, XMP, comment
-    img = Image.open(tagged)
-    assert img.size == (600, 512) and img.getexif()[0x0112] == 6
+    with Image.open(tagged) as img:  # closed: an open file left to the GC is a ResourceWarning (an error here)
+        assert img.size == (600, 512) and img.getexif()[0x0112] == 6
 
 
 # -- inspection ---------------------------------------------------------------------------------------------

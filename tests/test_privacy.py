@@ -11,6 +11,7 @@ import os
 import sqlite3
 import stat
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -275,7 +276,8 @@ def test_forget_erases_the_persons_log_and_leaves_only_that_someone_was_erased(t
         r.forget("Forgotten Person")
         assert r._query("SELECT person_id, action, detail FROM register_log WHERE person_id IS NULL") == [
             (None, "forgotten", None)]
-    data = b"".join(open(str(path) + s, "rb").read() for s in ("",) if os.path.exists(str(path) + s))
+    # read_bytes closes the file (an open file left to the GC is a ResourceWarning, an error under pytest)
+    data = b"".join(Path(str(path) + s).read_bytes() for s in ("",) if os.path.exists(str(path) + s))
     assert b"Forgotten Person" not in data and b"enrol-secret-1" not in data
 
 

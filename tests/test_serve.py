@@ -511,6 +511,7 @@ def test_serve_off_loopback_prints_a_token_and_asks_for_it(register_file, tmp_pa
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        proc.stdout.close()  # else a ResourceWarning, an error under filterwarnings = error
 
 
 def test_a_browser_at_an_address_the_page_does_not_answer_gets_a_page_saying_where_it_is(served):

@@ -69,6 +69,8 @@ def server(tmp_path_factory, gate_parts):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        proc.stdout.close()  # else ResourceWarnings, errors under filterwarnings = error
+        proc.stderr.close()
 
 
 @pytest.fixture(scope="module")

@@ -110,7 +110,8 @@ def test_the_evaluation_photos_profiles_add_no_rendering(data_dir):
     for path in sorted(data_dir.rglob("*")):
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             continue
-        icc = Image.open(path).info.get("icc_profile")
+        with Image.open(path) as im:  # closed: a file left to the GC is a ResourceWarning (an error here)
+            icc = im.info.get("icc_profile")
         if not icc:
             continue
         desc = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()

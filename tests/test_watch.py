@@ -75,6 +75,7 @@ def _no_stray_watchers():
         if w.proc.poll() is None:
             w.proc.kill()
             w.proc.wait(timeout=30)
+        w.close()
 
 
 class Watch:
@@ -118,9 +119,17 @@ class Watch:
 
     def finish(self, timeout: float = 90) -> int:
         rc = self.proc.wait(timeout=timeout)
-        for t in self._readers:
-            t.join(timeout=10)
+        self.close(timeout=10)
         return rc
+
+    def close(self, timeout: float = 30) -> None:
+        """Its output read to the end and its pipes closed: a pipe left to the GC is a ResourceWarning, an
+        error under filterwarnings = error. A pipe a reader still reads (a worker holding it open) is left."""
+        for t in self._readers:
+            t.join(timeout=timeout)
+        for t, stream in zip(self._readers, (self.proc.stdout, self.proc.stderr), strict=True):
+            if not t.is_alive():
+                stream.close()
 
     def text(self) -> str:
         return "\n".join(self.out_lines + ["--- stderr ---"] + self.err_lines)
@@ -266,7 +275,9 @@ def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, reg
     assert blocked["watch"]["preview"] == "reports/blocked/grace_hopper (2).jpg.preview.jpg"
     assert blocked["watch"]["report"] == "reports/blocked/grace_hopper (2).jpg.json"
     reports = out / "reports"
-    assert Image.open(reports / "blocked" / "grace_hopper (2).jpg.preview.jpg").width == 512
+    # closed: a file left to the GC is a ResourceWarning (an error under filterwarnings = error)
+    with Image.open(reports / "blocked" / "grace_hopper (2).jpg.preview.jpg") as preview:
+        assert preview.width == 512
     assert (reports / "needs_consent" / "astronaut.png.preview.jpg").is_file()
     assert (reports / "blocked" / "grace_hopper (2).jpg.preview.jpg").stat().st_mode & 0o777 == 0o600  # a face
     assert report_of(out, "allowed/coffee.png")["reasons"][0]["code"] == "no_faces"
