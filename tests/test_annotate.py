@@ -15,6 +15,8 @@ from imagegate.register.store import Register
 from .conftest import SAMPLES, shared_data
 from .publish_helpers import sample_crowd
 
+pytestmark = pytest.mark.slow  # the real networks on the sample photos
+
 
 @pytest.fixture(scope="module")
 def gate(gate_parts):

@@ -17,6 +17,8 @@ from imagegate.register.store import Register
 
 from .conftest import SAMPLES, SHARED
 
+pytestmark = pytest.mark.slow  # worker processes and the real networks
+
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory, detector, embedder):

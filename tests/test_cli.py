@@ -17,6 +17,7 @@ from .conftest import SAMPLES, CliRunner, json_lines
 runner = CliRunner()
 
 
+@pytest.mark.slow  # loads the real networks
 def test_faces_json_lists_each_photo(tmp_path):
     shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "a.jpg")
     (tmp_path / "sub").mkdir()
@@ -32,6 +33,7 @@ def test_faces_json_lists_each_photo(tmp_path):
     assert {"box", "score", "height_px", "identifiable"} <= set(face) and face["identifiable"] is True
 
 
+@pytest.mark.slow  # loads the real networks
 def test_faces_reports_bad_files_and_goes_on(tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
     shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "good.jpg")
@@ -43,6 +45,7 @@ def test_faces_reports_bad_files_and_goes_on(tmp_path):
     assert "good.jpg  512x600  1 face, 1 identifiable" in r.stdout
 
 
+@pytest.mark.slow  # loads the real networks
 def test_faces_in_finnish(tmp_path):
     (tmp_path / "empty.jpg").write_bytes(b"")
     r = runner.invoke(app, ["faces", "--lang", "fi", str(tmp_path / "empty.jpg"), str(SAMPLES / "grace_hopper.jpg")])
@@ -54,6 +57,7 @@ def test_faces_in_finnish(tmp_path):
     assert lines[3].split()[0] == "1" and lines[3].split()[-1] == "kyllä"
 
 
+@pytest.mark.slow  # loads the real networks
 def test_check_details_in_finnish():
     r = runner.invoke(app, ["--lang", "fi", "check", "--details", str(SAMPLES / "grace_hopper.jpg")])
     assert r.exit_code == 1
@@ -62,6 +66,7 @@ def test_check_details_in_finnish():
     assert "(julkaistuna   199) kohdassa 166,130" in face
 
 
+@pytest.mark.slow  # loads the real networks
 def test_check_unknown_person_needs_consent_with_rule_4():
     r = runner.invoke(app, ["--lang", "en", "check", str(SAMPLES / "grace_hopper.jpg")])
     assert r.exit_code == 1
@@ -69,6 +74,7 @@ def test_check_unknown_person_needs_consent_with_rule_4():
     assert "[rule 4] Face #1: identifiable person not in the consent register" in r.stdout
 
 
+@pytest.mark.slow  # loads the real networks
 def test_check_in_finnish():
     hopper, coffee = (display_path(str(SAMPLES / n)) for n in ("grace_hopper.jpg", "coffee.png"))
     r = runner.invoke(app, ["--lang", "fi", "check", "--jobs", "1", hopper, coffee])
@@ -92,6 +98,7 @@ def test_check_unreadable_file_is_an_error_never_allowed(tmp_path):
     assert out[0]["decision"] == "error" and "truncated" in out[0]["error"]["message"]
 
 
+@pytest.mark.slow  # starts worker processes
 def test_why_a_photo_could_not_be_checked_is_said_in_finnish(tmp_path):
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "notes.jpg").write_text("not a photo")
@@ -114,6 +121,7 @@ def test_why_a_photo_could_not_be_checked_is_said_in_finnish(tmp_path):
                    "message": f"{files[0]}: the file is empty (0 bytes)"}
 
 
+@pytest.mark.slow  # loads the real networks
 def test_check_worst_outcome_sets_exit_code(tmp_path):
     blank = tmp_path / "blank.png"
     from PIL import Image
@@ -126,6 +134,7 @@ def test_check_worst_outcome_sets_exit_code(tmp_path):
     assert "2 photos: 1 allowed, 1 needs consent, 0 blocked, 0 errors" in r.stdout
 
 
+@pytest.mark.slow  # loads the real networks
 def test_check_accepts_pasted_paths(tmp_path):
     spaced = tmp_path / "my photos"
     spaced.mkdir()
@@ -138,6 +147,7 @@ def test_check_accepts_pasted_paths(tmp_path):
     assert out[0]["decision"] == "needs_consent"
 
 
+@pytest.mark.slow  # loads the real networks
 def test_interactive_drop_prompt_reads_batches_until_quit(tmp_path):
     shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "a b.jpg")
     line = str(tmp_path / "a b.jpg").replace(" ", "\\ ")
@@ -146,6 +156,7 @@ def test_interactive_drop_prompt_reads_batches_until_quit(tmp_path):
     assert r.stdout.count("NEEDS CONSENT") == 1
 
 
+@pytest.mark.slow  # loads the real networks
 def test_annotate_writes_a_preview(tmp_path):
     out = tmp_path / "previews"
     r = runner.invoke(app, ["check", "--annotate", str(out), str(SAMPLES / "grace_hopper.jpg")])
@@ -162,6 +173,7 @@ def test_annotate_writes_a_preview(tmp_path):
                for x in range(150, 380) for y in range(100, 140))
 
 
+@pytest.mark.slow  # loads the real networks
 def test_every_file_written_is_named_and_a_clash_becomes_name_2(tmp_path):
     out, photo = tmp_path / "previews", str(SAMPLES / "grace_hopper.jpg")
     sheet = tmp_path / "sheet.html"
@@ -259,6 +271,7 @@ def test_config_show_and_bad_config(tmp_path):
     assert r.exit_code == 4 and "publish_long_side_print must be 0 (full resolution) or >= 512, got 10" in r.output
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_console_script_runs_without_noise_or_traceback(tmp_path):
     bad = tmp_path / "x.jpg"
     bad.mkdir()
@@ -270,6 +283,7 @@ def test_console_script_runs_without_noise_or_traceback(tmp_path):
     assert "WARNING" not in r.stderr and "INFO" not in r.stderr
 
 
+@pytest.mark.slow  # loads the real networks
 def test_a_file_name_cannot_print_a_verdict_over_its_own(tmp_path):
     # "\r" would return the cursor and "ALLOWED ..." overwrite "NEEDS CONSENT" on a terminal
     name = "x\rALLOWED        party.jpg"
@@ -292,6 +306,7 @@ def test_nothing_checked_is_never_all_allowed(tmp_path):
     assert r.exit_code == 4 and empty["decision"] == "error" and "holds no photos" in empty["error"]["message"]
 
 
+@pytest.mark.slow  # loads the real networks
 def test_piped_drops_with_json_give_one_line_per_photo(tmp_path):
     shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "a.jpg")
     shutil.copy(SAMPLES / "coffee.png", tmp_path / "b.png")
@@ -302,6 +317,7 @@ def test_piped_drops_with_json_give_one_line_per_photo(tmp_path):
     assert [o["decision"] for o in json.loads(r.stdout)] == ["needs_consent", "allowed"]
 
 
+@pytest.mark.slow  # loads the real networks
 @pytest.mark.parametrize("command", [["check"], ["faces"], ["redact", "--out", "{out}"]])
 def test_json_is_one_compact_object_per_line_and_json_array_one_array(tmp_path, command):
     command = [c.format(out=tmp_path / "out") for c in command]
@@ -314,6 +330,7 @@ def test_json_is_one_compact_object_per_line_and_json_array_one_array(tmp_path, 
     assert [r["file"] for r in array] == photos
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_json_lines_arrive_as_each_photo_finishes():
     """A reader gets the first photo's line while the second is not even given yet."""
     import select
@@ -367,6 +384,7 @@ def test_settings_that_would_switch_the_gate_off_are_refused(tmp_path, toml, pro
     assert r.exit_code == 4 and problem in r.output, r.output
 
 
+@pytest.mark.slow  # loads the real networks
 def test_settings_that_differ_from_the_defaults_are_said_at_every_run(tmp_path, monkeypatch):
     cfg = tmp_path / "c.toml"
     cfg.write_text("identifiable_px = 50\n[detector]\naccept_score = 0.6\n")

@@ -15,6 +15,8 @@ from imagegate.vision.measure import measure
 
 from .conftest import SAMPLES, shared_data
 
+pytestmark = pytest.mark.slow  # the real detector
+
 
 def _valid_faces(entry, min_h=0):
     return [f["box"] for f in entry["faces"] if not f["invalid"] and f["box"][3] >= min_h]

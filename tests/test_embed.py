@@ -11,6 +11,8 @@ from imagegate.vision.modelfiles import model_file
 
 from .conftest import SAMPLES, SHARED, shared_data
 
+pytestmark = pytest.mark.slow  # the real embedder
+
 def _photos():
     """Two photos each of the first eight people of the evaluation set; without it, the sample photos
     mirrored and at three sizes (so the conversion is proven on a fresh clone too)."""

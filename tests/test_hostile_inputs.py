@@ -133,6 +133,7 @@ def broken_corpus(root: Path) -> dict[str, tuple[str, ...]]:
 
 # -- broken inputs ---------------------------------------------------------------------
 
+@pytest.mark.slow  # loads the real networks
 def test_broken_files_are_errors_and_the_good_photo_beside_them_is_still_checked(tmp_path):
     folder = tmp_path / "batch"
     folder.mkdir()
@@ -151,6 +152,7 @@ def test_broken_files_are_errors_and_the_good_photo_beside_them_is_still_checked
     assert not any(r["decision"] == "allowed" for r in results.values())
 
 
+@pytest.mark.slow  # loads the real networks
 def test_a_directory_named_like_a_photo_inside_a_folder_is_not_a_photo(tmp_path):
     (tmp_path / "x.jpg").mkdir()
     shutil.copy(HOPPER, tmp_path / "good.jpg")
@@ -159,6 +161,7 @@ def test_a_directory_named_like_a_photo_inside_a_folder_is_not_a_photo(tmp_path)
     assert list(results) == [str(tmp_path / "good.jpg")]
 
 
+@pytest.mark.slow  # loads the real networks
 def test_a_photo_whose_name_does_not_say_photo_is_still_checked_in_a_folder(tmp_path):
     # Skipping these silently would let a folder of client photos come out "allowed".
     from imagegate.image.loader import looks_like_image
@@ -178,6 +181,7 @@ def test_a_photo_whose_name_does_not_say_photo_is_still_checked_in_a_folder(tmp_
     assert code == 1 and {r["decision"] for r in results.values()} == {"needs_consent"}
 
 
+@pytest.mark.slow  # loads the real networks
 def test_human_output_names_each_broken_file_and_its_problem(tmp_path):
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "cut.jpg").write_bytes(HOPPER_BYTES[:30000])
@@ -216,6 +220,7 @@ def test_unreadable_file_and_folder_are_errors(tmp_path):
     assert_one_face_needs_consent(results[str(tmp_path / "good.jpg")])
 
 
+@pytest.mark.slow  # loads the real networks
 def test_non_utf8_and_very_long_file_names(tmp_path):
     root = os.fsencode(tmp_path)
     names = {
@@ -269,6 +274,7 @@ def multipage_tiff() -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.slow  # loads the real networks
 def test_awkward_valid_photos_each_show_the_one_face(tmp_path):
     suffix = {"jpeg": ".jpg", "jpeg_cmyk": ".jpg", "jpeg_grey": ".jpg", "jpeg_trailing_garbage": ".jpg",
               "webp": ".webp", "tiff": ".tif", "bmp": ".bmp", "gif_animated": ".gif", "heic": ".heic"}
@@ -301,6 +307,7 @@ def test_awkward_valid_photos_each_show_the_one_face(tmp_path):
 CROWD = "0_Parade_marchingband_1_329.jpg"  # 39 annotated faces
 
 
+@pytest.mark.slow  # loads the real networks
 @pytest.mark.parametrize("setting, value, photo, words", [
     ("max_pixels", 100_000, HOPPER, ("512 x 600 = 307,200 pixels, above the limit of 100,000",)),
     ("max_file_bytes", 1000, HOPPER, (f"the file is {len(HOPPER_BYTES):,} bytes, above the limit of 1,000",)),
@@ -320,6 +327,7 @@ def test_resource_limits_make_that_photo_an_error(tmp_path, data_dir, setting, v
     assert results[str(blank)]["decision"] == "allowed"
 
 
+@pytest.mark.slow  # loads the real networks
 def test_max_faces_counts_the_faces_in_the_message(tmp_path, data_dir):
     photo = data_dir / "faces-detect" / CROWD
     config = tmp_path / "limits.toml"
@@ -391,6 +399,7 @@ def run_console(args: list[str], timeout: float) -> tuple[int, str, str, float, 
 PEAK_RSS_MB = 900
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_console_script_on_hostile_files_is_bounded_and_quiet(tmp_path):
     (tmp_path / "bomb.png").write_bytes(png_bomb())
     (tmp_path / "huge_ihdr.png").write_bytes(_png_claiming(60000, 60000))
@@ -414,6 +423,7 @@ def test_console_script_on_hostile_files_is_bounded_and_quiet(tmp_path):
     assert seconds < 60, f"{seconds:.1f} s"
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_console_script_bad_setting_is_one_line_without_traceback(tmp_path):
     # A config "file" that is a folder: refused before any photo is read.
     code, out, err, _, _ = run_console(["--config", str(tmp_path), "check", str(HOPPER)], timeout=60)
@@ -447,6 +457,7 @@ def enrolled_register(tmp_path):
     return reg
 
 
+@pytest.mark.slow  # loads the real networks
 def test_an_internal_failure_deep_in_the_check_leaks_nothing_and_fails_closed(enrolled_register, monkeypatch):
     from imagegate.vision.embed import FaceEmbedder
 
@@ -471,6 +482,7 @@ def test_an_internal_failure_deep_in_the_check_leaks_nothing_and_fails_closed(en
     assert results[0]["error"]["message"].startswith("internal error (ValueError)")
 
 
+@pytest.mark.slow  # loads the real networks
 def test_register_list_and_check_json_carry_no_embeddings(enrolled_register):
     r = runner.invoke(app, ["--register", str(enrolled_register), "register", "list", "--json"])
     assert r.exit_code == 0
@@ -485,6 +497,7 @@ def test_register_list_and_check_json_carry_no_embeddings(enrolled_register):
     assert not NUMBER_RUN.search(r.stdout), r.stdout
 
 
+@pytest.mark.slow  # starts a subprocess
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_fifos_and_devices_are_never_read_and_never_hang(tmp_path, jobs):
     # A FIFO nobody writes to blocks whoever opens it; /dev/zero never ends. Neither is a photo.

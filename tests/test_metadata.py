@@ -113,6 +113,7 @@ def test_check_warns_but_decision_is_unchanged(tagged, tmp_path, gate_parts):
     assert "where a client lives" in reason_text(extra[0], "en") and "(mwg-rs)" in reason_text(extra[1], "en")
 
 
+@pytest.mark.slow  # loads the real networks
 def test_check_cli_shows_the_warning_in_both_languages(tagged):
     r = runner.invoke(app, ["check", "--json", str(tagged)])
     assert r.exit_code == 1  # needs consent, exactly as without metadata
@@ -138,6 +139,7 @@ def test_redacted_copy_carries_no_metadata_keeps_icc_and_bakes_orientation(tagge
     assert tagged.read_bytes() == before
 
 
+@pytest.mark.slow  # loads the real networks
 def test_preview_carries_no_metadata(tagged, tmp_path):
     out = tmp_path / "previews"
     r = runner.invoke(app, ["check", "--annotate", str(out), str(tagged)])

@@ -81,6 +81,7 @@ def test_enrolment_records_the_basis_and_logs_it(tmp_path):
         assert [p.name for p in r.people()] == ["Anna"]
 
 
+@pytest.mark.slow  # loads the real networks
 def test_cli_add_with_basis_list_and_basis_command(tmp_path):
     path = tmp_path / "reg.sqlite3"
     photo = str(SAMPLES / "grace_hopper.jpg")
@@ -178,6 +179,7 @@ def test_the_review_notice_is_said_once_a_day(tmp_path):
         assert daily_notice(r, 24, "fi", folder=state, now=now + 25 * 3600).startswith("2 rekisteröityä")
 
 
+@pytest.mark.slow  # loads the real networks
 def test_check_says_the_review_notice_once_not_per_photo(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     path = tmp_path / "old.sqlite3"
@@ -284,6 +286,7 @@ def test_forget_erases_the_persons_log_and_leaves_only_that_someone_was_erased(t
 # -- facts PRIVACY.md relies on ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # loads the real networks
 def test_enrolment_keeps_no_bytes_of_the_reference_photo(tmp_path):
     path = tmp_path / "reg.sqlite3"
     photo = SAMPLES / "grace_hopper.jpg"
@@ -317,6 +320,7 @@ def test_a_check_stores_nothing_about_unknown_people_and_opens_no_connection(tmp
     assert (hashlib.sha256(path.read_bytes()).hexdigest(), sorted(os.listdir(tmp_path))) == before
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_the_watcher_says_the_review_notice_when_it_starts(tmp_path):
     import subprocess
     import sys

@@ -581,6 +581,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_two_processes_write_concurrently(tmp_path):
     path = tmp_path / "reg.sqlite3"
     Register(path).close()
@@ -952,6 +953,7 @@ def test_skeleton_sees_the_cyrillic_a_in_grace_hopper():
     assert skeleton("Gr\u0430ce Hopper") == skeleton("GRACE HOPPER") != skeleton("Grace Hoppers")
 
 
+@pytest.mark.slow  # loads the real networks
 def test_cli_says_a_confusable_name_in_finnish(tmp_path):
     path = tmp_path / "reg.sqlite3"
     with Register(path) as r:

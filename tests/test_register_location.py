@@ -63,6 +63,7 @@ def test_the_order_is_option_then_environment_then_the_per_user_default(tmp_path
     assert locate_register(chosen) is chosen  # passed on as chosen, never chosen again
 
 
+@pytest.mark.slow  # loads the real networks
 @pytest.mark.parametrize("where", ["before", "after"])
 @pytest.mark.parametrize("command", ["check", "redact"])
 def test_check_and_redact_use_the_named_register_not_the_environments(regs, tmp_path, where, command):
@@ -77,6 +78,7 @@ def test_check_and_redact_use_the_named_register_not_the_environments(regs, tmp_
         assert row["faces"][0]["person"]["name"] == "Grace Hopper"
 
 
+@pytest.mark.slow  # starts worker processes
 def test_check_with_workers_uses_the_named_register(regs, tmp_path):
     named, _ = regs
     photos = tmp_path / "photos"
@@ -88,17 +90,20 @@ def test_check_with_workers_uses_the_named_register(regs, tmp_path):
     assert r.stdout.count("BLOCKED") == 4
 
 
+@pytest.mark.slow  # loads the real networks
 def test_without_an_option_the_environment_is_used(regs):
     r = runner.invoke(app, ["check", PHOTO])
     assert r.exit_code == 0, r.output
 
 
+@pytest.mark.slow  # its register fixture enrols with the real networks
 def test_two_different_registers_named_is_a_usage_error(regs):
     named, other = regs
     r = runner.invoke(app, ["--register", str(named), "check", PHOTO, "--register", str(other)])
     assert r.exit_code == 2 and "two registers named" in r.output
 
 
+@pytest.mark.slow  # loads the real networks
 def test_library_gate_and_check_use_the_register_given(regs):
     named, _ = regs
     assert imagegate.check(PHOTO, register=named).decision == "blocked"
@@ -107,6 +112,7 @@ def test_library_gate_and_check_use_the_register_given(regs):
     assert imagegate.check(PHOTO).decision == "allowed"  # the environment's register
 
 
+@pytest.mark.slow  # loads the real networks
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_register_commands_write_into_the_named_register(two_registers, tmp_path, monkeypatch, where):
     named, other = two_registers
@@ -143,6 +149,7 @@ def test_register_commands_write_into_the_named_register(two_registers, tmp_path
         assert [p.name for p in ra.people()] == ["Anna"]
 
 
+@pytest.mark.slow  # its register fixture enrols with the real networks
 def test_config_show_says_which_register_and_why(regs, monkeypatch):
     named, other = regs
     r = runner.invoke(app, ["--register", str(named), "config", "show"])
@@ -154,11 +161,13 @@ def test_config_show_says_which_register_and_why(regs, monkeypatch):
     assert f"# register: {register_mod.user_register_path()} (from the per-user default)" in r.stdout
 
 
+@pytest.mark.slow  # loads the real networks
 def test_faces_never_needs_a_register(regs, tmp_path):
     r = runner.invoke(app, ["--register", str(tmp_path / "missing.sqlite3"), "faces", PHOTO, "--json"])
     assert r.exit_code == 0, r.output
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_the_watcher_uses_the_named_register(regs, tmp_path):
     named, other = regs
     inbox, out = tmp_path / "inbox", tmp_path / "out"

@@ -121,6 +121,7 @@ def test_thumbnails_are_clean_previews(sheet):
                for x in range(150, 380) for y in range(120, 140))
 
 
+@pytest.mark.slow  # loads the real networks
 def test_sheet_in_finnish(tmp_path):
     report = tmp_path / "fi.html"
     r = runner.invoke(app, ["--lang", "fi", "check", str(SAMPLES / "coffee.png"), "--report", str(report)])
@@ -130,6 +131,7 @@ def test_sheet_in_finnish(tmp_path):
     assert "imagegate-tarkistusraportti" in "".join(o.text) and "Kasvoja ei löytynyt." in "".join(o.text)
 
 
+@pytest.mark.slow  # loads the real networks
 def test_unwritable_report_is_an_error(tmp_path):
     (tmp_path / "file").write_text("")
     r = runner.invoke(app, ["check", str(SAMPLES / "coffee.png"), "--report", str(tmp_path / "file" / "r.html")])
@@ -190,6 +192,7 @@ def test_a_report_path_taken_while_checking_is_not_overwritten(tmp_path):
     assert new.read_text() == "<html></html>" and stat.S_IMODE(new.stat().st_mode) == 0o600
 
 
+@pytest.mark.slow  # loads the real networks
 def test_previews_never_overwrite_or_write_into_a_fifo(tmp_path):
     out = tmp_path / "previews"
     out.mkdir()

@@ -15,6 +15,8 @@ from imagegate.cli.main import app
 
 from .conftest import CliRunner, json_lines, shared_data
 
+pytestmark = pytest.mark.slow  # the development verdict suite through the CLI, with the real networks
+
 runner = CliRunner()
 
 

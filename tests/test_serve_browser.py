@@ -24,10 +24,10 @@ from .publish_helpers import build_register
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and not os.environ.get("CI"),
     reason="Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver; "
-           ".ci/run installs them)")
+           ".ci/run installs them)")]
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1200,1250")

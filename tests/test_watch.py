@@ -233,6 +233,7 @@ def corrupt_inputs(inbox: Path) -> dict[str, str]:
 # -- the backlog and what lands where ----------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, register):
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
@@ -310,6 +311,7 @@ def test_backlog_is_sorted_exactly_with_reports_previews_and_audit(tmp_path, reg
 # -- arrivals while running ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 def test_partial_writes_temp_names_and_name_collisions(tmp_path, register):
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
@@ -378,6 +380,7 @@ def small_batch(inbox: Path, n_copies: int = 1) -> dict[str, str]:
 EXPECTED = {"grace_hopper": "blocked", "astronaut": "needs_consent", "coffee": "allowed"}
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 @pytest.mark.parametrize("step", ["after_intent", "after_report", "after_move", "after_audit"])
 def test_crash_at_each_step_then_restart_sorts_each_photo_exactly_once(tmp_path, register, step):
     inbox, out = tmp_path / "inbox", tmp_path / "out"
@@ -405,6 +408,7 @@ def test_crash_at_each_step_then_restart_sorts_each_photo_exactly_once(tmp_path,
         assert sum("(recovered after a crash)" in x for x in w2.out_lines) == 1
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 def test_sigkill_mid_batch_and_restart(tmp_path, register):
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
@@ -429,6 +433,7 @@ def test_sigkill_mid_batch_and_restart(tmp_path, register):
     assert all(where[n] == EXPECTED[n.rsplit("-", 1)[0]] for n in inputs)
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 def test_sigterm_stops_cleanly_and_leaves_the_rest_in_the_inbox(tmp_path, register):
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
@@ -445,6 +450,7 @@ def test_sigterm_stops_cleanly_and_leaves_the_rest_in_the_inbox(tmp_path, regist
     assert len(audit_entries(out)) == len(w.sorted_lines())
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 @pytest.mark.parametrize("name, hook, extra, reason", [
     ("boom.jpg", "IMAGEGATE_WATCH_WORKER_CRASH_ON", (), "died 2 times"),
     ("stuck.jpg", "IMAGEGATE_WATCH_WORKER_HANG_ON", ("--photo-timeout", "3"), "after the 3 s limit"),
@@ -618,6 +624,7 @@ def test_recovery_never_sorts_an_unmoved_photo_on_a_verdict_from_before_the_stop
     assert_no_leftovers(tmp_path / "out")
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 def test_redact_writes_one_publishable_copy_per_needs_consent_photo_even_across_a_crash(tmp_path, register):
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
@@ -643,6 +650,7 @@ def test_redact_writes_one_publishable_copy_per_needs_consent_photo_even_across_
     assert "redacted" not in entries["grace_hopper-0.jpg"] and "redacted" not in entries["coffee-0.png"]
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_photo_time_limit_does_not_count_the_workers_start(tmp_path, register):
     # A short --photo-timeout must not reject an innocent photo retried right after a restart just
     # because the fresh workers were still loading the models.
@@ -729,6 +737,7 @@ def test_a_hard_linked_photo_is_sorted_as_a_copy_of_what_was_checked(tmp_path):
 FORGED = "grace.jpg\nALLOWED        party.jpg -> allowed\r\u202egpj.jpg"
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 def test_a_file_name_cannot_forge_an_allowed_line_on_the_console_or_in_logs(tmp_path, register):
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
@@ -774,6 +783,7 @@ def _gif_in_two_parts() -> tuple[bytes, bytes]:
     return data[:second], data[second:]
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 def test_a_gif_whose_writer_still_holds_it_is_not_sorted_on_its_first_frame(tmp_path, register):
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
@@ -844,6 +854,7 @@ def _mode(path: Path) -> int:
     return os.lstat(path).st_mode & 0o7777
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 def test_sorted_photos_are_readable_by_their_owner_only(tmp_path, register):
     # A photo may show clients (blocked ones do by definition): like previews and reports, 0600.
     inbox, out = tmp_path / "inbox", tmp_path / "out"
@@ -883,6 +894,7 @@ def test_a_file_moved_as_it_is_is_narrowed_to_its_owner_too(tmp_path, linked):
 # -- names that are not UTF-8 -------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the watcher in a subprocess
 def test_a_name_that_is_not_utf8_is_sorted_journaled_and_audited_losslessly_even_across_a_crash(tmp_path,
                                                                                                  register):
     from imagegate.filenames import name_of

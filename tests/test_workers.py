@@ -73,6 +73,7 @@ def test_the_scan_leaves_threads_and_ordinary_os_calls_alone():
                               "platform.system()\nfrom concurrent.futures import ThreadPoolExecutor\n")
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_pool_that_broke_since_its_last_result_fails_the_next_photo_instead_of_raising():
     # The race CI hit: a worker dies between one photo's result and the next submit. The next
     # photo must fail like the ones in flight (and so be retried), not end the whole batch.
@@ -114,6 +115,7 @@ def run_all(names: list[str], photo_timeout: float = 300.0) -> dict:
     return outcomes
 
 
+@pytest.mark.slow  # starts worker processes
 def test_photos_that_kill_their_worker_fail_and_every_photo_beside_them_is_checked():
     # Two culprits: the second one must not be in flight while the last suspect of the first is
     # retried (each innocent photo takes a second), or that innocent photo would be blamed for its death.
@@ -129,6 +131,7 @@ def test_photos_that_kill_their_worker_fail_and_every_photo_beside_them_is_check
             assert done.task.deaths <= 1
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_photo_past_the_time_limit_is_retried_alone_then_given_up_on():
     # the limit is far above what an echo takes, even on a loaded machine; workers' start is not counted
     outcomes = run_all(["a", "hang", "b", "c", "d"], photo_timeout=5)
