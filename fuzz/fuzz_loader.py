@@ -6,7 +6,7 @@ Bytes go into `imagegate.image.loader.load_image`; whatever loads goes through
 `FaceDetector.detect`. `ImageLoadError` / `ImagegateError` are the expected
 outcomes for bad bytes; any other exception is a crash: the input is saved to
 `fuzz/crashes/crash-<sha1>.bin` with the traceback beside it (`.txt`), and the
-run goes on. Every crash found belongs in tests/test_fuzz_regressions.py.
+run goes on. Every crash found belongs in tests/image/test_fuzz_regressions.py.
 
 Engines: atheris (coverage-guided through Pillow's and imagegate's Python code;
 `pip install atheris`, never a dependency of imagegate) or, without it, a plain

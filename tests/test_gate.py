@@ -44,6 +44,7 @@ def test_a_sideways_reference_photo_is_refused(gate, tmp_path):
     assert [p.name for p in gate.register.people()] == ["Grace Hopper"]
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_library_works_from_a_plain_script_on_a_photo_with_many_faces(tmp_path):
     """A posting tool's script calls imagegate.check() with no `if __name__ == "__main__"` guard.
 

@@ -128,6 +128,7 @@ def test_the_top_level_modules_do_not_use_sqlite3_either():
     assert not [p.name for p in PACKAGE.glob("*.py") if "sqlite3" in third_party_imports(p)]
 
 
+@pytest.mark.slow  # starts a subprocess
 @pytest.mark.parametrize("module", ["imagegate.policy", "imagegate.policy.verdict", "imagegate.words",
                                     "imagegate.words.wording", "imagegate.words.messages", "imagegate.results",
                                     "imagegate.codes", "imagegate.channels"])
@@ -136,6 +137,7 @@ def test_deciding_and_wording_load_no_model_runtime_image_library_or_database(mo
     assert not heavy, f"import {module} loaded {sorted(heavy)}"
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_loading_a_photo_loads_nothing_of_matching_policy_or_the_register():
     mods = loaded_after("import imagegate.image.loader")
     later = [m for m in mods if m.startswith(("imagegate.policy", "imagegate.vision.match", "imagegate.register"))
@@ -143,6 +145,7 @@ def test_loading_a_photo_loads_nothing_of_matching_policy_or_the_register():
     assert not later, later
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_the_package_itself_loads_its_parts_on_first_use():
     assert "imagegate.gate" not in loaded_after("import imagegate")
     assert "imagegate.gate" in loaded_after("import imagegate\nimagegate.Gate")

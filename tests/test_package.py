@@ -6,9 +6,12 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 import imagegate
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_python_dash_m_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "imagegate", "--version"], capture_output=True, text=True,
                          timeout=120)

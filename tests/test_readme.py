@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import typer
 
 from imagegate.cli.main import app
@@ -22,6 +23,7 @@ def readme_transcript(command: str) -> tuple[str, int | None]:
     return m.group(1), int(code.group(1)) if code else None
 
 
+@pytest.mark.slow  # loads the real networks
 def test_quick_start_installs_and_checks_the_samples_and_says_what_exit_1_means(monkeypatch):
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     quick = text[text.index("## Quick start"):]
@@ -35,6 +37,7 @@ def test_quick_start_installs_and_checks_the_samples_and_says_what_exit_1_means(
     assert r.exit_code == 0 and r.stdout.startswith("ALLOWED")
 
 
+@pytest.mark.slow  # loads the real networks
 def test_quick_start_transcript_and_exit_code_are_what_check_prints(monkeypatch):
     shown, code = readme_transcript("check sample_images --details")
     monkeypatch.chdir(ROOT)
@@ -42,6 +45,7 @@ def test_quick_start_transcript_and_exit_code_are_what_check_prints(monkeypatch)
     assert r.stdout == shown and r.exit_code == code == 1
 
 
+@pytest.mark.slow  # loads the real networks
 def test_redact_transcript_leads_with_the_copy(tmp_path, monkeypatch):
     (tmp_path / "sample_images").symlink_to(ROOT / "sample_images")
     monkeypatch.chdir(tmp_path)

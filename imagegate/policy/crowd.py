@@ -67,22 +67,27 @@ def crowd_exception(faces: Sequence[FaceFacts], statuses: list[FaceStatus], sett
                  if f.identifiable and f.score >= settings.crowd_face_score and s.status != S.CLIENT
                  and not (may_be and s.status == S.UNMATCHABLE))
     few_recognisable = others + 1 < settings.crowd_min_faces
-    _mark_covered(faces, statuses, sizes, few_recognisable, settings, event, unchecked_may_be_clients=may_be)
+    _mark_covered(faces, statuses, sizes, n, few_recognisable, settings, event, unchecked_may_be_clients=may_be)
     return True, _crowd_reasons(statuses, n, clients, others if few_recognisable else None, event)
 
 
-def _mark_covered(faces: Sequence[FaceFacts], statuses: list[FaceStatus], sizes: Sequence[float],
+def _mark_covered(faces: Sequence[FaceFacts], statuses: list[FaceStatus], sizes: Sequence[float], n: int,
                   few_recognisable: bool, settings: PolicySettings, event: str, *,
                   unchecked_may_be_clients: bool = True) -> None:
     """Each face that needs something is covered by the crowd (crowd_exempt) or stands out (prominent);
     at an event not stated as public a recognised client or person without consent who blends in is not
     covered but asked about (client_in_crowd, no_consent)."""
-    typical = sizes[math.ceil(len(sizes) / 4) - 1] if sizes else 0.0
+    # The quartile's rank is counted over the whole crowd (`n` sure faces), not over `sizes`, which leaves
+    # out the faces that may be clients: else a face turning into a possible client (matched, or too small
+    # to compare) would shorten the list and let another face blend in (a property test found it).
+    quartile = math.ceil(n / 4)
+    typical = sizes[min(quartile, len(sizes)) - 1] if sizes else 0.0
     for i, s in enumerate(statuses):
         if s.status != S.CLIENT and s.status not in NEEDS_CONSENT:
             continue
         as_client = s.status == S.CLIENT or (s.status == S.UNMATCHABLE and unchecked_may_be_clients)
-        prominent = _stands_out(faces[i].publish_height_px, as_client, sizes, typical, few_recognisable, settings)
+        prominent = _stands_out(faces[i].publish_height_px, as_client, sizes, typical, quartile, few_recognisable,
+                                settings)
         if not prominent and event == Event.UNKNOWN and s.status in (S.CLIENT, S.NO_CONSENT, S.UNMATCHABLE):
             # recognised, or never compared with the register: not "nobody recognised", not covered
             statuses[i] = FaceStatus(S.CLIENT_IN_CROWD if s.status == S.CLIENT else s.status, s.person)
@@ -124,8 +129,8 @@ def _crowd_sizes(faces: Sequence[FaceFacts], settings: PolicySettings,
                   reverse=True)
 
 
-def _stands_out(height: float, as_client: bool, sizes: Sequence[float], typical: float, few_recognisable: bool,
-                settings: PolicySettings) -> bool:
+def _stands_out(height: float, as_client: bool, sizes: Sequence[float], typical: float, quartile: int,
+                few_recognisable: bool, settings: PolicySettings) -> bool:
     """Whether a face is judged on its own rather than as part of the crowd.
 
     Anyone whose face is well above the crowd's typical size (the upper quartile: the near rows of an
@@ -136,7 +141,7 @@ def _stands_out(height: float, as_client: bool, sizes: Sequence[float], typical:
         return True
     if not as_client:  # a client, or a face never compared that may be one
         return False
-    top_rank = max(settings.crowd_prominent_top, math.ceil((len(sizes) + 1) / 4))
+    top_rank = max(settings.crowd_prominent_top, quartile)
     return sum(1 for x in sizes if x > height) < top_rank or few_recognisable
 
 
