@@ -13,10 +13,10 @@ import pytest
 from imagegate.cli.common import display_path
 from imagegate.cli.main import app
 from imagegate.gate import Gate
-from imagegate.vision.geometry import iou
 from imagegate.image.loader import load_image
-from imagegate.vision.match import match_faces
 from imagegate.redact import BLOCKS, RedactionError, hide, redact, region_for, save
+from imagegate.vision.geometry import iou
+from imagegate.vision.match import match_faces
 
 from .conftest import SAMPLES, SHARED, CliRunner, json_lines, shared_data
 from .publish_helpers import build_register

@@ -1,7 +1,7 @@
 """Rules 4 and 6 as a pure function: facts about faces in, a verdict out.
 
 No IO, no models, no clock: everything the decision depends on is in the
-arguments, so it can be tested exhaustively (tests/test_policy*.py).
+arguments, so it can be tested exhaustively (tests/policy/).
 
 Per identifiable face:
   within the loose threshold of a client without a valid

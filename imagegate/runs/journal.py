@@ -20,7 +20,7 @@ died at, each photo ends up exactly once in exactly one place with exactly one
 audit line. An intent whose photo changed or vanished meanwhile is rolled back
 (its report and preview removed; a changed photo is simply checked again).
 
-Test hook (used by tests/test_watch.py, harmless in production because it is
+Test hook (used by tests/runs/test_watch.py, harmless in production because it is
 unset there): `IMAGEGATE_WATCH_CRASH_AT=STEP[:N]` makes the process `os._exit(137)`
 right after STEP (`after_intent`, `after_report`, `after_move`, `after_audit`)
 the N-th time it is reached (default the first), imitating a SIGKILL there.

@@ -111,7 +111,7 @@ class DetectorSettings:
     # `part_iou`, closer to it than to the larger face) scoring >= `part_score`. Measured: all 23 parts
     # on the portraits at 2000 and 4000 px scored 0.0 there; children's faces pasted on an adult's cheek
     # (96 composites: 4 adults, 2 children, 25-50 % of the adult's face height, either cheek, at the
-    # photo's own size and at 3000 px) scored 0.50-0.91 and are kept (tests/test_portraits.py). Either
+    # photo's own size and at 3000 px) scored 0.50-0.91 and are kept (tests/vision/test_portraits.py). Either
     # test alone would delete children: 30 of 93 shared a landmark with the adult, and with the child
     # 64 px tall on the crop the adult's face dominated it (38 below 0.3). BENCHMARKS.md section 1b.
     part_inside: float = 0.5

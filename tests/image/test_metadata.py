@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagegate.image import metadata
 from imagegate.cli.main import app
 from imagegate.gate import Gate
+from imagegate.image import metadata
 from imagegate.image.loader import load_image
 from imagegate.image.metadata import MetadataSummary, OutputError, metadata_blocks
 from imagegate.redact import redact
 from imagegate.words.wording import reason_text
 
 from ..conftest import SAMPLES, CliRunner, json_lines
-from ..publish_helpers import (GPS_LAT, OWNER, PEOPLE_XMP, PERSON, SERIAL, srgb_icc, tagged_jpeg, xmp_packet)
+from ..publish_helpers import GPS_LAT, OWNER, PEOPLE_XMP, PERSON, SERIAL, srgb_icc, tagged_jpeg, xmp_packet
 
 runner = CliRunner()
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from imagegate.outputs.annotate import ATTENTION, COLOURS, _font, kind, layout, render_preview
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
+from imagegate.outputs.annotate import ATTENTION, COLOURS, _font, kind, layout, render_preview
 from imagegate.register.store import Register
 
 from ..conftest import SAMPLES, shared_data

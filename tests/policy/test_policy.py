@@ -13,11 +13,11 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from imagegate.words import messages
-from imagegate.vision.match import NO_MATCH, Candidate, Match
 from imagegate.errors import ConfigError
 from imagegate.policy import DECISIONS, EVENTS, FaceFacts, FaceStatus, PolicySettings, decide, normalise_event
 from imagegate.results import ConsentStatus
+from imagegate.vision.match import NO_MATCH, Candidate, Match
+from imagegate.words import messages
 from imagegate.words.wording import reason_text
 
 CH = "facebook"

@@ -9,8 +9,8 @@ import stat
 
 import pytest
 
-from imagegate.register import audit
 from imagegate.cli.main import app
+from imagegate.register import audit
 
 from ..conftest import CliRunner
 

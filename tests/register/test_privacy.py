@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imagegate.register import audit
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
+from imagegate.register import audit
 from imagegate.register.schema import _SCHEMA_V1, _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION
 from imagegate.register.store import Register
 
@@ -124,7 +124,7 @@ def test_review_lists_old_enrolments_ended_consents_and_unrecorded_bases(tmp_pat
     path = tmp_path / "old.sqlite3"
     main_schema_register(path)
     # the register's clock is fixed: the answer must not depend on the day the test runs
-    with Register(path, clock=lambda: dt.datetime(2026, 11, 20, 10, tzinfo=dt.timezone.utc)) as r:
+    with Register(path, clock=lambda: dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)) as r:
         r.add_person("New Person", "staff", basis="consent", evidence="f-1")
         r.add_consent("New Person", ["facebook"], valid_until="2099-01-01")
         due = {d.name: d.reasons for d in due_for_review(r, 24, dt.date(2026, 12, 2))}
@@ -140,7 +140,7 @@ def test_review_lists_old_enrolments_ended_consents_and_unrecorded_bases(tmp_pat
 def test_review_does_not_call_a_consent_that_has_not_started_ended(tmp_path):
     from imagegate.register.review import due_for_review
 
-    clock = lambda: dt.datetime(2026, 12, 7, 9, tzinfo=dt.timezone.utc)  # noqa: E731
+    clock = lambda: dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)  # noqa: E731
     with Register(tmp_path / "r.sqlite3", clock=clock) as r:
         r.add_person("Future Consent", "staff", basis="consent", evidence="f-2")
         r.add_consent("Future Consent", ["facebook"], valid_from="2027-03-01", valid_until="2027-12-31")

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 import imagegate.register.location as register_mod
+from imagegate.channels import CHANNELS, expand_channels, normalise_channel
 from imagegate.cli.main import app
 from imagegate.errors import RegisterError
-from imagegate.channels import CHANNELS, expand_channels, normalise_channel
 from imagegate.register.schema import _SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION
 from imagegate.register.store import Register, parse_date
 from imagegate.results import ConsentStatus
@@ -594,7 +594,7 @@ def test_two_processes_write_concurrently(tmp_path):
     time.sleep(0.8)  # both have imported and opened the register
     go.touch()
     outs = [p.communicate(timeout=60) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     assert sorted(o for o, _ in outs) == ["done A\n", "done B\n"]
     with Register(path, create=False) as r:
@@ -1027,7 +1027,7 @@ class Clock:
 
 
 def test_a_back_dated_consent_cannot_undo_a_withdrawal(tmp_path):
-    clock = Clock(dt.datetime(2026, 12, 7, 9, tzinfo=dt.timezone.utc))
+    clock = Clock(dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC))
     with Register(tmp_path / "r.sqlite3", clock=clock) as r:
         r.add_person("Cara", "client")
         r.add_consent("Cara", ["facebook"], risks_explained=True, valid_from="2026-10-01")
@@ -1051,7 +1051,7 @@ def test_a_back_dated_consent_already_in_a_register_is_ended_by_the_withdrawal(t
     # a register written before the refusal existed may hold one: it must not count either
     from imagegate.register.store import Consent
 
-    clock = Clock(dt.datetime(2026, 12, 7, 9, tzinfo=dt.timezone.utc))
+    clock = Clock(dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC))
     with Register(tmp_path / "r.sqlite3", clock=clock) as r:
         r.add_person("Cara", "client")
         r.add_consent("Cara", ["facebook"], risks_explained=True)

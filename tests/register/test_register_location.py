@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import imagegate
+import imagegate.register.location as register_mod
 from imagegate.cli.main import app
 from imagegate.gate import Gate
-import imagegate.register.location as register_mod
 from imagegate.register.store import Register
 
 from ..conftest import SAMPLES, CliRunner, json_lines

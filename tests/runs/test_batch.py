@@ -8,12 +8,12 @@ import shutil
 
 import pytest
 
-from imagegate.runs.batch import Batch, Job
 from imagegate.config import Settings
 from imagegate.enrol import enrol
 from imagegate.gate import Gate
 from imagegate.image.paths import collect
 from imagegate.register.store import Register
+from imagegate.runs.batch import Batch, Job
 
 from ..conftest import SAMPLES, SHARED
 

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from imagegate.vision.geometry import iou, iou_matrix
 from imagegate.image.loader import load_image
+from imagegate.vision.geometry import iou, iou_matrix
 from imagegate.vision.measure import measure
 
 from ..conftest import SAMPLES, shared_data

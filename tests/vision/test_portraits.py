@@ -14,8 +14,8 @@ from PIL import Image
 from imagegate.enrol import enrol
 from imagegate.errors import EnrolmentError
 from imagegate.gate import Gate
-from imagegate.vision.geometry import iou_matrix
 from imagegate.register.store import Register
+from imagegate.vision.geometry import iou_matrix
 
 from ..conftest import ROOT, shared_data
 
@@ -183,8 +183,8 @@ def test_a_phone_sized_portrait_of_a_consenting_staff_member_is_allowed(detector
 ])
 def test_settings_that_would_delete_a_real_face_are_refused(change, problem):
     from imagegate.config import Settings
-    from imagegate.vision.detect import DetectorSettings
     from imagegate.errors import ConfigError
+    from imagegate.vision.detect import DetectorSettings
 
     with pytest.raises(ConfigError, match=re.escape(problem)):
         Settings(detector=DetectorSettings(**change)).validate()

@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from imagegate.words import messages
 from imagegate.cli.watch_cmd import TEXTS as WATCH_TEXTS
+from imagegate.words import messages
 
 TABLES = {"TEXTS": messages.TEXTS, "UI": messages.UI, "STATES": messages.STATES, "RULES": messages.RULES,
           "DECISIONS": messages.DECISIONS, "CATEGORIES": messages.CATEGORIES, "ROLES": messages.ROLES,
