@@ -67,21 +67,24 @@ def crowd_exception(faces: Sequence[FaceFacts], statuses: list[FaceStatus], sett
                  if f.identifiable and f.score >= settings.crowd_face_score and s.status != S.CLIENT
                  and not (may_be and s.status == S.UNMATCHABLE))
     few_recognisable = others + 1 < settings.crowd_min_faces
-    _mark_covered(faces, statuses, sizes, n, few_recognisable, settings, event, unchecked_may_be_clients=may_be)
+    # faces too small to compare are left out of `sizes` (their size must not help anyone blend in) but are
+    # still part of the crowd: counted for the quartile, or a face turning unmatchable would shorten the
+    # list and let another face blend in (a property test found it)
+    unseen = sum(1 for f, s in zip(faces, statuses, strict=True)
+                 if may_be and s.status == S.UNMATCHABLE and f.score >= settings.crowd_face_score)
+    _mark_covered(faces, statuses, sizes, len(sizes) + unseen, few_recognisable, settings, event,
+                  unchecked_may_be_clients=may_be)
     return True, _crowd_reasons(statuses, n, clients, others if few_recognisable else None, event)
 
 
-def _mark_covered(faces: Sequence[FaceFacts], statuses: list[FaceStatus], sizes: Sequence[float], n: int,
+def _mark_covered(faces: Sequence[FaceFacts], statuses: list[FaceStatus], sizes: Sequence[float], counted: int,
                   few_recognisable: bool, settings: PolicySettings, event: str, *,
                   unchecked_may_be_clients: bool = True) -> None:
     """Each face that needs something is covered by the crowd (crowd_exempt) or stands out (prominent);
     at an event not stated as public a recognised client or person without consent who blends in is not
     covered but asked about (client_in_crowd, no_consent)."""
-    # The quartile's rank is counted over the whole crowd (`n` sure faces), not over `sizes`, which leaves
-    # out the faces that may be clients: else a face turning into a possible client (matched, or too small
-    # to compare) would shorten the list and let another face blend in (a property test found it).
-    quartile = math.ceil(n / 4)
-    typical = sizes[min(quartile, len(sizes)) - 1] if sizes else 0.0
+    typical = sizes[min(math.ceil(counted / 4), len(sizes)) - 1] if sizes else 0.0
+    quartile = math.ceil((counted + 1) / 4)  # the others' upper quartile, counting the face itself
     for i, s in enumerate(statuses):
         if s.status != S.CLIENT and s.status not in NEEDS_CONSENT:
             continue
