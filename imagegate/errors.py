@@ -171,10 +171,13 @@ def fail_closed(source: str, work: Callable[[], T], *, doing: str = "checking",
         return work()
     except passes:
         raise
-    except ImagegateError as exc:
-        return Failure(source, exc)
     except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
-        return Failure(source, internal_error(exc, doing))
+        return as_failure(source, exc, doing)
+
+
+def as_failure(source: str, exc: BaseException, doing: str = "checking") -> Failure:
+    """The Failure of `source` for `exc`: an ImagegateError as it is, anything else as `internal_error`."""
+    return Failure(source, exc if isinstance(exc, ImagegateError) else internal_error(exc, doing))
 
 
 def _restore(cls: type[ImagegateError], state: dict) -> ImagegateError:

@@ -21,7 +21,7 @@ from .errors import ImageLoadError, RegisterError, fail_closed
 from .image.loader import ImageInput, LoadedImage, describe, load_image
 from .image.metadata import reasons as metadata_reasons
 from .image.views import MAX_EMBEDDED_IMAGES
-from .policy.rules import FaceFacts, PolicySettings, decide, normalise_event
+from .policy.rules import FaceFacts, PolicySettings, decide, may_be_shown, normalise_event
 from .policy.verdict import order_reasons, views_reasons
 from .register.location import RegisterLocation, locate_register
 from .register.store import Register
@@ -249,9 +249,11 @@ class Gate:
             facts.append(FaceFacts(publish_height_px=ms.publish_height_px, identifiable=ms.identifiable,
                                    matchable=ms.matchable, match=match, consents=consents, score=f.score))
             consent_of[i] = consents
+        # asked of the register only when a face was too small to compare: the policy needs it for no other
+        unchecked = any(m.identifiable and not m.matchable for m in analysis.measurements)
         result = decide(facts, PolicySettings.from_settings(self.settings), channel=channel, frames=frames,
                         register_empty=len(gallery) == 0, event=event,
-                        clients_at_risk=self._clients_at_risk(gallery, channel, day))
+                        clients_at_risk=self._clients_at_risk(gallery, channel, day) if unchecked else 0)
         reports = []
         for i, (f, ms, st) in enumerate(zip(analysis.faces, analysis.measurements, result.faces, strict=True)):
             consent = consent_of[i].get(st.person.name) if st.person else None
@@ -262,12 +264,8 @@ class Gate:
     def _clients_at_risk(self, gallery: Gallery, channel: str, day: dt.date) -> int:
         """How many registered clients may not be shown on `channel` on `day` (no valid consent with the
         risks explained): a face too small to compare with the register may be any one of them."""
-        at_risk = 0
-        for person in gallery.people.values():
-            if person.role == Role.CLIENT:
-                st = self.register.consent_status(person, channel, day)
-                at_risk += not (st.valid and st.risks_explained)
-        return at_risk
+        return sum(not may_be_shown(p.role, self.register.consent_status(p, channel, day))
+                   for p in gallery.people.values() if p.role == Role.CLIENT)
 
     def check_many(self, images: Iterable[ImageInput], *, channel: str, on: dt.date | None = None,
                    event: str | None = None) -> Iterator[Verdict | Failure]:

@@ -37,7 +37,8 @@ from .crowd import crowd_exception
 #: for public events): public = the crowd exception; unknown = it covers people nobody recognised, not
 #: recognised clients; private = none.
 EVENTS = tuple(e.value for e in Event)
-__all__ = ["DECISIONS", "EVENTS", "FaceFacts", "PolicySettings", "consent_covers", "decide", "normalise_event"]
+__all__ = ["DECISIONS", "EVENTS", "FaceFacts", "PolicySettings", "consent_covers", "decide", "may_be_shown",
+           "normalise_event"]
 
 
 def normalise_event(event) -> Event:
@@ -92,7 +93,12 @@ def consent_covers(person: Candidate, consents: Mapping[str, ConsentStatus]) -> 
     """Whether `person` may be shown: a valid consent for the channel, for a client with the risks
     explained (rule 4)."""
     st = consents.get(person.name)
-    return st is not None and st.valid and (st.risks_explained or person.role != Role.CLIENT)
+    return st is not None and may_be_shown(person.role, st)
+
+
+def may_be_shown(role: str, consent: ConsentStatus) -> bool:
+    """Rule 4: a valid consent for the channel, for a client one given after the risks were explained."""
+    return consent.valid and (consent.risks_explained or role != Role.CLIENT)
 
 
 def _classify(f: FaceFacts, consent_strict: float) -> FaceStatus:

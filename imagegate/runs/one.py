@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ModelError, fail_closed
+from ..errors import ModelError, as_failure, fail_closed
 from ..image.loader import ImageInput, LoadedImage, load_image
 from ..results import Failure, Verdict
 from .workers import WorkerStopped
@@ -55,10 +55,4 @@ def stopped(source: str, error: BaseException, photo_timeout: float) -> Failure:
         else:
             err = ModelError.coded("worker_stopped", detail=error.cause, deaths=error.deaths)
         return Failure(source, err)
-    return fail_closed(source, _raise(error))
-
-
-def _raise(error: BaseException) -> Callable[[], Any]:
-    def again() -> Any:
-        raise error
-    return again
+    return as_failure(source, error)

@@ -2,7 +2,7 @@
 web page's strings. Codes come in, text goes out; nothing here decides anything.
 """
 
-from .report import reason_json, report, verdict_json
+from .report import report, verdict_json
 from .wording import reason_text
 
-__all__ = ["reason_json", "reason_text", "report", "verdict_json"]
+__all__ = ["reason_text", "report", "verdict_json"]

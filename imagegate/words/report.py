@@ -14,11 +14,6 @@ from . import messages
 from .wording import reason_text
 
 
-def reason_json(reason: Reason, lang: str) -> dict[str, Any]:
-    """A reason's codes with its `message` in `lang`."""
-    return _worded_reason(reason.to_dict(), lang)
-
-
 def verdict_json(verdict: Verdict, lang: str) -> dict[str, Any]:
     return worded(verdict.to_dict(), lang)
 
